@@ -141,6 +141,10 @@ struct ike_crypto_ops {
                    const uint8_t *iv, size_t *out_len);
     int (*sk_open)(const struct ike_sk_params *sp, const uint8_t *msg, size_t msg_len,
                    size_t aad_len, uint8_t *plain, size_t plain_cap, size_t *plain_len);
+
+    /* SHA-1 over the concatenated data (RFC 7296 2.23 NAT detection
+     * hashes); out receives 20 bytes. */
+    int (*sha1)(const struct ike_iov *data, size_t n_data, uint8_t out[20]);
 };
 
 /* The OpenSSL 3 implementation (src/crypto). Fetches algorithms on first
