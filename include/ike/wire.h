@@ -143,6 +143,8 @@ struct ike_msg_builder {
     size_t np_off;    /* offset of the byte naming the next payload */
     size_t pl_start;  /* offset of the open payload's generic header */
     bool open;
+    bool has_hdr;       /* started by ike_mb_init (header at offset 0) */
+    uint8_t first_type; /* type of the first payload begun (IKE_PL_NONE) */
 };
 
 /* Start a message: writes the IKE header (length patched by finish). */
