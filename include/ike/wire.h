@@ -310,5 +310,9 @@ const char *ike_transform_type_name(uint8_t type);
 const char *ike_transform_name(uint8_t type, uint16_t id);
 const char *ike_proto_name(uint8_t proto);
 const char *ike_id_type_name(uint8_t type);
+const char *ike_auth_method_name(uint8_t method);
+const char *ike_ts_type_name(uint8_t type);
+const char *ike_cert_encoding_name(uint8_t encoding);
+const char *ike_cfg_type_name(uint8_t type);
 
 #endif /* IKE_WIRE_H */
