@@ -1,0 +1,321 @@
+/*
+ * child_sa.c: the Child SA object, its state machine, and the kernel
+ * operations that install and remove it.
+ *
+ * Install order (make-before-break at the smallest scale): the inbound SA
+ * first, so the peer's first packet can be decrypted; then the outbound SA;
+ * then the policies, the outbound one pinned to our outbound SPI so the
+ * kernel never picks an SA the peer lacks. Removal runs the other way:
+ * policies, outbound SA, inbound SA last (packets still in flight from the
+ * peer are accepted until the very end).
+ */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+#include "ike/err.h"
+
+static const char *const state_names[CHILD_STATE_COUNT] = {
+    [CHILD_CREATING] = "CREATING",
+    [CHILD_INSTALLED] = "INSTALLED",
+    [CHILD_DELETING] = "DELETING",
+    [CHILD_DEAD] = "DEAD",
+};
+
+#define B(s) (1u << (s))
+static const uint32_t allowed[CHILD_STATE_COUNT] = {
+    [CHILD_CREATING] = B(CHILD_INSTALLED) | B(CHILD_DEAD),
+    [CHILD_INSTALLED] = B(CHILD_DELETING) | B(CHILD_DEAD),
+    [CHILD_DELETING] = B(CHILD_DEAD),
+    [CHILD_DEAD] = 0,
+};
+
+const char *ike_child_state_name(enum ike_child_state s)
+{
+    return s < CHILD_STATE_COUNT ? state_names[s] : "?";
+}
+
+void ike_child_set_state(struct ike_engine *e, struct ike_child *ch, enum ike_child_state to,
+                         const char *reason)
+{
+    if (!(allowed[ch->state] & B(to))) {
+        ike_log(e, IKE_LOG_ERROR, "Child SA %08x/%08x: refused transition %s -> %s (%s)",
+                ch->spi_in, ch->spi_out, ike_child_state_name(ch->state),
+                ike_child_state_name(to), reason);
+        return;
+    }
+    ike_log(e, IKE_LOG_INFO, "Child SA %08x/%08x (%s): %s -> %s (%s)", ch->spi_in, ch->spi_out,
+            ch->ike->conn->cfg.name, ike_child_state_name(ch->state), ike_child_state_name(to),
+            reason);
+    ch->state = to;
+}
+
+/* A fresh inbound SPI: random, outside the reserved range 1..255
+ * (RFC 4303 2.1), unique among our Child SAs. */
+uint32_t ike_child_alloc_spi(struct ike_engine *e)
+{
+    uint32_t spi;
+    do {
+        ike_random(e, &spi, sizeof(spi));
+    } while (spi < 256 || ike_map_get(&e->child_by_spi, spi));
+    return spi;
+}
+
+struct ike_child *ike_child_new(struct ike_engine *e, struct ike_sa *sa)
+{
+    struct ike_child *ch = e->free_children;
+    if (ch)
+        e->free_children = ch->next;
+    else if (!(ch = malloc(sizeof(*ch))))
+        return NULL;
+    memset(ch, 0, sizeof(*ch));
+    ch->ike = sa;
+    ch->proto = IKE_PROTO_ESP;
+    ch->reqid = sa->conn->reqid;
+    ch->spi_in = ike_child_alloc_spi(e);
+    /* Reserve the SPI now, so no other child picks it meanwhile. */
+    if (ike_map_put(&e->child_by_spi, ch->spi_in, ch) < 0) {
+        ch->next = e->free_children;
+        e->free_children = ch;
+        return NULL;
+    }
+    return ch;
+}
+
+/* Free a child that is not (or no longer) linked into its IKE SA. */
+void ike_child_release(struct ike_engine *e, struct ike_child *ch)
+{
+    if (ike_map_get(&e->child_by_spi, ch->spi_in) == ch)
+        ike_map_del(&e->child_by_spi, ch->spi_in);
+    ike_child_keys_clear(&ch->keys);
+    memset(ch, 0, sizeof(*ch));
+    ch->state = CHILD_DEAD;
+    ch->next = e->free_children;
+    e->free_children = ch;
+}
+
+void ike_child_attach(struct ike_engine *e, struct ike_sa *sa, struct ike_child *ch)
+{
+    (void)e;
+    ch->ike = sa;
+    ch->next = sa->children;
+    sa->children = ch;
+}
+
+struct ike_child *ike_child_by_out_spi(struct ike_sa *sa, uint32_t spi_out)
+{
+    for (struct ike_child *c = sa->children; c; c = c->next)
+        if (c->spi_out == spi_out)
+            return c;
+    return NULL;
+}
+
+/* ---- kernel operations ---- */
+static void fill_sa(const struct ike_child *ch, bool inbound, struct ike_kernel_sa *k)
+{
+    const struct ike_sa *sa = ch->ike;
+    const struct ike_conn_cfg *c = &sa->conn->cfg;
+    struct ike_encr_info ei;
+    memset(k, 0, sizeof(*k));
+    k->id.dst = inbound ? sa->local.addr : sa->remote.addr;
+    k->src = inbound ? sa->remote.addr : sa->local.addr;
+    k->id.spi = inbound ? ch->spi_in : ch->spi_out;
+    k->id.proto = IKE_IPPROTO_ESP;
+    k->mode = c->mode;
+    k->reqid = ch->reqid;
+    k->encr_id = ch->algs.encr;
+    if (ike_alg_encr(ch->algs.encr, ch->algs.encr_keylen, &ei) == 0) {
+        k->encr_key_bits = ei.key_bits;
+        k->icv_len = ei.icv_len;
+    }
+    k->integ_id = ch->algs.integ;
+    /* The exchange initiator's keys protect initiator -> responder (2.17). */
+    bool use_i = inbound != ch->we_initiated;
+    k->encr_key = use_i ? ch->keys.encr_i : ch->keys.encr_r;
+    k->integ_key = use_i ? ch->keys.integ_i : ch->keys.integ_r;
+    k->esn = ch->algs.esn;
+    k->replay_window = inbound ? 32 : 0;
+    k->life.hard_add_s = c->child_lifetime_ms / 1000;
+    k->life.hard_bytes = c->life_bytes;
+    k->life.hard_packets = c->life_packets;
+    if (c->life_bytes > c->margin_bytes)
+        k->life.soft_bytes = c->life_bytes - c->margin_bytes;
+    if (c->life_packets > c->margin_packets)
+        k->life.soft_packets = c->life_packets - c->margin_packets;
+}
+
+enum pol_mode { POL_ADD, POL_DEL, POL_PIN };
+
+static void emit_policy(struct ike_engine *e, const struct ike_child *ch,
+                        const struct ike_selector *sel, uint8_t dir, enum pol_mode mode)
+{
+    const struct ike_sa *sa = ch->ike;
+    struct ike_kernel_op op = {.type = mode == POL_DEL   ? IKE_KOP_DEL_POLICY
+                                       : mode == POL_PIN ? IKE_KOP_UPDATE_POLICY
+                                                         : IKE_KOP_ADD_POLICY};
+    bool is_out = dir == IKE_DIR_OUT;
+    if (mode == POL_DEL) {
+        op.u.policy_id.sel = *sel;
+        op.u.policy_id.dir = dir;
+    } else {
+        struct ike_kernel_policy *p = &op.u.policy;
+        p->sel = *sel;
+        p->dir = dir;
+        p->action = IKE_POLICY_IPSEC;
+        p->priority = 1000;
+        p->mode = sa->conn->cfg.mode;
+        p->tmpl_src = is_out ? sa->local.addr : sa->remote.addr;
+        p->tmpl_dst = is_out ? sa->remote.addr : sa->local.addr;
+        p->reqid = ch->reqid;
+        p->spi = is_out ? ch->spi_out : 0; /* pin the outbound SA */
+    }
+    ike_out_kernel(e, &op);
+}
+
+/* Emit the policies of every TS pair: add or delete all of them, or pin
+ * the outbound ones to this child's outbound SPI. */
+static int policies(struct ike_engine *e, const struct ike_child *ch, enum pol_mode mode)
+{
+    bool tunnel = ch->ike->conn->cfg.mode == IKE_MODE_TUNNEL;
+    for (uint8_t i = 0; i < ch->ts_local.n; i++) {
+        for (uint8_t j = 0; j < ch->ts_remote.n; j++) {
+            const struct ike_ts *l = &ch->ts_local.ts[i], *r = &ch->ts_remote.ts[j];
+            struct ike_selector out = {0};
+            int rc = ike_ts_to_selector(l, &out.src, &out.src_prefix);
+            if (rc == 0)
+                rc = ike_ts_to_selector(r, &out.dst, &out.dst_prefix);
+            if (rc < 0)
+                return rc;
+            out.ip_proto = r->ip_proto;
+            out.sport = l->start_port == l->end_port ? l->start_port : 0;
+            out.dport = r->start_port == r->end_port ? r->start_port : 0;
+            struct ike_selector in = {.src = out.dst, .dst = out.src,
+                                      .src_prefix = out.dst_prefix, .dst_prefix = out.src_prefix,
+                                      .ip_proto = out.ip_proto, .sport = out.dport,
+                                      .dport = out.sport};
+            emit_policy(e, ch, &out, IKE_DIR_OUT, mode);
+            if (mode == POL_PIN)
+                continue;
+            emit_policy(e, ch, &in, IKE_DIR_IN, mode);
+            if (tunnel)
+                emit_policy(e, ch, &in, IKE_DIR_FWD, mode);
+        }
+    }
+    return 0;
+}
+
+/* FNV-1a over reqid and both selector lists: children with equal keys
+ * share their policies. */
+static uint64_t policy_key(const struct ike_child *ch)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    const uint8_t *parts[3] = {(const uint8_t *)&ch->reqid, (const uint8_t *)&ch->ts_local,
+                               (const uint8_t *)&ch->ts_remote};
+    size_t lens[3] = {sizeof(ch->reqid),
+                      offsetof(struct ike_ts_payload, ts) + ch->ts_local.n * sizeof(struct ike_ts),
+                      offsetof(struct ike_ts_payload, ts) + ch->ts_remote.n * sizeof(struct ike_ts)};
+    for (int k = 0; k < 3; k++)
+        for (size_t i = 0; i < lens[k]; i++)
+            h = (h ^ parts[k][i]) * 0x100000001b3ULL;
+    return h;
+}
+
+void ike_child_pin_outbound(struct ike_engine *e, struct ike_child *ch)
+{
+    if (!ch->pol || ch->pol->pinned_spi == ch->spi_out)
+        return;
+    ch->pol->pinned_spi = ch->spi_out;
+    policies(e, ch, POL_PIN);
+}
+
+/* Join the shared policies (installing them for the first user). */
+static int policies_join(struct ike_engine *e, struct ike_child *ch)
+{
+    uint64_t key = policy_key(ch);
+    struct ike_policy_ref *ref = ike_map_get(&e->pol_refs, key);
+    if (!ref) {
+        if (!(ref = calloc(1, sizeof(*ref))))
+            return IKE_ERR_NOMEM;
+        ref->key = key;
+        if (ike_map_put(&e->pol_refs, key, ref) < 0) {
+            free(ref);
+            return IKE_ERR_NOMEM;
+        }
+    }
+    bool first = !ref->users;
+    ch->pol = ref;
+    ch->pol_next = ref->users;
+    ref->users = ch;
+    if (!first) {
+        ike_child_pin_outbound(e, ch); /* the newest SA carries traffic */
+        return 0;
+    }
+    ref->pinned_spi = ch->spi_out;
+    return policies(e, ch, POL_ADD);
+}
+
+/* Leave the shared policies; the last user removes them. */
+static void policies_leave(struct ike_engine *e, struct ike_child *ch)
+{
+    struct ike_policy_ref *ref = ch->pol;
+    if (!ref)
+        return;
+    for (struct ike_child **pp = &ref->users; *pp; pp = &(*pp)->pol_next) {
+        if (*pp == ch) {
+            *pp = ch->pol_next;
+            break;
+        }
+    }
+    ch->pol = NULL;
+    if (!ref->users) {
+        policies(e, ch, POL_DEL);
+        ike_map_del(&e->pol_refs, ref->key);
+        free(ref);
+    } else if (ref->pinned_spi == ch->spi_out) {
+        ike_child_pin_outbound(e, ref->users);
+    }
+}
+
+int ike_child_install(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms)
+{
+    struct ike_kernel_op op = {.type = IKE_KOP_ADD_SA};
+    fill_sa(ch, true, &op.u.sa);
+    ike_out_kernel(e, &op); /* inbound first: the peer may send at once */
+    fill_sa(ch, false, &op.u.sa);
+    ike_out_kernel(e, &op);
+    ike_wipe(&op, sizeof(op));
+    int rc = policies_join(e, ch);
+    if (rc < 0)
+        return rc;
+    ike_child_set_state(e, ch, CHILD_INSTALLED, "keys installed");
+    ike_timers_child_installed(e, ch, now_ms);
+    ike_out_event(e, ch->ike, ch, IKE_EV_CHILD_UP, 0);
+    return 0;
+}
+
+/* Remove a child from the kernel and from its IKE SA, then free it. */
+void ike_child_remove(struct ike_engine *e, struct ike_child *ch, int err)
+{
+    struct ike_sa *sa = ch->ike;
+    if (ch->state == CHILD_INSTALLED || ch->state == CHILD_DELETING) {
+        policies_leave(e, ch);
+        struct ike_kernel_op op = {.type = IKE_KOP_DEL_SA};
+        op.u.sa_id = (struct ike_sa_id){.dst = sa->remote.addr, .spi = ch->spi_out,
+                                        .proto = IKE_IPPROTO_ESP};
+        ike_out_kernel(e, &op);
+        op.u.sa_id = (struct ike_sa_id){.dst = sa->local.addr, .spi = ch->spi_in,
+                                        .proto = IKE_IPPROTO_ESP};
+        ike_out_kernel(e, &op);
+        ike_out_event(e, sa, ch, IKE_EV_CHILD_DOWN, err);
+    }
+    ike_child_set_state(e, ch, CHILD_DEAD, err ? ike_err_str(err) : "deleted");
+    for (struct ike_child **pp = &sa->children; *pp; pp = &(*pp)->next) {
+        if (*pp == ch) {
+            *pp = ch->next;
+            break;
+        }
+    }
+    ike_child_release(e, ch);
+    ike_timers_update(e, sa);
+}

@@ -1,0 +1,390 @@
+/*
+ * core.h: private structures of the engine (src/core only).
+ *
+ * An engine owns connections, IKE SAs (each owning its Child SAs), three
+ * hash maps (IKE SA by our SPI, half-open responder SA by the peer's SPI,
+ * Child SA by inbound SPI), a deadline heap of IKE SAs, and the output queue.
+ * SA objects come from free lists and are reused after delete, so a rekey
+ * round does not grow memory (DESIGN.md section 6).
+ *
+ * Nothing here may include an I/O, clock or crypto header.
+ */
+#ifndef IKE_CORE_H
+#define IKE_CORE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ike/engine.h"
+#include "ike/keys.h"
+#include "ike/wire.h"
+
+#define IKE_MSG_MAX       8192 /* largest message we build (no fragmentation) */
+#define IKE_NONCE_LEN     32   /* nonces we send */
+#define IKE_KE_MAX        1024 /* largest KE public value (MODP-8192) */
+#define IKE_PENDING_TASKS 4    /* queued requests while one is outstanding */
+
+/* ---- hash map: u64 key -> pointer, open addressing (map.c) ---- */
+struct ike_map {
+    uint64_t *keys;
+    void **vals;
+    uint32_t cap; /* power of two */
+    uint32_t n;
+    uint32_t tombs;
+};
+int ike_map_init(struct ike_map *m, uint32_t cap_hint);
+void ike_map_clear(struct ike_map *m);
+void *ike_map_get(const struct ike_map *m, uint64_t key);
+int ike_map_put(struct ike_map *m, uint64_t key, void *val); /* EXISTS if present */
+void ike_map_del(struct ike_map *m, uint64_t key);
+/* Value in slot i (for iteration over 0..cap), NULL when empty. */
+void *ike_map_at(const struct ike_map *m, uint32_t i);
+
+/* ---- states (one transition function each, in ike_sa.c / child_sa.c) ---- */
+enum ike_sa_state {
+    IKE_SA_CREATED = 0,
+    IKE_SA_INIT_SENT,  /* initiator: IKE_SA_INIT request out */
+    IKE_SA_INIT_DONE,  /* responder: IKE_SA_INIT answered, waiting IKE_AUTH */
+    IKE_SA_AUTH_SENT,  /* initiator: IKE_AUTH request out */
+    IKE_SA_ESTABLISHED,
+    IKE_SA_DELETING,   /* our DELETE of the IKE SA is out */
+    IKE_SA_DEAD,       /* about to be freed */
+    IKE_SA_STATE_COUNT
+};
+
+enum ike_child_state {
+    CHILD_CREATING = 0, /* negotiated in an outstanding exchange */
+    CHILD_INSTALLED,    /* in the kernel, carrying traffic */
+    CHILD_DELETING,     /* our DELETE is out */
+    CHILD_DEAD,
+    CHILD_STATE_COUNT
+};
+
+/* What an outstanding request of ours was (its response is processed by
+ * the matching handler). */
+enum ike_task_type {
+    TASK_NONE = 0,
+    TASK_IKE_INIT,
+    TASK_IKE_AUTH,
+    TASK_CHILD_CREATE,
+    TASK_CHILD_DELETE,
+    TASK_IKE_DELETE,
+    TASK_DPD,
+};
+
+struct ike_conn {
+    struct ike_conn_cfg cfg;
+    uint32_t reqid;
+    struct ike_conn *next;
+};
+
+/* Negotiated algorithms of an SA (IKE or Child). */
+struct ike_algs {
+    uint16_t encr, encr_keylen, integ, prf, dh;
+    bool esn;
+};
+
+struct ike_child {
+    enum ike_child_state state;
+    uint32_t spi_in, spi_out; /* host order */
+    uint8_t proto;            /* IKE_PROTO_ESP */
+    struct ike_algs algs;
+    struct ike_ts_payload ts_local, ts_remote; /* narrowed selectors */
+    struct ike_child_keys keys;
+    bool we_initiated; /* we sent the CREATE_CHILD_SA / IKE_AUTH request */
+    uint8_t prop_num;  /* responder: the peer's proposal number we chose */
+    uint32_t reqid;
+    uint64_t rekey_at_ms, expire_at_ms;
+    struct ike_sa *ike;
+    struct ike_child *next; /* in ike->children, or the free list */
+    struct ike_policy_ref *pol; /* the policies this child uses */
+    struct ike_child *pol_next; /* other users of the same policies */
+};
+
+/* Policies are shared by every Child SA with the same reqid and traffic
+ * selectors (a second child, or old and new SA across a rekey): installed
+ * with the first user, removed with the last, the outbound one pinned to
+ * one user's outbound SPI. */
+struct ike_policy_ref {
+    uint64_t key;
+    struct ike_child *users; /* newest first */
+    uint32_t pinned_spi;
+};
+
+/* A pending exchange we will initiate, or the one outstanding. */
+struct ike_task {
+    uint8_t type;             /* enum ike_task_type */
+    struct ike_child *child;  /* CHILD_CREATE: the child being made */
+    uint32_t del_spi;         /* CHILD_DELETE: our inbound SPI */
+    struct ike_ke *ke;        /* CHILD_CREATE with PFS: our private half */
+    uint16_t dh;              /* CHILD_CREATE: group offered (0 = none) */
+    uint8_t nonce[IKE_NONCE_LEN];
+};
+
+struct ike_sa {
+    enum ike_sa_state state;
+    struct ike_conn *conn;
+    uint64_t spi_i, spi_r;
+    bool initiator; /* original initiator of this IKE SA */
+    struct ike_endpoint local, remote;
+    struct ike_algs algs;
+    struct ike_sa_keys keys;
+    struct ike_encr_info encr;
+    struct ike_integ_info integ;
+
+    /* Setup material, freed once IKE_AUTH completes. */
+    struct ike_ke *ke;
+    uint8_t *init_req, *init_resp; /* RealMessage1 / RealMessage2 */
+    size_t init_req_len, init_resp_len;
+    uint8_t nonce_i[IKE_NONCE_MAX], nonce_r[IKE_NONCE_MAX];
+    uint8_t nonce_i_len, nonce_r_len;
+    uint8_t cookie[IKE_COOKIE_MAX];
+    uint8_t cookie_len;
+    uint16_t ke_group; /* group of the KE we send in IKE_SA_INIT */
+    uint16_t ke_pub_group; /* group of ke / ke_pub */
+    uint8_t ke_pub[IKE_KE_MAX]; /* our public value, kept for a COOKIE retry */
+    size_t ke_pub_len;
+    struct ike_child *first_child; /* negotiated in IKE_AUTH */
+
+    /* Our requests (window size 1, RFC 7296 2.3). */
+    uint32_t msg_id_out;      /* ID of our next (or outstanding) request */
+    struct ike_task out_task; /* type NONE when nothing outstanding */
+    uint8_t *out_req;         /* bytes of the outstanding request */
+    size_t out_req_len;
+    uint32_t retransmits;
+    struct ike_task pending[IKE_PENDING_TASKS];
+    uint8_t n_pending;
+
+    /* Peer's requests. */
+    uint32_t msg_id_in;       /* ID we expect next from the peer */
+    uint8_t *last_resp;       /* our last response, for retransmits */
+    size_t last_resp_len;
+    bool have_last_resp;
+
+    struct ike_child *children;
+
+    /* Timers (timers.c owns the rules). 0 = not armed. */
+    uint64_t retransmit_at_ms, dpd_at_ms, half_open_at_ms, expire_at_ms;
+    uint64_t last_heard_ms;
+    uint64_t deadline_ms; /* min of the above and the children's */
+    uint32_t heap_idx;    /* position in the deadline heap, UINT32_MAX = none */
+
+    struct ike_sa *next_free;
+};
+
+struct ike_outq_item {
+    struct ike_output out;
+    uint8_t *buf; /* owned datagram bytes */
+};
+
+struct ike_engine {
+    struct ike_engine_opts opts;
+    const struct ike_crypto_ops *c;
+    struct ike_conn *conns;
+    uint32_t next_reqid;
+
+    struct ike_map sa_by_spi;      /* our SPI -> struct ike_sa */
+    struct ike_map halfopen_by_spi; /* peer's SPIi -> responder SA */
+    struct ike_map child_by_spi;   /* inbound SPI -> struct ike_child */
+    struct ike_map pol_refs;       /* policy key -> struct ike_policy_ref */
+    size_t n_sas, n_half_open;
+
+    struct ike_sa **heap; /* min-heap on deadline_ms */
+    uint32_t heap_n, heap_cap;
+
+    struct ike_sa *free_sas;
+    struct ike_child *free_children;
+
+    struct ike_outq_item *outq;
+    uint32_t outq_head, outq_n, outq_cap;
+    uint8_t *last_popped; /* freed on the next pop */
+
+    uint8_t cookie_secret[32];
+
+    /* Scratch buffers, one message at a time. */
+    uint8_t plain[IKE_MSG_MAX];
+    uint8_t msg[IKE_MSG_MAX];
+};
+
+/* ---- engine.c ---- */
+void ike_log(struct ike_engine *e, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+bool ike_log_on(const struct ike_engine *e, int level);
+void ike_random(struct ike_engine *e, void *buf, size_t n);
+int ike_out_datagram(struct ike_engine *e, const struct ike_endpoint *src,
+                     const struct ike_endpoint *dst, const uint8_t *data, size_t len);
+int ike_out_kernel(struct ike_engine *e, const struct ike_kernel_op *op);
+void ike_out_event(struct ike_engine *e, struct ike_sa *sa, struct ike_child *child, uint8_t type,
+                   int err);
+struct ike_conn *ike_conn_find(struct ike_engine *e, const char *name);
+struct ike_conn *ike_conn_match(struct ike_engine *e, const struct ike_endpoint *local,
+                                const struct ike_endpoint *remote);
+
+/* ---- ike_sa.c ---- */
+struct ike_sa *ike_sa_new(struct ike_engine *e, struct ike_conn *conn, bool initiator);
+void ike_sa_destroy(struct ike_engine *e, struct ike_sa *sa, int err);
+void ike_sa_set_state(struct ike_engine *e, struct ike_sa *sa, enum ike_sa_state to,
+                      const char *reason);
+const char *ike_sa_state_name(enum ike_sa_state s);
+uint64_t ike_sa_our_spi(const struct ike_sa *sa);
+void ike_sa_free_setup(struct ike_sa *sa);
+struct ike_sa *ike_sa_find(struct ike_engine *e, uint64_t our_spi);
+
+/* ---- child_sa.c ---- */
+struct ike_child *ike_child_new(struct ike_engine *e, struct ike_sa *sa);
+void ike_child_attach(struct ike_engine *e, struct ike_sa *sa, struct ike_child *ch);
+void ike_child_set_state(struct ike_engine *e, struct ike_child *ch, enum ike_child_state to,
+                         const char *reason);
+int ike_child_install(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms);
+/* Point the outbound policy at this child's outbound SA. */
+void ike_child_pin_outbound(struct ike_engine *e, struct ike_child *ch);
+void ike_child_remove(struct ike_engine *e, struct ike_child *ch, int err);
+void ike_child_release(struct ike_engine *e, struct ike_child *ch); /* unattached */
+struct ike_child *ike_child_by_out_spi(struct ike_sa *sa, uint32_t spi_out);
+uint32_t ike_child_alloc_spi(struct ike_engine *e);
+const char *ike_child_state_name(enum ike_child_state s);
+
+/* ---- timers.c ---- */
+void ike_timers_update(struct ike_engine *e, struct ike_sa *sa);
+void ike_timers_remove(struct ike_engine *e, struct ike_sa *sa);
+void ike_timers_request_sent(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms);
+void ike_timers_response_received(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms);
+void ike_timers_heard(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms);
+void ike_timers_established(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms);
+void ike_timers_child_installed(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms);
+void ike_timers_run(struct ike_engine *e, uint64_t now_ms);
+uint64_t ike_retransmit_timeout_ms(uint32_t base_ms, uint32_t factor_pct, uint32_t try_no);
+
+/* ---- window.c: message IDs, sending requests and responses ---- */
+int ike_send_request(struct ike_engine *e, struct ike_sa *sa, const uint8_t *msg, size_t len,
+                     uint64_t now_ms);
+int ike_send_response(struct ike_engine *e, struct ike_sa *sa, const uint8_t *msg, size_t len);
+void ike_request_done(struct ike_engine *e, struct ike_sa *sa);
+int ike_task_queue(struct ike_engine *e, struct ike_sa *sa, const struct ike_task *t,
+                   uint64_t now_ms);
+void ike_task_next(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms);
+void ike_task_clear(struct ike_engine *e, struct ike_task *t);
+
+/* ---- msg.c: building and opening encrypted messages ---- */
+void ike_msg_hdr(const struct ike_sa *sa, uint8_t exchange, bool response, uint32_t msg_id,
+                 struct ike_hdr *h);
+/* Seal plain[0..plain_len) (an inner chain starting with first_type) into
+ * e->msg; returns the message length or a negative error. */
+int ike_msg_seal(struct ike_engine *e, struct ike_sa *sa, const struct ike_hdr *h,
+                 uint8_t first_type, const uint8_t *plain, size_t plain_len);
+/* Decrypt the SK payload of a received message into e->plain and split
+ * the inner chain. */
+int ike_msg_open(struct ike_engine *e, struct ike_sa *sa, const uint8_t *msg, size_t len,
+                 const struct ike_payload_list *outer, struct ike_payload_list *inner);
+/* Send an encrypted message holding only one Notify (an error response). */
+int ike_msg_notify_response(struct ike_engine *e, struct ike_sa *sa, uint8_t exchange,
+                            uint32_t msg_id, uint16_t type, const uint8_t *data,
+                            size_t data_len);
+/* Find a notify of a type in a chain (NULL if absent); *n filled. */
+const struct ike_payload *ike_msg_find_notify(const struct ike_payload_list *l, uint16_t type,
+                                              struct ike_notify_payload *n);
+/* First error notify (type < 16384) in a chain, 0 if none. */
+uint16_t ike_msg_error_notify(const struct ike_payload_list *l);
+
+/* ---- proposal.c ---- */
+void ike_proposal_build(const struct ike_prop_cfg *cfg, size_t n, uint8_t proto,
+                        const uint8_t *spi, uint8_t spi_size, uint16_t only_dh,
+                        struct ike_sa_payload *out);
+/* Select from the peer's offer: returns the index of the chosen proposal
+ * or IKE_ERR_NO_PROPOSAL; *algs filled. prefer_dh: the KE payload's group,
+ * taken when the proposal allows it. ignore_dh: IKE_AUTH child proposals. */
+int ike_proposal_select(const struct ike_prop_cfg *cfg, size_t n, uint8_t proto,
+                        const struct ike_sa_payload *offer, uint16_t prefer_dh, bool ignore_dh,
+                        struct ike_algs *algs);
+/* Check a response's single proposal is one we offered. */
+int ike_proposal_check_reply(const struct ike_prop_cfg *cfg, size_t n, uint8_t proto,
+                             const struct ike_sa_payload *reply, bool ignore_dh,
+                             struct ike_algs *algs);
+void ike_proposal_answer(uint8_t num, uint8_t proto, const uint8_t *spi, uint8_t spi_size,
+                         const struct ike_algs *a, struct ike_sa_payload *out);
+/* Would we accept this group for IKE (or child PFS)? */
+bool ike_proposal_has_dh(const struct ike_prop_cfg *cfg, size_t n, uint16_t group);
+uint16_t ike_proposal_first_dh(const struct ike_prop_cfg *cfg, size_t n);
+
+/* ---- ts.c ---- */
+void ike_ts_from_subnet(const struct ike_subnet *s, const struct ike_addr *host,
+                        struct ike_ts_payload *out);
+/* Narrow the peer's proposed selectors to our config (RFC 7296 2.9). */
+int ike_ts_narrow(const struct ike_ts_payload *proposed, const struct ike_ts_payload *ours,
+                  struct ike_ts_payload *out);
+int ike_ts_to_selector(const struct ike_ts *ts, struct ike_addr *addr, uint8_t *prefix);
+
+/* ---- auth_psk.c ---- */
+int ike_auth_psk(struct ike_engine *e, struct ike_sa *sa, bool for_initiator,
+                 const uint8_t *id_body, size_t id_len, uint8_t *out, size_t *out_len);
+
+/* ---- exchanges ---- */
+int ike_ke_generate(struct ike_engine *e, uint16_t group, struct ike_ke **ke, uint8_t *pub,
+                    size_t cap, size_t *pub_len);
+int ike_notify_to_err(uint16_t notify_type);
+int ike_init_start(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms);
+int ike_init_process_request(struct ike_engine *e, const struct ike_hdr *h, const uint8_t *msg,
+                             size_t len, const struct ike_endpoint *from,
+                             const struct ike_endpoint *to, uint64_t now_ms);
+int ike_init_process_response(struct ike_engine *e, struct ike_sa *sa, const struct ike_hdr *h,
+                              const uint8_t *msg, size_t len, uint64_t now_ms);
+int ike_auth_build_request(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms);
+int ike_auth_process_request(struct ike_engine *e, struct ike_sa *sa, const struct ike_hdr *h,
+                             const struct ike_payload_list *inner, uint64_t now_ms);
+int ike_auth_process_response(struct ike_engine *e, struct ike_sa *sa,
+                              const struct ike_payload_list *inner, uint64_t now_ms);
+int ike_child_build_request(struct ike_engine *e, struct ike_sa *sa, struct ike_task *t,
+                            uint64_t now_ms);
+int ike_child_process_request(struct ike_engine *e, struct ike_sa *sa, const struct ike_hdr *h,
+                              const struct ike_payload_list *inner, uint64_t now_ms);
+int ike_child_process_response(struct ike_engine *e, struct ike_sa *sa,
+                               const struct ike_payload_list *inner, uint64_t now_ms);
+int ike_info_build_request(struct ike_engine *e, struct ike_sa *sa, struct ike_task *t,
+                           uint64_t now_ms);
+int ike_info_process_request(struct ike_engine *e, struct ike_sa *sa, const struct ike_hdr *h,
+                             const struct ike_payload_list *inner, uint64_t now_ms);
+int ike_info_process_response(struct ike_engine *e, struct ike_sa *sa,
+                              const struct ike_payload_list *inner, uint64_t now_ms);
+
+/* Shared helpers for Child SA negotiation (exchange_auth.c, exchange_child.c).
+ * in_auth: the IKE_AUTH child, which has no KE (DH transforms ignored). */
+int ike_child_offer(struct ike_engine *e, struct ike_sa *sa, struct ike_child *ch, uint16_t dh,
+                    struct ike_msg_builder *mb);
+void ike_child_offer_ts(struct ike_sa *sa, struct ike_child *ch, struct ike_msg_builder *mb);
+int ike_child_accept(struct ike_engine *e, struct ike_sa *sa, const struct ike_payload_list *in,
+                     struct ike_child *ch, bool in_auth, uint16_t *notify);
+int ike_child_finish(struct ike_engine *e, struct ike_sa *sa, const struct ike_payload_list *in,
+                     struct ike_child *ch, bool in_auth);
+int ike_child_derive(struct ike_engine *e, struct ike_sa *sa, struct ike_child *ch,
+                     const uint8_t *g_ir, size_t g_ir_len, const uint8_t *ni, size_t ni_len,
+                     const uint8_t *nr, size_t nr_len);
+
+static inline uint64_t ike_be64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static inline void ike_put_be64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+static inline uint32_t ike_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline void ike_put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+#endif /* IKE_CORE_H */

@@ -1,0 +1,135 @@
+/*
+ * exchange_info.c: INFORMATIONAL exchanges (RFC 7296 1.4, 1.5, 2.4):
+ * DELETE of Child SAs and of the IKE SA, and the empty request that checks
+ * liveness (DPD).
+ *
+ *   Initiator                         Responder
+ *   HDR, SK {D(ESP, our inbound SPIs)} -->
+ *                               <--  HDR, SK {D(ESP, their inbound SPIs)}
+ *   HDR, SK {D(IKE)}                  -->
+ *                               <--  HDR, SK {}
+ *   HDR, SK {}                        -->        (liveness)
+ *                               <--  HDR, SK {}
+ *
+ * A Child SA delete names the sender's INBOUND SPI; the answer names the
+ * responder's inbound SPIs of the same pairs (1.4.1). When both sides
+ * delete the same Child SA at once, each answers with an empty Delete for
+ * a pair it already removed.
+ */
+#include <string.h>
+
+#include "core.h"
+#include "ike/err.h"
+
+int ike_info_build_request(struct ike_engine *e, struct ike_sa *sa, struct ike_task *t,
+                           uint64_t now_ms)
+{
+    struct ike_msg_builder mb;
+    struct ike_hdr h;
+    ike_mb_init_chain(&mb, e->plain, sizeof(e->plain));
+    if (t->type == TASK_CHILD_DELETE) {
+        struct ike_child *ch = ike_map_get(&e->child_by_spi, t->del_spi);
+        if (!ch || ch->ike != sa || ch->state != CHILD_INSTALLED)
+            return IKE_ERR_NO_SA; /* already gone (e.g. the peer deleted it) */
+        uint8_t spi[4];
+        ike_put_be32(spi, ch->spi_in);
+        ike_delete_encode(&mb, IKE_PROTO_ESP, 4, spi, 1);
+        ike_child_set_state(e, ch, CHILD_DELETING, "deleting");
+    } else if (t->type == TASK_IKE_DELETE) {
+        ike_delete_encode(&mb, IKE_PROTO_IKE, 0, NULL, 0);
+        ike_sa_set_state(e, sa, IKE_SA_DELETING, "deleting");
+    }
+    int n = ike_mb_finish(&mb);
+    if (n < 0)
+        return n;
+    ike_msg_hdr(sa, INFORMATIONAL, false, sa->msg_id_out, &h);
+    int len = ike_msg_seal(e, sa, &h, ike_mb_first_type(&mb), e->plain, (size_t)n);
+    if (len < 0)
+        return len;
+    return ike_send_request(e, sa, e->msg, (size_t)len, now_ms);
+}
+
+int ike_info_process_response(struct ike_engine *e, struct ike_sa *sa,
+                              const struct ike_payload_list *in, uint64_t now_ms)
+{
+    (void)in;
+    struct ike_task *t = &sa->out_task;
+    if (t->type == TASK_IKE_DELETE) {
+        ike_log(e, IKE_LOG_INFO, "%s: IKE SA deleted", sa->conn->cfg.name);
+        ike_sa_destroy(e, sa, 0);
+        return 0;
+    }
+    if (t->type == TASK_CHILD_DELETE) {
+        struct ike_child *ch = ike_map_get(&e->child_by_spi, t->del_spi);
+        if (ch && ch->ike == sa)
+            ike_child_remove(e, ch, 0);
+    }
+    ike_request_done(e, sa);
+    ike_task_next(e, sa, now_ms);
+    return 0;
+}
+
+/* Remove the Child SAs a Delete names (their inbound = our outbound SPIs);
+ * append our inbound SPIs of those pairs to spis_out. */
+static int delete_children(struct ike_engine *e, struct ike_sa *sa,
+                           const struct ike_delete_payload *d, uint8_t *spis_out,
+                           uint16_t *n_out)
+{
+    if (d->spi_size != 4)
+        return IKE_ERR_INVALID_SYNTAX;
+    for (uint16_t i = 0; i < d->n_spi; i++) {
+        struct ike_child *ch = ike_child_by_out_spi(sa, ike_delete_spi32(d, i));
+        if (!ch) {
+            ike_log(e, IKE_LOG_INFO, "peer deleted unknown Child SA %08x",
+                    ike_delete_spi32(d, i));
+            continue;
+        }
+        if (*n_out < IKE_MAX_DELETE_SPIS)
+            ike_put_be32(spis_out + 4 * (*n_out)++, ch->spi_in);
+        ike_log(e, IKE_LOG_INFO, "Child SA %08x/%08x deleted by peer", ch->spi_in, ch->spi_out);
+        ike_child_remove(e, ch, 0);
+    }
+    return 0;
+}
+
+int ike_info_process_request(struct ike_engine *e, struct ike_sa *sa, const struct ike_hdr *h,
+                             const struct ike_payload_list *in, uint64_t now_ms)
+{
+    (void)now_ms;
+    uint8_t spis[4 * IKE_MAX_DELETE_SPIS];
+    uint16_t n_spis = 0;
+    bool delete_ike = false, saw_esp = false;
+    for (size_t i = 0; i < in->n; i++) {
+        struct ike_delete_payload d;
+        if (in->pl[i].type != IKE_PL_DELETE)
+            continue;
+        if (ike_delete_decode(in->pl[i].body, &d) < 0)
+            return ike_msg_notify_response(e, sa, INFORMATIONAL, h->msg_id,
+                                           IKE_N_INVALID_SYNTAX, NULL, 0);
+        if (d.proto == IKE_PROTO_IKE) {
+            delete_ike = true;
+        } else if (d.proto == IKE_PROTO_ESP) {
+            saw_esp = true;
+            delete_children(e, sa, &d, spis, &n_spis);
+        }
+    }
+    struct ike_msg_builder mb;
+    struct ike_hdr rh;
+    ike_mb_init_chain(&mb, e->plain + IKE_MSG_MAX / 2, IKE_MSG_MAX / 2);
+    if (saw_esp && !delete_ike)
+        ike_delete_encode(&mb, IKE_PROTO_ESP, 4, spis, n_spis);
+    int n = ike_mb_finish(&mb);
+    if (n < 0)
+        return n;
+    ike_msg_hdr(sa, INFORMATIONAL, true, h->msg_id, &rh);
+    int len = ike_msg_seal(e, sa, &rh, ike_mb_first_type(&mb), e->plain + IKE_MSG_MAX / 2,
+                           (size_t)n);
+    if (len < 0)
+        return len;
+    int rc = ike_send_response(e, sa, e->msg, (size_t)len);
+    if (delete_ike) {
+        ike_log(e, IKE_LOG_INFO, "%s: IKE SA deleted by peer", sa->conn->cfg.name);
+        ike_sa_destroy(e, sa, 0);
+    }
+    return rc;
+}

@@ -1,0 +1,138 @@
+/*
+ * ike_sa.c: the IKE SA object: allocation from a free list, the state
+ * machine (one transition function checking an allowed-transition table and
+ * logging `A -> B (reason)`), lookup by SPI, and destruction, which removes
+ * every Child SA's kernel state.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+#include "ike/err.h"
+
+static const char *const state_names[IKE_SA_STATE_COUNT] = {
+    [IKE_SA_CREATED] = "CREATED",         [IKE_SA_INIT_SENT] = "INIT_SENT",
+    [IKE_SA_INIT_DONE] = "INIT_DONE",     [IKE_SA_AUTH_SENT] = "AUTH_SENT",
+    [IKE_SA_ESTABLISHED] = "ESTABLISHED", [IKE_SA_DELETING] = "DELETING",
+    [IKE_SA_DEAD] = "DEAD",
+};
+
+/* allowed[from] is a bit set of the states `from` may move to. */
+#define B(s) (1u << (s))
+static const uint32_t allowed[IKE_SA_STATE_COUNT] = {
+    [IKE_SA_CREATED] = B(IKE_SA_INIT_SENT) | B(IKE_SA_INIT_DONE) | B(IKE_SA_DEAD),
+    [IKE_SA_INIT_SENT] = B(IKE_SA_INIT_SENT) | B(IKE_SA_AUTH_SENT) | B(IKE_SA_DEAD),
+    [IKE_SA_INIT_DONE] = B(IKE_SA_ESTABLISHED) | B(IKE_SA_DEAD),
+    [IKE_SA_AUTH_SENT] = B(IKE_SA_ESTABLISHED) | B(IKE_SA_DEAD),
+    [IKE_SA_ESTABLISHED] = B(IKE_SA_DELETING) | B(IKE_SA_DEAD),
+    [IKE_SA_DELETING] = B(IKE_SA_DEAD),
+    [IKE_SA_DEAD] = 0,
+};
+
+const char *ike_sa_state_name(enum ike_sa_state s)
+{
+    return s < IKE_SA_STATE_COUNT ? state_names[s] : "?";
+}
+
+void ike_sa_set_state(struct ike_engine *e, struct ike_sa *sa, enum ike_sa_state to,
+                      const char *reason)
+{
+    if (!(allowed[sa->state] & B(to))) {
+        /* A bug, not a peer's doing: refuse and say so loudly. */
+        ike_log(e, IKE_LOG_ERROR, "IKE SA %016llx_%016llx: refused transition %s -> %s (%s)",
+                (unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r,
+                ike_sa_state_name(sa->state), ike_sa_state_name(to), reason);
+        return;
+    }
+    ike_log(e, IKE_LOG_INFO, "IKE SA %016llx_%016llx (%s): %s -> %s (%s)",
+            (unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r, sa->conn->cfg.name,
+            ike_sa_state_name(sa->state), ike_sa_state_name(to), reason);
+    sa->state = to;
+}
+
+uint64_t ike_sa_our_spi(const struct ike_sa *sa)
+{
+    return sa->initiator ? sa->spi_i : sa->spi_r;
+}
+
+struct ike_sa *ike_sa_find(struct ike_engine *e, uint64_t our_spi)
+{
+    return our_spi ? ike_map_get(&e->sa_by_spi, our_spi) : NULL;
+}
+
+struct ike_sa *ike_sa_new(struct ike_engine *e, struct ike_conn *conn, bool initiator)
+{
+    struct ike_sa *sa = e->free_sas;
+    if (sa)
+        e->free_sas = sa->next_free;
+    else if (!(sa = malloc(sizeof(*sa))))
+        return NULL;
+    memset(sa, 0, sizeof(*sa));
+    sa->conn = conn;
+    sa->initiator = initiator;
+    sa->heap_idx = UINT32_MAX;
+    /* Our SPI: random, non-zero, unique among our SAs. */
+    uint64_t spi;
+    do {
+        ike_random(e, &spi, sizeof(spi));
+    } while (!spi || ike_map_get(&e->sa_by_spi, spi));
+    if (initiator)
+        sa->spi_i = spi;
+    else
+        sa->spi_r = spi;
+    if (ike_map_put(&e->sa_by_spi, spi, sa) < 0) {
+        sa->next_free = e->free_sas;
+        e->free_sas = sa;
+        return NULL;
+    }
+    e->n_sas++;
+    return sa;
+}
+
+/* Drop what only the setup needs (RealMessage1/2, nonces' heap copies, KE). */
+void ike_sa_free_setup(struct ike_sa *sa)
+{
+    free(sa->init_req);
+    free(sa->init_resp);
+    sa->init_req = sa->init_resp = NULL;
+    sa->init_req_len = sa->init_resp_len = 0;
+}
+
+void ike_sa_destroy(struct ike_engine *e, struct ike_sa *sa, int err)
+{
+    if (sa->state == IKE_SA_DEAD)
+        return;
+    bool was_up = sa->state == IKE_SA_ESTABLISHED || sa->state == IKE_SA_DELETING;
+    while (sa->children) {
+        struct ike_child *ch = sa->children;
+        ike_child_remove(e, ch, err); /* unlinks and frees */
+    }
+    if (sa->first_child) {
+        ike_child_release(e, sa->first_child);
+        sa->first_child = NULL;
+    }
+    ike_sa_set_state(e, sa, IKE_SA_DEAD, err ? ike_err_str(err) : "deleted");
+    if (was_up || err)
+        ike_out_event(e, sa, NULL, IKE_EV_IKE_DOWN, err);
+    ike_timers_remove(e, sa);
+    ike_map_del(&e->sa_by_spi, ike_sa_our_spi(sa));
+    if (!sa->initiator && ike_map_get(&e->halfopen_by_spi, sa->spi_i) == sa) {
+        ike_map_del(&e->halfopen_by_spi, sa->spi_i);
+        e->n_half_open--;
+    }
+    ike_task_clear(e, &sa->out_task);
+    for (uint8_t i = 0; i < sa->n_pending; i++)
+        ike_task_clear(e, &sa->pending[i]);
+    if (sa->ke)
+        e->c->ke_free(sa->ke);
+    ike_sa_free_setup(sa);
+    free(sa->out_req);
+    free(sa->last_resp);
+    ike_sa_keys_clear(&sa->keys);
+    ike_wipe(sa, sizeof(*sa));
+    sa->state = IKE_SA_DEAD;
+    sa->heap_idx = UINT32_MAX;
+    sa->next_free = e->free_sas;
+    e->free_sas = sa;
+    e->n_sas--;
+}

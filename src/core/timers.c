@@ -1,0 +1,283 @@
+/*
+ * timers.c: every timer of the engine and its rule, in one place
+ * (WireGuard timers.c style). SAs store deadlines; the rest of the engine
+ * reports events (request_sent, response_received, heard, established,
+ * child_installed) and this file turns them into deadlines. An IKE SA sits
+ * in a min-heap keyed by the earliest of its own and its children's
+ * deadlines, so finding due work never scans SAs.
+ *
+ * The timers:
+ *   retransmit_at_ms  RFC 7296 2.1/2.4: resend our outstanding request at
+ *                     base * factor^n (strongSwan: 4 s * 1.8^n, 5 tries); when
+ *                     the last try times out the peer is dead: the IKE SA
+ *                     and its kernel state are deleted (2.4).
+ *   half_open_at_ms   RFC 7296 2.6 / RFC 8019: a responder SA that got
+ *                     IKE_SA_INIT but no IKE_AUTH in time is dropped.
+ *   dpd_at_ms         RFC 7296 2.4 liveness: after dpddelay without hearing
+ *                     from the peer, send an empty INFORMATIONAL request.
+ *   expire_at_ms      ikelifetime: the IKE SA is deleted at hard expiry
+ *                     (rekeying it comes with the rekey issue).
+ *   child expire_at_ms  lifetime: the Child SA is deleted (the kernel's own
+ *                     hard limit also fires; whichever comes first).
+ *   child rekey_at_ms   lifetime - margin - jitter (rekey issue).
+ * A deadline of 0 means "not armed".
+ */
+#include <stdlib.h>
+
+#include "core.h"
+#include "ike/err.h"
+
+#define NO_HEAP UINT32_MAX
+
+/* ---- the heap ---- */
+static void heap_swap(struct ike_engine *e, uint32_t a, uint32_t b)
+{
+    struct ike_sa *t = e->heap[a];
+    e->heap[a] = e->heap[b];
+    e->heap[b] = t;
+    e->heap[a]->heap_idx = a;
+    e->heap[b]->heap_idx = b;
+}
+
+static void heap_up(struct ike_engine *e, uint32_t i)
+{
+    while (i > 0) {
+        uint32_t p = (i - 1) / 2;
+        if (e->heap[p]->deadline_ms <= e->heap[i]->deadline_ms)
+            break;
+        heap_swap(e, p, i);
+        i = p;
+    }
+}
+
+static void heap_down(struct ike_engine *e, uint32_t i)
+{
+    for (;;) {
+        uint32_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < e->heap_n && e->heap[l]->deadline_ms < e->heap[m]->deadline_ms)
+            m = l;
+        if (r < e->heap_n && e->heap[r]->deadline_ms < e->heap[m]->deadline_ms)
+            m = r;
+        if (m == i)
+            break;
+        heap_swap(e, i, m);
+        i = m;
+    }
+}
+
+void ike_timers_remove(struct ike_engine *e, struct ike_sa *sa)
+{
+    uint32_t i = sa->heap_idx;
+    if (i == NO_HEAP)
+        return;
+    sa->heap_idx = NO_HEAP;
+    e->heap_n--;
+    if (i == e->heap_n)
+        return;
+    e->heap[i] = e->heap[e->heap_n];
+    e->heap[i]->heap_idx = i;
+    heap_up(e, i);
+    heap_down(e, e->heap[i]->heap_idx);
+}
+
+static uint64_t earliest(uint64_t a, uint64_t b)
+{
+    if (!a)
+        return b;
+    if (!b)
+        return a;
+    return a < b ? a : b;
+}
+
+/* Recompute an SA's deadline from its timers and re-place it in the heap. */
+void ike_timers_update(struct ike_engine *e, struct ike_sa *sa)
+{
+    uint64_t d = earliest(earliest(sa->retransmit_at_ms, sa->half_open_at_ms),
+                          earliest(sa->dpd_at_ms, sa->expire_at_ms));
+    for (struct ike_child *c = sa->children; c; c = c->next)
+        d = earliest(d, earliest(c->rekey_at_ms, c->expire_at_ms));
+    if (!d || sa->state == IKE_SA_DEAD) {
+        ike_timers_remove(e, sa);
+        return;
+    }
+    sa->deadline_ms = d;
+    if (sa->heap_idx == NO_HEAP) {
+        if (e->heap_n == e->heap_cap) {
+            uint32_t cap = e->heap_cap ? e->heap_cap * 2 : 64;
+            struct ike_sa **h = realloc(e->heap, cap * sizeof(*h));
+            if (!h)
+                return; /* keeps the old deadline; retried on the next update */
+            e->heap = h;
+            e->heap_cap = cap;
+        }
+        sa->heap_idx = e->heap_n;
+        e->heap[e->heap_n++] = sa;
+        heap_up(e, sa->heap_idx);
+    } else {
+        heap_up(e, sa->heap_idx);
+        heap_down(e, sa->heap_idx);
+    }
+}
+
+uint64_t ike_engine_next_deadline(const struct ike_engine *e)
+{
+    return e->heap_n ? e->heap[0]->deadline_ms : UINT64_MAX;
+}
+
+/* RFC 7296 2.4 leaves the schedule to us; exponential like strongSwan:
+ * timeout(n) = base * (factor/100)^n, computed in integers. */
+uint64_t ike_retransmit_timeout_ms(uint32_t base_ms, uint32_t factor_pct, uint32_t try_no)
+{
+    uint64_t t = base_ms;
+    for (uint32_t i = 0; i < try_no && t < UINT64_MAX / 1000; i++)
+        t = t * factor_pct / 100;
+    return t;
+}
+
+/* ---- events reported by the rest of the engine ---- */
+void ike_timers_request_sent(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
+{
+    const struct ike_conn_cfg *c = &sa->conn->cfg;
+    sa->retransmit_at_ms =
+        now_ms + ike_retransmit_timeout_ms(c->retransmit_base_ms, c->retransmit_factor_pct,
+                                           sa->retransmits);
+    ike_timers_update(e, sa);
+}
+
+void ike_timers_response_received(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
+{
+    sa->retransmit_at_ms = 0;
+    sa->retransmits = 0;
+    ike_timers_heard(e, sa, now_ms);
+}
+
+void ike_timers_heard(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
+{
+    sa->last_heard_ms = now_ms;
+    if (sa->state == IKE_SA_ESTABLISHED && sa->conn->cfg.dpd_delay_ms)
+        sa->dpd_at_ms = now_ms + sa->conn->cfg.dpd_delay_ms;
+    ike_timers_update(e, sa);
+}
+
+void ike_timers_established(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
+{
+    sa->half_open_at_ms = 0;
+    if (sa->conn->cfg.ike_lifetime_ms)
+        sa->expire_at_ms = now_ms + sa->conn->cfg.ike_lifetime_ms;
+    ike_timers_heard(e, sa, now_ms);
+}
+
+void ike_timers_child_installed(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms)
+{
+    const struct ike_conn_cfg *c = &ch->ike->conn->cfg;
+    ch->expire_at_ms = c->child_lifetime_ms ? now_ms + c->child_lifetime_ms : 0;
+    ike_timers_update(e, ch->ike);
+}
+
+/* ---- handlers, named after the timer that fired ---- */
+static void expired_retransmit(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
+{
+    const struct ike_conn_cfg *c = &sa->conn->cfg;
+    sa->retransmit_at_ms = 0;
+    if (!sa->out_req)
+        return;
+    if (sa->retransmits >= c->retransmit_tries) {
+        ike_log(e, IKE_LOG_WARN,
+                "IKE SA %016llx_%016llx: no answer to request #%u after %u retransmits; "
+                "peer %s dead or IKE blocked",
+                (unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r, sa->msg_id_out,
+                sa->retransmits, sa->conn->cfg.name);
+        ike_sa_destroy(e, sa, IKE_ERR_TIMEOUT);
+        return;
+    }
+    sa->retransmits++;
+    ike_log(e, IKE_LOG_INFO, "IKE SA %016llx_%016llx: retransmit %u of request #%u",
+            (unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r, sa->retransmits,
+            sa->msg_id_out);
+    ike_out_datagram(e, &sa->local, &sa->remote, sa->out_req, sa->out_req_len);
+    ike_timers_request_sent(e, sa, now_ms);
+}
+
+static void expired_half_open(struct ike_engine *e, struct ike_sa *sa)
+{
+    ike_log(e, IKE_LOG_INFO, "IKE SA %016llx_%016llx: half-open, no IKE_AUTH in time",
+            (unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r);
+    ike_sa_destroy(e, sa, IKE_ERR_TIMEOUT);
+}
+
+static void expired_dpd(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
+{
+    sa->dpd_at_ms = 0;
+    struct ike_task t = {.type = TASK_DPD};
+    ike_task_queue(e, sa, &t, now_ms);
+}
+
+static void expired_ike(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
+{
+    sa->expire_at_ms = 0;
+    ike_log(e, IKE_LOG_INFO, "IKE SA %016llx_%016llx: lifetime over, deleting",
+            (unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r);
+    struct ike_task t = {.type = TASK_IKE_DELETE};
+    ike_task_queue(e, sa, &t, now_ms);
+}
+
+static void expired_child(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms)
+{
+    ch->expire_at_ms = 0;
+    ch->rekey_at_ms = 0;
+    if (ch->state != CHILD_INSTALLED)
+        return;
+    struct ike_task t = {.type = TASK_CHILD_DELETE, .del_spi = ch->spi_in};
+    ike_task_queue(e, ch->ike, &t, now_ms);
+}
+
+static bool due(uint64_t at, uint64_t now_ms)
+{
+    return at && at <= now_ms;
+}
+
+/* Run one SA's due timers. Returns false if the SA was destroyed. */
+static bool run_sa(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
+{
+    if (due(sa->half_open_at_ms, now_ms)) {
+        expired_half_open(e, sa);
+        return false;
+    }
+    if (due(sa->retransmit_at_ms, now_ms)) {
+        expired_retransmit(e, sa, now_ms);
+        if (sa->state == IKE_SA_DEAD)
+            return false;
+    }
+    if (due(sa->expire_at_ms, now_ms))
+        expired_ike(e, sa, now_ms);
+    if (due(sa->dpd_at_ms, now_ms))
+        expired_dpd(e, sa, now_ms);
+    for (struct ike_child *c = sa->children; c; c = c->next) {
+        if (due(c->expire_at_ms, now_ms))
+            expired_child(e, c, now_ms);
+    }
+    return sa->state != IKE_SA_DEAD;
+}
+
+void ike_timers_run(struct ike_engine *e, uint64_t now_ms)
+{
+    /* Each SA runs at most once per call, so a handler that re-arms a
+     * timer at now_ms cannot loop. */
+    uint32_t budget = e->heap_n;
+    while (e->heap_n && e->heap[0]->deadline_ms <= now_ms && budget--) {
+        struct ike_sa *sa = e->heap[0];
+        if (run_sa(e, sa, now_ms)) {
+            if (sa->heap_idx != UINT32_MAX && sa->deadline_ms <= now_ms) {
+                /* Nothing re-armed this deadline: drop stale entries. */
+                ike_timers_update(e, sa);
+                if (sa->heap_idx != UINT32_MAX && sa->deadline_ms <= now_ms)
+                    ike_timers_remove(e, sa);
+            }
+        }
+    }
+}
+
+void ike_engine_handle_deadline(struct ike_engine *e, uint64_t now_ms)
+{
+    ike_timers_run(e, now_ms);
+}

@@ -1,0 +1,127 @@
+/*
+ * window.c: message IDs and the request/response discipline (RFC 7296 2.3)
+ * with a window of one: we have at most one request outstanding; further
+ * work waits in a small per-SA task queue and starts when the response
+ * arrives. The bytes of our outstanding request are kept for retransmission
+ * (2.1) and the bytes of our last response for the peer's retransmissions.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+#include "ike/err.h"
+
+static void log_sent(struct ike_engine *e, struct ike_sa *sa, const uint8_t *msg, size_t len)
+{
+    if (!ike_log_on(e, IKE_LOG_INFO) || len < IKE_HDR_LEN)
+        return;
+    ike_log(e, IKE_LOG_INFO, "sending %s %s #%u [%016llx_%016llx] to peer %s (%zu bytes)",
+            ike_exchange_name(msg[18]), (msg[19] & IKE_FLAG_RESPONSE) ? "response" : "request",
+            ike_be32(msg + 20), (unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r,
+            sa->conn->cfg.name, len);
+}
+
+int ike_send_request(struct ike_engine *e, struct ike_sa *sa, const uint8_t *msg, size_t len,
+                     uint64_t now_ms)
+{
+    uint8_t *copy = malloc(len);
+    if (!copy)
+        return IKE_ERR_NOMEM;
+    memcpy(copy, msg, len);
+    free(sa->out_req);
+    sa->out_req = copy;
+    sa->out_req_len = len;
+    sa->retransmits = 0;
+    log_sent(e, sa, msg, len);
+    int rc = ike_out_datagram(e, &sa->local, &sa->remote, msg, len);
+    ike_timers_request_sent(e, sa, now_ms);
+    return rc;
+}
+
+int ike_send_response(struct ike_engine *e, struct ike_sa *sa, const uint8_t *msg, size_t len)
+{
+    uint8_t *copy = realloc(sa->last_resp, len);
+    if (!copy)
+        return IKE_ERR_NOMEM;
+    memcpy(copy, msg, len);
+    sa->last_resp = copy;
+    sa->last_resp_len = len;
+    sa->have_last_resp = true;
+    sa->msg_id_in++;
+    log_sent(e, sa, msg, len);
+    return ike_out_datagram(e, &sa->local, &sa->remote, msg, len);
+}
+
+void ike_task_clear(struct ike_engine *e, struct ike_task *t)
+{
+    if (t->ke)
+        e->c->ke_free(t->ke);
+    if (t->child && t->child->state == CHILD_CREATING)
+        ike_child_release(e, t->child);
+    ike_wipe(t, sizeof(*t));
+}
+
+/* The response to our request arrived and was handled. */
+void ike_request_done(struct ike_engine *e, struct ike_sa *sa)
+{
+    free(sa->out_req);
+    sa->out_req = NULL;
+    sa->out_req_len = 0;
+    sa->retransmit_at_ms = 0;
+    sa->retransmits = 0;
+    ike_task_clear(e, &sa->out_task);
+    sa->msg_id_out++;
+    ike_timers_update(e, sa);
+}
+
+static int start_task(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
+{
+    switch (sa->out_task.type) {
+    case TASK_CHILD_CREATE:
+        return ike_child_build_request(e, sa, &sa->out_task, now_ms);
+    case TASK_CHILD_DELETE:
+    case TASK_IKE_DELETE:
+    case TASK_DPD:
+        return ike_info_build_request(e, sa, &sa->out_task, now_ms);
+    }
+    return IKE_ERR_INVALID_ARG;
+}
+
+/* Start the next queued task if nothing is outstanding. */
+void ike_task_next(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
+{
+    while (sa->out_task.type == TASK_NONE && sa->n_pending &&
+           sa->state == IKE_SA_ESTABLISHED) {
+        sa->out_task = sa->pending[0];
+        memmove(&sa->pending[0], &sa->pending[1], --sa->n_pending * sizeof(sa->pending[0]));
+        memset(&sa->pending[sa->n_pending], 0, sizeof(sa->pending[0]));
+        int rc = start_task(e, sa, now_ms);
+        if (rc < 0) {
+            ike_log(e, IKE_LOG_WARN, "IKE SA %016llx_%016llx: could not start request: %s",
+                    (unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r,
+                    ike_err_str(rc));
+            ike_task_clear(e, &sa->out_task);
+        }
+        if (sa->state == IKE_SA_DEAD)
+            return;
+    }
+}
+
+int ike_task_queue(struct ike_engine *e, struct ike_sa *sa, const struct ike_task *t,
+                   uint64_t now_ms)
+{
+    for (uint8_t i = 0; i < sa->n_pending; i++) {
+        /* One DPD or IKE delete in the queue is enough. */
+        if (sa->pending[i].type == t->type &&
+            (t->type == TASK_DPD || t->type == TASK_IKE_DELETE ||
+             (t->type == TASK_CHILD_DELETE && sa->pending[i].del_spi == t->del_spi)))
+            return 0;
+    }
+    if (sa->out_task.type == t->type && t->type == TASK_IKE_DELETE)
+        return 0;
+    if (sa->n_pending == IKE_PENDING_TASKS)
+        return IKE_ERR_BUSY;
+    sa->pending[sa->n_pending++] = *t;
+    ike_task_next(e, sa, now_ms);
+    return 0;
+}

@@ -1,0 +1,168 @@
+/*
+ * test_child.c: CREATE_CHILD_SA for additional Child SAs (with and without
+ * PFS, INVALID_KE_PAYLOAD on the child's group) and INFORMATIONAL deletes
+ * of a Child SA from either side, in both roles.
+ */
+#include <string.h>
+
+#include "ck_main.h"
+#include "harness.h"
+#include "ike/err.h"
+
+static struct h_world w;
+static struct ike_conn_cfg cfg[2];
+
+static void setup(void)
+{
+    h_init(&w, 11);
+    h_conn_defaults(&cfg[0], true);
+    h_conn_defaults(&cfg[1], false);
+}
+
+static void teardown(void)
+{
+    h_free(&w);
+}
+
+static void up(int ini)
+{
+    h_add_conns(&w, &cfg[0], &cfg[1]);
+    ck_assert_int_eq(ike_engine_initiate(w.p[ini].e, "t", w.now_ms), 0);
+    h_run(&w, 2000);
+    ck_assert_int_eq(h_child_count(&w.p[0]), 1);
+}
+
+static void assert_children(int n)
+{
+    char why[200];
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(h_ike_count(&w.p[i], NULL), 1); /* children share one IKE SA */
+        ck_assert_int_eq(h_child_count(&w.p[i]), n);
+        ck_assert_uint_eq(ike_kmem_sa_count(w.p[i].kmem), 2u * (unsigned)n);
+        ck_assert_int_eq(w.p[i].kernel_errors, 0);
+    }
+    ck_assert_msg(h_check_tunnel(&w, why, sizeof(why)) == 2 * n, "%s", why);
+}
+
+START_TEST(additional_child)
+{
+    /* _i: bit 0 = who set up the IKE SA, bit 1 = who creates the child,
+     * bit 2 = with PFS (KE in CREATE_CHILD_SA) */
+    int ini = _i & 1, creator = (_i >> 1) & 1;
+    bool pfs = _i & 4;
+    if (pfs)
+        for (int s = 0; s < 2; s++) {
+            cfg[s].esp[0].n_dh = 1;
+            cfg[s].esp[0].dh[0] = CURVE25519;
+        }
+    up(ini);
+    /* CREATE_CHILD_SA SK { SA, Ni, [KEi], TSi, TSr } -->
+     *               <-- SK { SA, Nr, [KEr], TSi, TSr } */
+    ck_assert_int_eq(ike_engine_initiate(w.p[creator].e, "t", w.now_ms), 0);
+    h_run(&w, 2000);
+    assert_children(2);
+    const struct ike_event *ev = h_last_event(&w.p[creator], IKE_EV_CHILD_UP);
+    struct ike_key a, b, c, d;
+    ck_assert_int_eq(ike_engine_child_keys(w.p[creator].e, ev->child_spi_in, &a, &b, &c, &d), 0);
+    /* The new child's keys differ from the first child's. */
+    const struct ike_event *first = &w.p[creator].ev[1];
+    struct ike_key a0, b0, c0, d0;
+    ck_assert_int_eq(first->type, IKE_EV_CHILD_UP);
+    ike_engine_child_keys(w.p[creator].e, first->child_spi_in, &a0, &b0, &c0, &d0);
+    ck_assert_int_ne(memcmp(a.b, a0.b, a.len), 0);
+}
+END_TEST
+
+START_TEST(child_invalid_ke)
+{
+    int ini = _i & 1, creator = _i >> 1;
+    /* Creator offers PFS with P-256 first, the other side takes only X25519:
+     * CREATE_CHILD_SA { SA(ecp256, x25519), KE(ecp256) } -->
+     *                <-- { N(INVALID_KE_PAYLOAD, x25519) }
+     * CREATE_CHILD_SA { SA(x25519), KE(x25519) } --> ... */
+    cfg[creator].esp[0].n_dh = 2;
+    cfg[creator].esp[0].dh[0] = ECP_256;
+    cfg[creator].esp[0].dh[1] = CURVE25519;
+    cfg[!creator].esp[0].n_dh = 1;
+    cfg[!creator].esp[0].dh[0] = CURVE25519;
+    up(ini);
+    ike_engine_initiate(w.p[creator].e, "t", w.now_ms);
+    h_run(&w, 2000);
+    assert_children(2);
+}
+END_TEST
+
+START_TEST(child_pfs_mismatch)
+{
+    int ini = _i & 1, creator = _i >> 1;
+    cfg[creator].esp[0].n_dh = 1;
+    cfg[creator].esp[0].dh[0] = MODP_2048;
+    cfg[!creator].esp[0].n_dh = 1;
+    cfg[!creator].esp[0].dh[0] = CURVE25519;
+    up(ini);
+    ike_engine_initiate(w.p[creator].e, "t", w.now_ms);
+    h_run(&w, 2000);
+    assert_children(1);
+    ck_assert_int_eq(h_count_events(&w.p[creator], IKE_EV_CHILD_FAILED), 1);
+    ck_assert_int_eq(h_ike_count(&w.p[creator], "ESTABLISHED"), 1);
+}
+END_TEST
+
+START_TEST(delete_child)
+{
+    int ini = _i & 1, deleter = _i >> 1;
+    up(ini);
+    ike_engine_initiate(w.p[ini].e, "t", w.now_ms);
+    h_run(&w, 2000);
+    assert_children(2);
+    /* Expire one child from the deleter's side: the kernel's hard expiry.
+     * INFORMATIONAL SK { D(ESP, spi_in) } -->  <-- SK { D(ESP, peer spi_in) } */
+    const struct ike_event *ev = h_last_event(&w.p[deleter], IKE_EV_CHILD_UP);
+    struct ike_kernel_event kev = {.type = IKE_KEV_EXPIRE_HARD};
+    kev.sa.spi = ev->child_spi_in;
+    kev.sa.proto = IKE_IPPROTO_ESP;
+    ck_assert_int_eq(ike_engine_kernel_event(w.p[deleter].e, &kev, w.now_ms), 0);
+    h_run(&w, 2000);
+    assert_children(1);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(h_count_events(&w.p[i], IKE_EV_CHILD_DOWN), 1);
+        ck_assert_uint_eq(ike_kmem_policy_count(w.p[i].kmem), 3);
+    }
+}
+END_TEST
+
+START_TEST(delete_child_both_at_once)
+{
+    int ini = _i;
+    up(ini);
+    /* Both sides delete the same Child SA in the same instant (1.4.1). */
+    for (int i = 0; i < 2; i++) {
+        struct ike_kernel_event kev = {.type = IKE_KEV_EXPIRE_HARD};
+        kev.sa.spi = h_last_event(&w.p[i], IKE_EV_CHILD_UP)->child_spi_in;
+        kev.sa.proto = IKE_IPPROTO_ESP;
+        ike_engine_kernel_event(w.p[i].e, &kev, w.now_ms);
+    }
+    h_run(&w, 2000);
+    assert_children(0);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_uint_eq(ike_kmem_policy_count(w.p[i].kmem), 0);
+        ck_assert_int_eq(h_ike_count(&w.p[i], "ESTABLISHED"), 1);
+    }
+}
+END_TEST
+
+static Suite *make_suite(void)
+{
+    Suite *s = suite_create("exchange_child");
+    TCase *tc = tcase_create("child");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_loop_test(tc, additional_child, 0, 8);
+    tcase_add_loop_test(tc, child_invalid_ke, 0, 4);
+    tcase_add_loop_test(tc, child_pfs_mismatch, 0, 4);
+    tcase_add_loop_test(tc, delete_child, 0, 4);
+    tcase_add_loop_test(tc, delete_child_both_at_once, 0, 2);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+IKE_CHECK_MAIN()
