@@ -148,6 +148,8 @@ static void enqueue(struct h_world *w, int from, const struct ike_output *o)
         d->len = o->u.dgram.len;
         d->data = malloc(d->len);
         memcpy(d->data, o->u.dgram.data, d->len);
+        if (verdict == H_CORRUPT)
+            d->data[d->len - 1] ^= 0x01;
     }
 }
 
@@ -361,4 +363,10 @@ void h_set_rule(struct h_world *w, struct h_rule *r)
 {
     w->filter = r ? h_rule_filter : NULL;
     w->filter_ctx = r;
+}
+
+void h_inject(struct h_world *w, int to, const uint8_t *data, size_t len)
+{
+    ike_engine_recv(w->p[to].e, data, len, &w->p[!to].addr, &w->p[to].addr, w->now_ms);
+    h_drain(w);
 }

@@ -46,7 +46,7 @@ struct h_dgram {
 };
 
 /* What to do with a datagram: return H_DELIVER, H_DROP or H_DUP. */
-enum { H_DELIVER = 0, H_DROP, H_DUP };
+enum { H_DELIVER = 0, H_DROP, H_DUP, H_CORRUPT /* flip the last byte */ };
 struct h_world;
 typedef int (*h_filter_fn)(struct h_world *w, int from, const uint8_t *data, size_t len,
                            void *ctx);
@@ -93,6 +93,8 @@ int h_child_count(const struct h_peer *p);
  * peer's kernel with the same keys, and policies exist: returns the number
  * of such matching pairs, or -1 on a mismatch (message in *why). */
 int h_check_tunnel(struct h_world *w, char *why, size_t cap);
+/* Inject raw bytes as a datagram to peer `to` now (from the other peer). */
+void h_inject(struct h_world *w, int to, const uint8_t *data, size_t len);
 
 #endif
 
