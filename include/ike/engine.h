@@ -149,10 +149,18 @@ void ike_engine_foreach(const struct ike_engine *e,
                         void *ctx);
 
 /* Keys a Child SA uses, for tests that compare both sides (not logged). */
-int ike_engine_child_keys(const struct ike_engine *e, uint32_t spi_in,
-                          struct ike_key *encr_in, struct ike_key *integ_in,
-                          struct ike_key *encr_out, struct ike_key *integ_out);
+int ike_engine_child_keys(const struct ike_engine *e, uint32_t spi_in, struct ike_key *encr_in,
+                          struct ike_key *integ_in, struct ike_key *encr_out,
+                          struct ike_key *integ_out);
 
 size_t ike_engine_ike_sa_count(const struct ike_engine *e);
+
+/* Text of an address ("10.0.0.1", "2001:db8::1", "%any") or endpoint
+ * ("10.0.0.1[500]") for logs; returns buf. 46 bytes hold any address,
+ * 54 any endpoint. */
+#define IKE_ADDR_STRLEN 46
+#define IKE_ENDPOINT_STRLEN 54
+const char *ike_addr_fmt(const struct ike_addr *a, char *buf, size_t cap);
+const char *ike_endpoint_fmt(const struct ike_endpoint *ep, char *buf, size_t cap);
 
 #endif /* IKE_ENGINE_H */

@@ -12,21 +12,26 @@
 #include "core.h"
 #include "ike/err.h"
 
+/* The verdict for a datagram we do not act on: logged, never answered. */
 static int drop(struct ike_engine *e, const struct ike_endpoint *from, const char *why, int rc)
 {
-    (void)from;
-    ike_log(e, IKE_LOG_DEBUG, "dropped datagram: %s (%s)", why, ike_err_str(rc));
+    char f[IKE_ENDPOINT_STRLEN];
+    ike_log(e, IKE_LOG_INFO, "dropped datagram from %s: %s (%s)",
+            from ? ike_endpoint_fmt(from, f, sizeof(f)) : "peer", why, ike_err_str(rc));
     return rc;
 }
 
-static void log_received(struct ike_engine *e, const struct ike_hdr *h, size_t len)
+static void log_received(struct ike_engine *e, const struct ike_hdr *h, size_t len,
+                         const struct ike_endpoint *from)
 {
     if (!ike_log_on(e, IKE_LOG_INFO))
         return;
-    ike_log(e, IKE_LOG_INFO, "received %s %s #%u [%016llx_%016llx] (%zu bytes)",
+    char f[IKE_ENDPOINT_STRLEN];
+    ike_log(e, IKE_LOG_INFO, "received %s %s #%u [%016llx_%016llx] from %s (%zu bytes)",
             ike_exchange_name(h->exchange),
             (h->flags & IKE_FLAG_RESPONSE) ? "response" : "request", h->msg_id,
-            (unsigned long long)h->spi_i, (unsigned long long)h->spi_r, len);
+            (unsigned long long)h->spi_i, (unsigned long long)h->spi_r,
+            ike_endpoint_fmt(from, f, sizeof(f)), len);
 }
 
 /* Decode the outer chain, decrypt SK, check the payload rules. */
@@ -47,16 +52,17 @@ static int open_message(struct ike_engine *e, struct ike_sa *sa, const struct ik
 }
 
 static int recv_response(struct ike_engine *e, struct ike_sa *sa, const struct ike_hdr *h,
-                         const uint8_t *data, size_t len, uint64_t now_ms)
+                         const uint8_t *data, size_t len, const struct ike_endpoint *from,
+                         uint64_t now_ms)
 {
     if (sa->out_task.type == TASK_NONE || h->msg_id != sa->msg_id_out)
-        return drop(e, NULL, "response to no outstanding request", IKE_ERR_WINDOW);
+        return drop(e, from, "response to no outstanding request", IKE_ERR_WINDOW);
     if (h->exchange == IKE_SA_INIT)
         return ike_init_process_response(e, sa, h, data, len, now_ms);
     struct ike_payload_list inner;
     int rc = open_message(e, sa, h, data, len, &inner);
     if (rc < 0)
-        return drop(e, NULL, "response failed to open", rc);
+        return drop(e, from, "response failed to open", rc);
     ike_timers_response_received(e, sa, now_ms);
     switch (sa->out_task.type) {
     case TASK_IKE_AUTH:
@@ -69,7 +75,8 @@ static int recv_response(struct ike_engine *e, struct ike_sa *sa, const struct i
 }
 
 static int recv_request(struct ike_engine *e, struct ike_sa *sa, const struct ike_hdr *h,
-                        const uint8_t *data, size_t len, uint64_t now_ms)
+                        const uint8_t *data, size_t len, const struct ike_endpoint *from,
+                        uint64_t now_ms)
 {
     if (sa->have_last_resp && h->msg_id + 1 == sa->msg_id_in) {
         /* RFC 7296 2.1: a retransmitted request gets the same response. */
@@ -79,16 +86,16 @@ static int recv_request(struct ike_engine *e, struct ike_sa *sa, const struct ik
         return 0;
     }
     if (h->msg_id != sa->msg_id_in)
-        return drop(e, NULL, "request outside the window", IKE_ERR_WINDOW);
+        return drop(e, from, "request outside the window", IKE_ERR_WINDOW);
     bool auth_ok = h->exchange == IKE_AUTH && sa->state == IKE_SA_INIT_DONE;
     bool est_ok = h->exchange != IKE_AUTH && h->exchange != IKE_SA_INIT &&
                   (sa->state == IKE_SA_ESTABLISHED || sa->state == IKE_SA_DELETING);
     if (!auth_ok && !est_ok)
-        return drop(e, NULL, "request not valid in this state", IKE_ERR_STATE);
+        return drop(e, from, "request not valid in this state", IKE_ERR_STATE);
     struct ike_payload_list inner;
     int rc = open_message(e, sa, h, data, len, &inner);
     if (rc < 0)
-        return drop(e, NULL, "request failed to open", rc);
+        return drop(e, from, "request failed to open", rc);
     ike_timers_heard(e, sa, now_ms);
     switch (h->exchange) {
     case IKE_AUTH:
@@ -98,7 +105,7 @@ static int recv_request(struct ike_engine *e, struct ike_sa *sa, const struct ik
     case INFORMATIONAL:
         return ike_info_process_request(e, sa, h, &inner, now_ms);
     }
-    return drop(e, NULL, "unknown exchange type", IKE_ERR_INVALID_SYNTAX);
+    return drop(e, from, "unknown exchange type", IKE_ERR_INVALID_SYNTAX);
 }
 
 int ike_engine_recv(struct ike_engine *e, const uint8_t *data, size_t len,
@@ -109,7 +116,7 @@ int ike_engine_recv(struct ike_engine *e, const uint8_t *data, size_t len,
     int rc = ike_hdr_decode(data, len, &h);
     if (rc < 0)
         return drop(e, from, "bad IKE header", rc);
-    log_received(e, &h, len);
+    log_received(e, &h, len, from);
     bool response = h.flags & IKE_FLAG_RESPONSE;
     if (!response && h.exchange == IKE_SA_INIT && h.spi_r == 0)
         return ike_init_process_request(e, &h, data, len, from, to, now_ms);
@@ -127,6 +134,6 @@ int ike_engine_recv(struct ike_engine *e, const uint8_t *data, size_t len,
     if (known && peer_spi != known)
         return drop(e, from, "peer SPI does not match the SA", IKE_ERR_NO_SA);
     if (response)
-        return recv_response(e, sa, &h, data, len, now_ms);
-    return recv_request(e, sa, &h, data, len, now_ms);
+        return recv_response(e, sa, &h, data, len, from, now_ms);
+    return recv_request(e, sa, &h, data, len, from, now_ms);
 }

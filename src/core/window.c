@@ -15,10 +15,12 @@ static void log_sent(struct ike_engine *e, struct ike_sa *sa, const uint8_t *msg
 {
     if (!ike_log_on(e, IKE_LOG_INFO) || len < IKE_HDR_LEN)
         return;
-    ike_log(e, IKE_LOG_INFO, "sending %s %s #%u [%016llx_%016llx] to peer %s (%zu bytes)",
-            ike_exchange_name(msg[18]), (msg[19] & IKE_FLAG_RESPONSE) ? "response" : "request",
-            ike_be32(msg + 20), (unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r,
-            sa->conn->cfg.name, len);
+    char to[IKE_ENDPOINT_STRLEN];
+    ike_log(e, IKE_LOG_INFO, "%s: sending %s %s #%u [%016llx_%016llx] to %s (%zu bytes)",
+            sa->conn->cfg.name, ike_exchange_name(msg[18]),
+            (msg[19] & IKE_FLAG_RESPONSE) ? "response" : "request", ike_be32(msg + 20),
+            (unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r,
+            ike_endpoint_fmt(&sa->remote, to, sizeof(to)), len);
 }
 
 int ike_send_request(struct ike_engine *e, struct ike_sa *sa, const uint8_t *msg, size_t len,

@@ -36,22 +36,44 @@ static void logger(void *ctx, int level, const char *line)
         p->log[p->n_log++] = strdup(line);
 }
 
+static bool use_v6; /* set by h_init_v6 for the next h_init / h_conn_defaults */
+
+/* 10.0.0.N or 2001:db8::N */
 static void set_addr(struct ike_endpoint *ep, uint8_t last)
 {
     memset(ep, 0, sizeof(*ep));
-    ep->addr.family = IKE_AF_INET;
-    ep->addr.bytes[0] = 10;
-    ep->addr.bytes[3] = last;
+    if (use_v6) {
+        static const uint8_t pfx[4] = {0x20, 0x01, 0x0d, 0xb8};
+        ep->addr.family = IKE_AF_INET6;
+        memcpy(ep->addr.bytes, pfx, 4);
+        ep->addr.bytes[15] = last;
+    } else {
+        ep->addr.family = IKE_AF_INET;
+        ep->addr.bytes[0] = 10;
+        ep->addr.bytes[3] = last;
+    }
     ep->port = 500;
 }
 
-static void set_subnet(struct ike_subnet *s, uint8_t second)
+/* 10.N.0.0/16 or 2001:db8:N::/48 */
+static void set_subnet(struct ike_subnet *s, uint8_t n)
 {
+    struct ike_endpoint ep;
+    set_addr(&ep, 0);
     memset(s, 0, sizeof(*s));
-    s->addr.family = IKE_AF_INET;
-    s->addr.bytes[0] = 10;
-    s->addr.bytes[1] = second;
-    s->prefix = 16;
+    s->addr = ep.addr;
+    if (use_v6) {
+        s->addr.bytes[5] = n;
+        s->prefix = 48;
+    } else {
+        s->addr.bytes[1] = n;
+        s->prefix = 16;
+    }
+}
+
+void h_use_v6(bool on)
+{
+    use_v6 = on;
 }
 
 void h_conn_defaults(struct ike_conn_cfg *c, bool left_side)
@@ -125,7 +147,8 @@ void h_add_conns(struct h_world *w, const struct ike_conn_cfg *left,
 static int peer_of(struct h_world *w, const struct ike_endpoint *ep)
 {
     for (int i = 0; i < 2; i++)
-        if (!memcmp(w->p[i].addr.addr.bytes, ep->addr.bytes, 4))
+        if (w->p[i].addr.addr.family == ep->addr.family &&
+            !memcmp(w->p[i].addr.addr.bytes, ep->addr.bytes, 16))
             return i;
     return -1;
 }

@@ -69,6 +69,9 @@ struct h_world {
 void h_conn_defaults(struct ike_conn_cfg *c, bool left_side);
 
 void h_init(struct h_world *w, uint64_t seed);
+/* Use IPv6 addresses (2001:db8::1/2, subnets 2001:db8:N::/48) for the
+ * following h_init and h_conn_defaults calls. */
+void h_use_v6(bool on);
 /* The seeded random callback (ctx = struct h_peer *). */
 void h_test_rnd(void *ctx, uint8_t *buf, size_t n);
 void h_free(struct h_world *w);

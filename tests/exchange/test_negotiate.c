@@ -15,6 +15,7 @@ static struct ike_conn_cfg cfg[2]; /* [0] left's view, [1] right's view */
 
 static void setup(void)
 {
+    h_use_v6(false);
     h_init(&w, 7);
     h_conn_defaults(&cfg[0], true);
     h_conn_defaults(&cfg[1], false);
@@ -211,6 +212,48 @@ START_TEST(cbc_modp_transport)
 }
 END_TEST
 
+START_TEST(ipv6_tunnel)
+{
+    int ini = _i;
+    h_free(&w);
+    h_use_v6(true);
+    h_init(&w, 8);
+    h_conn_defaults(&cfg[0], true);
+    h_conn_defaults(&cfg[1], false);
+    go(ini);
+    assert_up(1);
+    ck_assert(h_log_has(&w.p[ini], "to 2001:db8::2[500]") ||
+              h_log_has(&w.p[ini], "to 2001:db8::1[500]"));
+    h_use_v6(false);
+}
+END_TEST
+
+START_TEST(initial_contact_clears_stale_sas)
+{
+    int ini = _i;
+    go(ini);
+    assert_up(1);
+    /* The initiator restarts: no engine state and an empty kernel. Its
+     * new IKE_AUTH carries N(INITIAL_CONTACT), so the peer drops the stale
+     * IKE SA and its Child SA instead of keeping both. */
+    ike_engine_free(w.p[ini].e);
+    ike_kmem_free(w.p[ini].kmem);
+    struct ike_engine_opts o;
+    ike_engine_opts_defaults(&o);
+    o.crypto = ike_crypto_openssl();
+    o.random = h_test_rnd;
+    o.random_ctx = &w.p[ini];
+    w.p[ini].e = ike_engine_new(&o);
+    w.p[ini].kmem = ike_kmem_new();
+    ike_kmem_backend_init(w.p[ini].kmem, &w.p[ini].kb, false);
+    ike_engine_add_conn(w.p[ini].e, &cfg[ini]);
+    ck_assert_int_eq(ike_engine_initiate(w.p[ini].e, "t", w.now_ms), 0);
+    h_run(&w, 2000);
+    assert_up(1);
+    ck_assert(h_log_has(&w.p[!ini], "INITIAL_CONTACT: deleting stale IKE SA"));
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("exchange_negotiate");
@@ -226,6 +269,8 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, wrong_identity, 0, 2);
     tcase_add_loop_test(tc, fqdn_identities, 0, 2);
     tcase_add_loop_test(tc, cbc_modp_transport, 0, 2);
+    tcase_add_loop_test(tc, ipv6_tunnel, 0, 2);
+    tcase_add_loop_test(tc, initial_contact_clears_stale_sas, 0, 2);
     suite_add_tcase(s, tc);
     return s;
 }
