@@ -103,6 +103,7 @@ struct ike_policy_id {
     struct ike_selector sel;
     uint8_t dir;
     uint32_t mark, mark_mask;
+    uint32_t if_id; /* 0 = none; the kernel counts it in the identity */
 };
 
 enum ike_kernel_op_type {
@@ -166,5 +167,18 @@ struct ike_kernel_backend {
 
 /* Text of an op for logs (no key bytes): "ADD_SA esp spi 0x1234 10.0.0.1->10.0.0.2". */
 int ike_kernel_op_describe(const struct ike_kernel_op *op, char *buf, size_t cap);
+
+/*
+ * Apply n ops in order through any backend; on the first failure undo the
+ * ones already applied, in reverse order, and return that failure, so a
+ * batch that fails halfway leaks no SA or policy: ADD_SA is undone by
+ * DEL_SA, ADD_POLICY by DEL_POLICY. UPDATE and DEL ops cannot be undone
+ * without the old state and are left as they are (put them last in a
+ * batch). *failed_at (may be NULL) gets the index of the failing op, or n
+ * on success; *undo_errors (may be NULL) counts undo steps that failed.
+ * (src/kernel/batch.c)
+ */
+int ike_kernel_apply_batch(const struct ike_kernel_backend *be, const struct ike_kernel_op *ops,
+                           size_t n, size_t *failed_at, unsigned *undo_errors);
 
 #endif /* IKE_KERNEL_H */

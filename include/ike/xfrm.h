@@ -48,16 +48,6 @@
  * (no CAP_NET_ADMIN is only seen at the first request). */
 int ike_xfrm_backend_new(struct ike_kernel_backend *be);
 
-/* Apply n ops in order; on the first failure undo the ones already applied,
- * in reverse order, and return that failure: ADD_SA is undone by DEL_SA,
- * ADD_POLICY by DEL_POLICY. UPDATE and DEL ops cannot be undone without
- * the old state and are left as they are (put them last in a batch).
- * *failed_at (may be NULL) gets the index of the failing op, or n. Works
- * with any backend. Undo failures are ignored (best effort) but counted in
- * *undo_errors (may be NULL). */
-int ike_kernel_apply_batch(const struct ike_kernel_backend *be, const struct ike_kernel_op *ops,
-                           size_t n, size_t *failed_at, unsigned *undo_errors);
-
 /* Remove every ESP SA and every policy of the namespace (XFRM_MSG_FLUSHSA
  * proto ESP, XFRM_MSG_FLUSHPOLICY). For tests and --delete-all. */
 int ike_xfrm_flush(struct ike_kernel_backend *be);
@@ -77,10 +67,16 @@ int ike_xfrm_events_read(struct ike_xfrm_events *e, struct ike_kernel_event *ev,
                          bool *lost);
 void ike_xfrm_events_free(struct ike_xfrm_events *e);
 
-/* Read every policy of the namespace (XFRM_MSG_GETPOLICY dump) through
- * the backend's socket; cb is called for each. For tests and tools. */
+/* Read every policy / every SA of the namespace (GETPOLICY / GETSA dump)
+ * through the backend's socket; cb is called for each (no key bytes are
+ * passed). A non-zero return from cb stops delivering (the rest of the dump
+ * is still read). For tests and tools. */
 int ike_xfrm_dump_policies(struct ike_kernel_backend *be,
                            int (*cb)(void *arg, const struct ike_kernel_policy *p), void *arg);
+int ike_xfrm_dump_sas(struct ike_kernel_backend *be,
+                      int (*cb)(void *arg, const struct ike_kernel_sa *sa,
+                                const struct ike_sa_stats *st),
+                      void *arg);
 
 /* ---- the message builder (pure) ---- */
 
@@ -105,6 +101,7 @@ int ike_xfrm_build_op(void *buf, size_t cap, uint32_t seq, const struct ike_kern
 int ike_xfrm_build_flush_sa(void *buf, size_t cap, uint32_t seq);
 int ike_xfrm_build_flush_policy(void *buf, size_t cap, uint32_t seq);
 int ike_xfrm_build_dump_policy(void *buf, size_t cap, uint32_t seq);
+int ike_xfrm_build_dump_sa(void *buf, size_t cap, uint32_t seq);
 
 /* Kernel algorithm names for IKE transform IDs (one table). */
 struct ike_xfrm_alg {

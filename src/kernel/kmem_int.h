@@ -13,7 +13,7 @@
 #include "ike/kernel_memory.h"
 
 #define KMEM_SA_KEY  24 /* family, proto, spi, dst (16) */
-#define KMEM_POL_KEY 52 /* selector, dir, mark, mask */
+#define KMEM_POL_KEY 56 /* selector, dir, mark, mask, if_id */
 
 /* Each slot starts with its canonical key, so tables compare slot bytes. */
 struct kmem_sa {

@@ -50,6 +50,7 @@ static void pol_key(uint8_t k[KMEM_POL_KEY], const struct ike_policy_id *id)
     k[8] = id->dir;
     memcpy(k + 12, &mark, 4);
     memcpy(k + 16, &id->mark_mask, 4);
+    memcpy(k + 52, &id->if_id, 4);
     put_addr(k + 20, &s->src);
     put_addr(k + 36, &s->dst);
 }
@@ -61,6 +62,7 @@ static void policy_id_of(struct ike_policy_id *id, const struct ike_kernel_polic
     id->dir = p->dir;
     id->mark = p->mark;
     id->mark_mask = p->mark_mask;
+    id->if_id = p->if_id;
 }
 
 /* ---- model lifecycle ---- */

@@ -344,7 +344,7 @@ int ike_xfrm_build_del_policy(void *buf, size_t cap, uint32_t seq, const struct 
     x = mnl_nlmsg_get_payload(nlh);
     put_sel(&x->sel, &id->sel);
     x->dir = id->dir;
-    rc = put_mark_ifid(nlh, cap, id->mark, id->mark_mask, 0);
+    rc = put_mark_ifid(nlh, cap, id->mark, id->mark_mask, id->if_id);
     return rc < 0 ? rc : (int)nlh->nlmsg_len;
 }
 
@@ -411,5 +411,11 @@ int ike_xfrm_build_flush_policy(void *buf, size_t cap, uint32_t seq)
 int ike_xfrm_build_dump_policy(void *buf, size_t cap, uint32_t seq)
 {
     struct nlmsghdr *nlh = start(buf, cap, XFRM_MSG_GETPOLICY, NLM_F_REQUEST | NLM_F_DUMP, seq, 0);
+    return nlh ? (int)nlh->nlmsg_len : IKE_ERR_BUF_TOO_SMALL;
+}
+
+int ike_xfrm_build_dump_sa(void *buf, size_t cap, uint32_t seq)
+{
+    struct nlmsghdr *nlh = start(buf, cap, XFRM_MSG_GETSA, NLM_F_REQUEST | NLM_F_DUMP, seq, 0);
     return nlh ? (int)nlh->nlmsg_len : IKE_ERR_BUF_TOO_SMALL;
 }

@@ -97,6 +97,7 @@ static struct ike_policy_id pol_id(const struct ike_kernel_op *op)
     id.dir = op->u.policy.dir;
     id.mark = op->u.policy.mark;
     id.mark_mask = op->u.policy.mark_mask;
+    id.if_id = op->u.policy.if_id;
     return id;
 }
 
@@ -223,6 +224,13 @@ START_TEST(policy_semantics)
     out.u.policy.mark = 5;
     out.u.policy.mark_mask = 0xff; /* other mark: other policy */
     ck_assert_int_eq(be.apply(be.ctx, &out), 0);
+    ck_assert_uint_eq(ike_kmem_policy_count(m), 3);
+    out.u.policy.if_id = 9; /* other if_id: other policy (the kernel counts it) */
+    ck_assert_int_eq(be.apply(be.ctx, &out), 0);
+    struct ike_kernel_op del9 = {.type = IKE_KOP_DEL_POLICY};
+    del9.u.policy_id = pol_id(&out);
+    ck_assert_int_eq(be.apply(be.ctx, &del9), 0);
+    out.u.policy.if_id = 0;
     ck_assert_uint_eq(ike_kmem_policy_count(m), 3);
 
     /* UPDATE replaces (repoint the outbound SPI) ... */
@@ -420,6 +428,38 @@ START_TEST(dump_and_describe)
 }
 END_TEST
 
+/* A batch that fails halfway is undone in reverse; DEL/UPDATE are not. */
+START_TEST(batch_undo)
+{
+    struct ike_kernel_op ops[4];
+    size_t at;
+    unsigned bad;
+
+    ops[0] = sa_op(IKE_KOP_ADD_SA, 0x7000, 2);
+    ops[1] = sa_op(IKE_KOP_ADD_SA, 0x7001, 2);
+    ops[2] = pol_op(IKE_KOP_ADD_POLICY, IKE_DIR_OUT, 1);
+    ops[3] = pol_op(IKE_KOP_ADD_POLICY, IKE_DIR_IN, 1);
+    ike_kmem_fail_next(m, 1, IKE_ERR_KERNEL_ALG, IKE_KOP_ADD_POLICY);
+    ck_assert_int_eq(ike_kernel_apply_batch(&be, ops, 4, &at, &bad), IKE_ERR_KERNEL_ALG);
+    ck_assert_uint_eq(at, 2);
+    ck_assert_uint_eq(bad, 0);
+    ck_assert_msg(ike_kmem_sa_count(m) == 0 && ike_kmem_policy_count(m) == 0, "%s", dump());
+    ck_assert_int_eq(ike_kernel_apply_batch(&be, ops, 4, &at, &bad), 0);
+    ck_assert_uint_eq(at, 4);
+    ck_assert_uint_eq(ike_kmem_sa_count(m), 2);
+    ck_assert_uint_eq(ike_kmem_policy_count(m), 2);
+    /* Fails at the last op: three undone, the pre-existing ones stay. */
+    struct ike_kernel_op more[4] = {sa_op(IKE_KOP_ADD_SA, 0x7002, 2),
+                                    pol_op(IKE_KOP_ADD_POLICY, IKE_DIR_FWD, 1), del_op(0x7000, 2),
+                                    ops[3]};
+    ck_assert_int_eq(ike_kernel_apply_batch(&be, more, 4, &at, &bad), IKE_ERR_KERNEL_EXISTS);
+    ck_assert_uint_eq(at, 3);
+    ck_assert_uint_eq(ike_kmem_sa_count(m), 1); /* 0x7000 deleted for good, 0x7002 undone */
+    ck_assert_uint_eq(ike_kmem_policy_count(m), 2);
+    ck_assert_int_eq(ike_kernel_apply_batch(NULL, ops, 1, NULL, NULL), IKE_ERR_INVALID_ARG);
+}
+END_TEST
+
 static int count_cb(void *arg, const struct ike_kernel_sa *sa, const struct ike_kmem_sa_state *st)
 {
     (void)sa;
@@ -515,6 +555,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, fail_next_hook);
     tcase_add_test(tc, dump_and_describe);
     tcase_add_test(tc, foreach_and_backend_identity);
+    tcase_add_test(tc, batch_undo);
     tcase_add_test(tc, scale_100k);
     suite_add_tcase(s, tc);
     return s;
