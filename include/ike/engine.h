@@ -75,6 +75,9 @@ int ike_engine_recv(struct ike_engine *e, const uint8_t *data, size_t len,
 /* Control requests (rekeyctl up/down/rekey). */
 int ike_engine_initiate(struct ike_engine *e, const char *conn, uint64_t now_ms);
 int ike_engine_terminate(struct ike_engine *e, const char *conn, uint64_t now_ms);
+/* Rekey now (rekeyctl rekey CONN [--ike|--child]): every installed Child SA
+ * of the connection, or its IKE SA. IKE_ERR_NO_SA when nothing is up. */
+int ike_engine_rekey(struct ike_engine *e, const char *conn, bool ike, uint64_t now_ms);
 /* Delete every SA cleanly (DELETE to peers, kernel state removed). */
 void ike_engine_shutdown(struct ike_engine *e, uint64_t now_ms);
 
@@ -96,6 +99,9 @@ enum ike_event_type {
     IKE_EV_CHILD_UP,     /* Child SA installed */
     IKE_EV_CHILD_DOWN,   /* Child SA removed */
     IKE_EV_CHILD_FAILED, /* Child SA could not be created (err says why) */
+    IKE_EV_CHILD_REKEYED, /* child_spi_* = the new SA, old_spi_in = the old one */
+    IKE_EV_IKE_REKEYED,   /* ike_spi_* = the new IKE SA, old_ike_spi_* = the old */
+    IKE_EV_REKEY_FAILED,  /* a rekey attempt failed (err says why); retried */
 };
 
 struct ike_event {
@@ -104,6 +110,8 @@ struct ike_event {
     char conn[IKE_CONN_NAME_MAX]; /* connection name */
     uint64_t ike_spi_i, ike_spi_r;
     uint32_t child_spi_in, child_spi_out;
+    uint32_t old_spi_in;               /* CHILD_REKEYED */
+    uint64_t old_ike_spi_i, old_ike_spi_r; /* IKE_REKEYED */
 };
 
 struct ike_output {
@@ -131,6 +139,8 @@ struct ike_sa_info {
     struct ike_endpoint local, remote;
     uint16_t encr, encr_keylen, integ, prf, dh;
     size_t n_children;
+    uint64_t rekey_at_ms, expire_at_ms; /* 0 = not scheduled */
+    uint32_t rekeys;                    /* IKE rekeys of this tunnel so far */
 };
 
 struct ike_child_info {
@@ -138,6 +148,8 @@ struct ike_child_info {
     const char *state;
     uint16_t encr, encr_keylen, integ, dh;
     uint32_t reqid;
+    uint64_t rekey_at_ms, expire_at_ms; /* 0 = not scheduled */
+    uint32_t rekeys;                    /* rekeys of this Child SA's lineage */
 };
 
 /* Visit every IKE SA (and its Child SAs). The callback must not call back
