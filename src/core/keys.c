@@ -171,6 +171,8 @@ int ike_keys_ike_sa(const struct ike_crypto_ops *c, const struct ike_sa_key_lens
 out:
     ike_wipe(skeyseed, sizeof(skeyseed));
     ike_wipe(nonces, sizeof(nonces));
+    if (rc != IKE_OK)
+        ike_sa_keys_clear(out);
     return rc;
 }
 
@@ -203,6 +205,8 @@ int ike_keys_ike_rekey(const struct ike_crypto_ops *c, uint16_t old_prf_id,
                         out);
 out:
     ike_wipe(skeyseed, sizeof(skeyseed));
+    if (rc != IKE_OK)
+        ike_sa_keys_clear(out);
     return rc;
 }
 
