@@ -273,6 +273,14 @@ static inline int harness_decode_msg(const uint8_t *msg, size_t len, struct harn
     return IKE_OK;
 }
 
+/* Payload types fuzz_body.c picks from with its first input byte. */
+__attribute__((unused)) static const uint8_t harness_body_types[] = {
+    IKE_PL_SA,   IKE_PL_KE,    IKE_PL_IDI,    IKE_PL_IDR,    IKE_PL_CERT,   IKE_PL_CERTREQ,
+    IKE_PL_AUTH, IKE_PL_NONCE, IKE_PL_NOTIFY, IKE_PL_DELETE, IKE_PL_VENDOR, IKE_PL_TSI,
+    IKE_PL_TSR,  IKE_PL_SK,    IKE_PL_CP,     IKE_PL_EAP,    IKE_PL_SKF,
+};
+#define HARNESS_BODY_TYPES_N sizeof(harness_body_types)
+
 static inline enum ike_msg_kind harness_kind(const struct ike_hdr *h)
 {
     return (h->flags & IKE_FLAG_RESPONSE) ? IKE_MSG_RESPONSE : IKE_MSG_REQUEST;
