@@ -17,16 +17,17 @@
 #include "ike/err.h"
 
 static const char *const state_names[CHILD_STATE_COUNT] = {
-    [CHILD_CREATING] = "CREATING",
-    [CHILD_INSTALLED] = "INSTALLED",
-    [CHILD_DELETING] = "DELETING",
-    [CHILD_DEAD] = "DEAD",
+    [CHILD_CREATING] = "CREATING", [CHILD_INSTALLED] = "INSTALLED",
+    [CHILD_REKEYING] = "REKEYING", [CHILD_REKEYED] = "REKEYED",
+    [CHILD_DELETING] = "DELETING", [CHILD_DEAD] = "DEAD",
 };
 
 #define B(s) (1u << (s))
 static const uint32_t allowed[CHILD_STATE_COUNT] = {
     [CHILD_CREATING] = B(CHILD_INSTALLED) | B(CHILD_DEAD),
-    [CHILD_INSTALLED] = B(CHILD_DELETING) | B(CHILD_DEAD),
+    [CHILD_INSTALLED] = B(CHILD_REKEYING) | B(CHILD_REKEYED) | B(CHILD_DELETING) | B(CHILD_DEAD),
+    [CHILD_REKEYING] = B(CHILD_INSTALLED) | B(CHILD_REKEYED) | B(CHILD_DELETING) | B(CHILD_DEAD),
+    [CHILD_REKEYED] = B(CHILD_DELETING) | B(CHILD_DEAD),
     [CHILD_DELETING] = B(CHILD_DEAD),
     [CHILD_DEAD] = 0,
 };
@@ -83,9 +84,15 @@ struct ike_child *ike_child_new(struct ike_engine *e, struct ike_sa *sa)
     return ch;
 }
 
+bool ike_child_in_kernel(const struct ike_child *ch)
+{
+    return ch->state >= CHILD_INSTALLED && ch->state <= CHILD_DELETING;
+}
+
 /* Free a child that is not (or no longer) linked into its IKE SA. */
 void ike_child_release(struct ike_engine *e, struct ike_child *ch)
 {
+    ike_rekey_forget_child(ch);
     if (ike_map_get(&e->child_by_spi, ch->spi_in) == ch)
         ike_map_del(&e->child_by_spi, ch->spi_in);
     ike_child_keys_clear(&ch->keys);
@@ -136,7 +143,12 @@ static void fill_sa(const struct ike_child *ch, bool inbound, struct ike_kernel_
     k->integ_key = use_i ? ch->keys.integ_i : ch->keys.integ_r;
     k->esn = ch->algs.esn;
     k->replay_window = inbound ? 32 : 0;
-    k->life.hard_add_s = c->child_lifetime_ms / 1000;
+    k->life.hard_add_s = (c->child_lifetime_ms + 999) / 1000;
+    if (ch->rekey_at_ms && ch->expire_at_ms > ch->rekey_at_ms) {
+        /* The kernel's soft expiry backs up our rekey timer. */
+        uint64_t life_left = (ch->expire_at_ms - ch->rekey_at_ms) / 1000;
+        k->life.soft_add_s = k->life.hard_add_s > life_left ? k->life.hard_add_s - life_left : 0;
+    }
     k->life.hard_bytes = c->life_bytes;
     k->life.hard_packets = c->life_packets;
     if (c->life_bytes > c->margin_bytes)
@@ -230,7 +242,7 @@ void ike_child_pin_outbound(struct ike_engine *e, struct ike_child *ch)
 }
 
 /* Join the shared policies (installing them for the first user). */
-static int policies_join(struct ike_engine *e, struct ike_child *ch)
+static int policies_join(struct ike_engine *e, struct ike_child *ch, bool pin_out)
 {
     uint64_t key = policy_key(ch);
     struct ike_policy_ref *ref = ike_map_get(&e->pol_refs, key);
@@ -248,7 +260,8 @@ static int policies_join(struct ike_engine *e, struct ike_child *ch)
     ch->pol_next = ref->users;
     ref->users = ch;
     if (!first) {
-        ike_child_pin_outbound(e, ch); /* the newest SA carries traffic */
+        if (pin_out)
+            ike_child_pin_outbound(e, ch); /* the newest SA carries traffic */
         return 0;
     }
     ref->pinned_spi = ch->spi_out;
@@ -273,19 +286,29 @@ static void policies_leave(struct ike_engine *e, struct ike_child *ch)
         ike_map_del(&e->pol_refs, ref->key);
         free(ref);
     } else if (ref->pinned_spi == ch->spi_out) {
-        ike_child_pin_outbound(e, ref->users);
+        /* Repoint at a user that carries traffic: not one a rekey
+         * collision made redundant, nor one already replaced. */
+        struct ike_child *best = ref->users;
+        for (struct ike_child *u = ref->users; u; u = u->pol_next) {
+            if (!u->redundant && u->state == CHILD_INSTALLED) {
+                best = u;
+                break;
+            }
+        }
+        ike_child_pin_outbound(e, best);
     }
 }
 
-int ike_child_install(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms)
+int ike_child_install(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms, bool pin_out)
 {
+    ike_timers_child_lifetime(e, ch, now_ms); /* the kernel's soft limit follows it */
     struct ike_kernel_op op = {.type = IKE_KOP_ADD_SA};
     fill_sa(ch, true, &op.u.sa);
     ike_out_kernel(e, &op); /* inbound first: the peer may send at once */
     fill_sa(ch, false, &op.u.sa);
     ike_out_kernel(e, &op);
     ike_wipe(&op, sizeof(op));
-    int rc = policies_join(e, ch);
+    int rc = policies_join(e, ch, pin_out);
     if (rc < 0)
         return rc;
     ike_child_set_state(e, ch, CHILD_INSTALLED, "keys installed");
@@ -298,7 +321,7 @@ int ike_child_install(struct ike_engine *e, struct ike_child *ch, uint64_t now_m
 void ike_child_remove(struct ike_engine *e, struct ike_child *ch, int err)
 {
     struct ike_sa *sa = ch->ike;
-    if (ch->state == CHILD_INSTALLED || ch->state == CHILD_DELETING) {
+    if (ike_child_in_kernel(ch)) {
         policies_leave(e, ch);
         struct ike_kernel_op op = {.type = IKE_KOP_DEL_SA};
         op.u.sa_id = (struct ike_sa_id){.dst = sa->remote.addr, .spi = ch->spi_out,

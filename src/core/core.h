@@ -48,6 +48,7 @@ enum ike_sa_state {
     IKE_SA_INIT_DONE,  /* responder: IKE_SA_INIT answered, waiting IKE_AUTH */
     IKE_SA_AUTH_SENT,  /* initiator: IKE_AUTH request out */
     IKE_SA_ESTABLISHED,
+    IKE_SA_REKEYED,    /* replaced by a rekey; its DELETE pending */
     IKE_SA_DELETING,   /* our DELETE of the IKE SA is out */
     IKE_SA_DEAD,       /* about to be freed */
     IKE_SA_STATE_COUNT
@@ -56,6 +57,8 @@ enum ike_sa_state {
 enum ike_child_state {
     CHILD_CREATING = 0, /* negotiated in an outstanding exchange */
     CHILD_INSTALLED,    /* in the kernel, carrying traffic */
+    CHILD_REKEYING,     /* our rekey of it is outstanding */
+    CHILD_REKEYED,      /* replaced by a new child; its DELETE pending */
     CHILD_DELETING,     /* our DELETE is out */
     CHILD_DEAD,
     CHILD_STATE_COUNT
@@ -71,7 +74,11 @@ enum ike_task_type {
     TASK_CHILD_DELETE,
     TASK_IKE_DELETE,
     TASK_DPD,
+    TASK_CHILD_REKEY,
+    TASK_IKE_REKEY,
 };
+
+#define IKE_LOW_NONCE_MAX 64 /* nonce prefix kept for collision checks (2.8.1) */
 
 struct ike_conn {
     struct ike_conn_cfg cfg;
@@ -94,6 +101,17 @@ struct ike_child {
     struct ike_child_keys keys;
     bool we_initiated; /* we sent the CREATE_CHILD_SA / IKE_AUTH request */
     uint8_t prop_num;  /* responder: the peer's proposal number we chose */
+    /* Rekeying (rekey.c). On an old child: the child our rekey made, and
+     * the one the peer's colliding rekey made. On a new child: the lowest
+     * nonce of the exchange that made it, and whether a collision made it
+     * redundant. */
+    struct ike_child *rekey_new, *collision;
+    uint8_t low_nonce[IKE_LOW_NONCE_MAX];
+    uint8_t low_nonce_len;
+    bool redundant;
+    uint32_t rekeys;       /* rekeys in this child's lineage */
+    uint32_t rekey_fails;  /* consecutive failed rekey attempts */
+    uint64_t delete_at_ms; /* REKEYED: delete it ourselves if the peer does not */
     uint32_t reqid;
     uint64_t rekey_at_ms, expire_at_ms;
     struct ike_sa *ike;
@@ -116,7 +134,8 @@ struct ike_policy_ref {
 struct ike_task {
     uint8_t type;             /* enum ike_task_type */
     struct ike_child *child;  /* CHILD_CREATE: the child being made */
-    uint32_t del_spi;         /* CHILD_DELETE: our inbound SPI */
+    uint32_t del_spi;         /* CHILD_DELETE / CHILD_REKEY: old child's inbound SPI */
+    struct ike_sa *new_sa;    /* IKE_REKEY: the IKE SA being made */
     struct ike_ke *ke;        /* CHILD_CREATE with PFS: our private half */
     uint16_t dh;              /* CHILD_CREATE: group offered (0 = none) */
     uint8_t nonce[IKE_NONCE_LEN];
@@ -164,8 +183,18 @@ struct ike_sa {
 
     struct ike_child *children;
 
+    /* IKE rekeying (rekey.c), like the Child fields. */
+    struct ike_sa *rekey_new, *collision; /* on the old SA */
+    struct ike_sa *rekey_old;             /* on a new SA: the SA it replaces */
+    uint8_t low_nonce[IKE_LOW_NONCE_MAX];
+    uint8_t low_nonce_len;
+    bool redundant;
+    bool replaced; /* a rekey moved its children away: no IKE_DOWN event */
+    uint32_t rekeys, rekey_fails;
+
     /* Timers (timers.c owns the rules). 0 = not armed. */
     uint64_t retransmit_at_ms, dpd_at_ms, half_open_at_ms, expire_at_ms;
+    uint64_t rekey_at_ms, delete_at_ms;
     uint64_t last_heard_ms;
     uint64_t deadline_ms; /* min of the above and the children's */
     uint32_t heap_idx;    /* position in the deadline heap, UINT32_MAX = none */
@@ -215,8 +244,10 @@ void ike_random(struct ike_engine *e, void *buf, size_t n);
 int ike_out_datagram(struct ike_engine *e, const struct ike_endpoint *src,
                      const struct ike_endpoint *dst, const uint8_t *data, size_t len);
 int ike_out_kernel(struct ike_engine *e, const struct ike_kernel_op *op);
-void ike_out_event(struct ike_engine *e, struct ike_sa *sa, struct ike_child *child, uint8_t type,
-                   int err);
+/* Queue an event; the returned pointer may be filled further until the
+ * next output is queued. */
+struct ike_event *ike_out_event(struct ike_engine *e, struct ike_sa *sa, struct ike_child *child,
+                                uint8_t type, int err);
 struct ike_conn *ike_conn_find(struct ike_engine *e, const char *name);
 struct ike_conn *ike_conn_match(struct ike_engine *e, const struct ike_endpoint *local,
                                 const struct ike_endpoint *remote);
@@ -236,7 +267,10 @@ struct ike_child *ike_child_new(struct ike_engine *e, struct ike_sa *sa);
 void ike_child_attach(struct ike_engine *e, struct ike_sa *sa, struct ike_child *ch);
 void ike_child_set_state(struct ike_engine *e, struct ike_child *ch, enum ike_child_state to,
                          const char *reason);
-int ike_child_install(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms);
+/* Install in the kernel. pin_out: point the shared outbound policy at this
+ * child now (a rekey initiator); a rekey responder waits (rekey.c). */
+int ike_child_install(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms, bool pin_out);
+bool ike_child_in_kernel(const struct ike_child *ch);
 /* Point the outbound policy at this child's outbound SA. */
 void ike_child_pin_outbound(struct ike_engine *e, struct ike_child *ch);
 void ike_child_remove(struct ike_engine *e, struct ike_child *ch, int err);
@@ -253,6 +287,11 @@ void ike_timers_response_received(struct ike_engine *e, struct ike_sa *sa, uint6
 void ike_timers_heard(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms);
 void ike_timers_established(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms);
 void ike_timers_child_installed(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms);
+/* Rekey time offset (ms after install) with rekeymargin and rekeyfuzz
+ * jitter; 0 = no rekey. Sets ch->rekey_at_ms / expire_at_ms from now. */
+uint64_t ike_timers_child_lifetime(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms);
+void ike_timers_rekey_failed(struct ike_engine *e, struct ike_sa *sa, struct ike_child *ch,
+                             uint64_t now_ms);
 void ike_timers_run(struct ike_engine *e, uint64_t now_ms);
 uint64_t ike_retransmit_timeout_ms(uint32_t base_ms, uint32_t factor_pct, uint32_t try_no);
 
@@ -314,6 +353,31 @@ void ike_ts_from_subnet(const struct ike_subnet *s, const struct ike_addr *host,
 int ike_ts_narrow(const struct ike_ts_payload *proposed, const struct ike_ts_payload *ours,
                   struct ike_ts_payload *out);
 int ike_ts_to_selector(const struct ike_ts *ts, struct ike_addr *addr, uint8_t *prefix);
+
+/* ---- rekey.c ---- */
+int ike_rekey_child_queue(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms);
+int ike_rekey_ike_queue(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms);
+int ike_rekey_child_build_request(struct ike_engine *e, struct ike_sa *sa, struct ike_task *t,
+                                  uint64_t now_ms);
+int ike_rekey_child_process_response(struct ike_engine *e, struct ike_sa *sa,
+                                     const struct ike_payload_list *in, uint64_t now_ms);
+int ike_rekey_child_process_request(struct ike_engine *e, struct ike_sa *sa,
+                                    const struct ike_hdr *h, const struct ike_payload_list *in,
+                                    const struct ike_notify_payload *rekey, uint64_t now_ms);
+int ike_rekey_ike_build_request(struct ike_engine *e, struct ike_sa *sa, struct ike_task *t,
+                                uint64_t now_ms);
+int ike_rekey_ike_process_response(struct ike_engine *e, struct ike_sa *sa,
+                                   const struct ike_payload_list *in, uint64_t now_ms);
+int ike_rekey_ike_process_request(struct ike_engine *e, struct ike_sa *sa, const struct ike_hdr *h,
+                                  const struct ike_payload_list *in, uint64_t now_ms);
+/* The peer deleted an IKE SA of ours that a rekey replaced: give its
+ * children to the survivor first. */
+void ike_rekey_ike_deleted(struct ike_engine *e, struct ike_sa *sa);
+/* Forget references to a child or IKE SA about to be freed. */
+void ike_rekey_forget_child(struct ike_child *ch);
+int ike_nonce_cmp(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len);
+void ike_low_nonce(uint8_t *out, uint8_t *out_len, const uint8_t *a, size_t a_len,
+                   const uint8_t *b, size_t b_len);
 
 /* ---- auth_psk.c ---- */
 int ike_auth_psk(struct ike_engine *e, struct ike_sa *sa, bool for_initiator,

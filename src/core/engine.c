@@ -164,12 +164,12 @@ int ike_out_kernel(struct ike_engine *e, const struct ike_kernel_op *op)
     return 0;
 }
 
-void ike_out_event(struct ike_engine *e, struct ike_sa *sa, struct ike_child *child, uint8_t type,
-                   int err)
+struct ike_event *ike_out_event(struct ike_engine *e, struct ike_sa *sa, struct ike_child *child,
+                                uint8_t type, int err)
 {
     struct ike_outq_item *it = outq_push(e);
     if (!it)
-        return;
+        return NULL;
     it->out.type = IKE_OUT_EVENT;
     struct ike_event *ev = &it->out.u.ev;
     ev->type = type;
@@ -181,6 +181,7 @@ void ike_out_event(struct ike_engine *e, struct ike_sa *sa, struct ike_child *ch
         ev->child_spi_in = child->spi_in;
         ev->child_spi_out = child->spi_out;
     }
+    return ev;
 }
 
 bool ike_engine_pop_output(struct ike_engine *e, struct ike_output *out)
@@ -363,16 +364,26 @@ int ike_engine_kernel_event(struct ike_engine *e, const struct ike_kernel_event 
 {
     if (ev->type != IKE_KEV_EXPIRE_HARD && ev->type != IKE_KEV_EXPIRE_SOFT)
         return 0; /* ACQUIRE/POLEXPIRE: the daemon and rekey issues */
+    /* Expiry events name the SA by (dst, SPI). Both SAs of a child carry
+     * the same limits; we act on the inbound one, found by our SPI. */
     struct ike_child *ch = ike_map_get(&e->child_by_spi, ev->sa.spi);
-    if (!ch || ch->state != CHILD_INSTALLED)
+    if (!ch || !ike_child_in_kernel(ch))
         return IKE_ERR_NO_SA;
+    const struct ike_addr *local = &ch->ike->local.addr;
+    if (ev->sa.dst.family &&
+        (ev->sa.dst.family != local->family || memcmp(ev->sa.dst.bytes, local->bytes, 16)))
+        return 0; /* our outbound SA: its inbound twin expires with it */
     if (ev->type == IKE_KEV_EXPIRE_HARD) {
-        ike_log(e, IKE_LOG_INFO, "Child SA %08x/%08x: kernel hard expiry, deleting",
-                ch->spi_in, ch->spi_out);
-        struct ike_task t = {.type = TASK_CHILD_DELETE, .del_spi = ch->spi_in};
-        return ike_task_queue(e, ch->ike, &t, now_ms);
+        struct ike_sa *sa = ch->ike;
+        ike_log(e, IKE_LOG_WARN, "Child SA %08x/%08x (%s): kernel hard expiry, deleting",
+                ch->spi_in, ch->spi_out, sa->conn->cfg.name);
+        uint32_t spi_in = ch->spi_in;
+        ike_child_remove(e, ch, IKE_ERR_TIMEOUT); /* the kernel dropped it already */
+        struct ike_task t = {.type = TASK_CHILD_DELETE, .del_spi = spi_in};
+        return ike_task_queue(e, sa, &t, now_ms);
     }
-    return 0;
+    /* Soft expiry (time, bytes or packets): rekey now. */
+    return ch->state == CHILD_INSTALLED ? ike_rekey_child_queue(e, ch, now_ms) : 0;
 }
 
 /* ---- status ---- */
@@ -391,6 +402,9 @@ static void fill_sa_info(const struct ike_sa *sa, struct ike_sa_info *i)
     i->integ = sa->algs.integ;
     i->prf = sa->algs.prf;
     i->dh = sa->algs.dh;
+    i->rekey_at_ms = sa->rekey_at_ms;
+    i->expire_at_ms = sa->expire_at_ms;
+    i->rekeys = sa->rekeys;
     for (const struct ike_child *c = sa->children; c; c = c->next)
         i->n_children++;
 }
@@ -419,6 +433,9 @@ void ike_engine_foreach(const struct ike_engine *e,
                 .integ = c->algs.integ,
                 .dh = c->algs.dh,
                 .reqid = c->reqid,
+                .rekey_at_ms = c->rekey_at_ms,
+                .expire_at_ms = c->expire_at_ms,
+                .rekeys = c->rekeys,
             };
             child_cb(ctx, &si, &ci);
         }

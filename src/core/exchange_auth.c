@@ -173,7 +173,7 @@ static int first_child_up(struct ike_engine *e, struct ike_sa *sa, struct ike_ch
     if (rc == 0) {
         sa->first_child = NULL;
         ike_child_attach(e, sa, ch);
-        rc = ike_child_install(e, ch, now_ms);
+        rc = ike_child_install(e, ch, now_ms, true);
     }
     return rc;
 }

@@ -253,11 +253,16 @@ int ike_child_process_response(struct ike_engine *e, struct ike_sa *sa,
     if (rc == 0)
         rc = ike_child_derive(e, sa, ch, g.p, g.len, t->nonce, IKE_NONCE_LEN, nr.p, nr.len);
     ike_secret_free(&g);
-    if (rc < 0)
-        return child_failed(e, sa, rc, now_ms);
+    if (rc < 0) {
+        /* The peer installed an SA we cannot use: ask it to delete it. */
+        struct ike_task d = {.type = TASK_CHILD_DELETE, .del_spi = ch->spi_in};
+        child_failed(e, sa, rc, now_ms);
+        ike_task_queue(e, sa, &d, now_ms);
+        return rc;
+    }
     t->child = NULL;
     ike_child_attach(e, sa, ch);
-    ike_child_install(e, ch, now_ms);
+    ike_child_install(e, ch, now_ms, true);
     ike_request_done(e, sa);
     ike_task_next(e, sa, now_ms);
     return 0;
@@ -288,7 +293,7 @@ static int child_respond(struct ike_engine *e, struct ike_sa *sa, const struct i
     if (rc < 0)
         return rc;
     ike_child_attach(e, sa, ch);
-    ike_child_install(e, ch, now_ms);
+    ike_child_install(e, ch, now_ms, false);
     struct ike_msg_builder mb;
     struct ike_hdr rh;
     ike_mb_init_chain(&mb, e->plain + IKE_MSG_MAX / 2, IKE_MSG_MAX / 2);
@@ -309,16 +314,18 @@ static int child_respond(struct ike_engine *e, struct ike_sa *sa, const struct i
 int ike_child_process_request(struct ike_engine *e, struct ike_sa *sa, const struct ike_hdr *h,
                               const struct ike_payload_list *in, uint64_t now_ms)
 {
+    /* 2.25: nothing new on an IKE SA that is being rekeyed or replaced. */
     if (sa->state != IKE_SA_ESTABLISHED)
         return ike_msg_notify_response(e, sa, CREATE_CHILD_SA, h->msg_id,
                                        IKE_N_TEMPORARY_FAILURE, NULL, 0);
-    if (ike_msg_find_notify(in, IKE_N_REKEY_SA, NULL) || !ike_payload_find(in, IKE_PL_TSI, 0)) {
-        /* Child and IKE SA rekeying arrive with the rekey issue. */
-        ike_log(e, IKE_LOG_WARN, "%s: peer asked to rekey; not supported yet",
-                sa->conn->cfg.name);
+    struct ike_notify_payload rekey;
+    if (ike_msg_find_notify(in, IKE_N_REKEY_SA, &rekey))
+        return ike_rekey_child_process_request(e, sa, h, in, &rekey, now_ms);
+    if (!ike_payload_find(in, IKE_PL_TSI, 0)) /* no selectors: the IKE SA itself */
+        return ike_rekey_ike_process_request(e, sa, h, in, now_ms);
+    if (sa->out_task.type == TASK_IKE_REKEY)
         return ike_msg_notify_response(e, sa, CREATE_CHILD_SA, h->msg_id,
-                                       IKE_N_NO_ADDITIONAL_SAS, NULL, 0);
-    }
+                                       IKE_N_TEMPORARY_FAILURE, NULL, 0);
     struct ike_child *ch = ike_child_new(e, sa);
     if (!ch)
         return IKE_ERR_NOMEM;

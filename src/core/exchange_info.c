@@ -29,12 +29,15 @@ int ike_info_build_request(struct ike_engine *e, struct ike_sa *sa, struct ike_t
     ike_mb_init_chain(&mb, e->plain, sizeof(e->plain));
     if (t->type == TASK_CHILD_DELETE) {
         struct ike_child *ch = ike_map_get(&e->child_by_spi, t->del_spi);
-        if (!ch || ch->ike != sa || ch->state != CHILD_INSTALLED)
-            return IKE_ERR_NO_SA; /* already gone (e.g. the peer deleted it) */
+        if (ch && (ch->ike != sa || ch->state == CHILD_DELETING || ch->state == CHILD_CREATING))
+            return IKE_ERR_NO_SA; /* not ours to delete, or already on its way */
+        /* A child we removed at hard expiry is gone here but not yet at the
+         * peer: its DELETE still goes out. */
         uint8_t spi[4];
-        ike_put_be32(spi, ch->spi_in);
+        ike_put_be32(spi, t->del_spi);
         ike_delete_encode(&mb, IKE_PROTO_ESP, 4, spi, 1);
-        ike_child_set_state(e, ch, CHILD_DELETING, "deleting");
+        if (ch)
+            ike_child_set_state(e, ch, CHILD_DELETING, "deleting");
     } else if (t->type == TASK_IKE_DELETE) {
         ike_delete_encode(&mb, IKE_PROTO_IKE, 0, NULL, 0);
         ike_sa_set_state(e, sa, IKE_SA_DELETING, "deleting");
@@ -128,7 +131,9 @@ int ike_info_process_request(struct ike_engine *e, struct ike_sa *sa, const stru
         return len;
     int rc = ike_send_response(e, sa, e->msg, (size_t)len);
     if (delete_ike) {
-        ike_log(e, IKE_LOG_INFO, "%s: IKE SA deleted by peer", sa->conn->cfg.name);
+        ike_log(e, IKE_LOG_INFO, "%s: IKE SA %016llx_%016llx deleted by peer", sa->conn->cfg.name,
+                (unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r);
+        ike_rekey_ike_deleted(e, sa); /* a rekey's survivor keeps the children */
         ike_sa_destroy(e, sa, 0);
     }
     return rc;

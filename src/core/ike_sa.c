@@ -13,18 +13,22 @@
 static const char *const state_names[IKE_SA_STATE_COUNT] = {
     [IKE_SA_CREATED] = "CREATED",         [IKE_SA_INIT_SENT] = "INIT_SENT",
     [IKE_SA_INIT_DONE] = "INIT_DONE",     [IKE_SA_AUTH_SENT] = "AUTH_SENT",
-    [IKE_SA_ESTABLISHED] = "ESTABLISHED", [IKE_SA_DELETING] = "DELETING",
+    [IKE_SA_ESTABLISHED] = "ESTABLISHED", [IKE_SA_REKEYED] = "REKEYED",
+    [IKE_SA_DELETING] = "DELETING",
     [IKE_SA_DEAD] = "DEAD",
 };
 
 /* allowed[from] is a bit set of the states `from` may move to. */
 #define B(s) (1u << (s))
 static const uint32_t allowed[IKE_SA_STATE_COUNT] = {
-    [IKE_SA_CREATED] = B(IKE_SA_INIT_SENT) | B(IKE_SA_INIT_DONE) | B(IKE_SA_DEAD),
+    /* CREATED -> ESTABLISHED: a rekey makes a keyed IKE SA directly. */
+    [IKE_SA_CREATED] = B(IKE_SA_INIT_SENT) | B(IKE_SA_INIT_DONE) | B(IKE_SA_ESTABLISHED) |
+                       B(IKE_SA_DEAD),
     [IKE_SA_INIT_SENT] = B(IKE_SA_INIT_SENT) | B(IKE_SA_AUTH_SENT) | B(IKE_SA_DEAD),
     [IKE_SA_INIT_DONE] = B(IKE_SA_ESTABLISHED) | B(IKE_SA_DEAD),
     [IKE_SA_AUTH_SENT] = B(IKE_SA_ESTABLISHED) | B(IKE_SA_DEAD),
-    [IKE_SA_ESTABLISHED] = B(IKE_SA_DELETING) | B(IKE_SA_DEAD),
+    [IKE_SA_ESTABLISHED] = B(IKE_SA_REKEYED) | B(IKE_SA_DELETING) | B(IKE_SA_DEAD),
+    [IKE_SA_REKEYED] = B(IKE_SA_DELETING) | B(IKE_SA_DEAD),
     [IKE_SA_DELETING] = B(IKE_SA_DEAD),
     [IKE_SA_DEAD] = 0,
 };
@@ -102,7 +106,9 @@ void ike_sa_destroy(struct ike_engine *e, struct ike_sa *sa, int err)
 {
     if (sa->state == IKE_SA_DEAD)
         return;
-    bool was_up = sa->state == IKE_SA_ESTABLISHED || sa->state == IKE_SA_DELETING;
+    ike_rekey_ike_deleted(e, sa); /* hand children to a rekey's survivor */
+    bool was_up = (sa->state == IKE_SA_ESTABLISHED || sa->state == IKE_SA_DELETING ||
+                   sa->state == IKE_SA_REKEYED) && !sa->replaced;
     while (sa->children) {
         struct ike_child *ch = sa->children;
         ike_child_remove(e, ch, err); /* unlinks and frees */

@@ -93,7 +93,7 @@ static bool cfg_has(const struct ike_prop_cfg *c, const struct ike_transform *t)
 static bool fits(const struct ike_prop_cfg *c, uint8_t proto, const struct ike_proposal *p,
                  uint16_t prefer_dh, bool ignore_dh, struct ike_algs *a)
 {
-    bool got[6] = {false};
+    bool got[6] = {false}, offered[6] = {false};
     memset(a, 0, sizeof(*a));
     for (uint8_t i = 0; i < p->n_transforms; i++) {
         const struct ike_transform *t = &p->t[i];
@@ -101,6 +101,7 @@ static bool fits(const struct ike_prop_cfg *c, uint8_t proto, const struct ike_p
             continue; /* unknown transform types cannot be selected */
         if (t->type == IKE_TRANSFORM_DH && ignore_dh)
             continue;
+        offered[t->type] = true;
         if (!cfg_has(c, t))
             continue;
         if (t->type == IKE_TRANSFORM_DH && got[t->type] && t->id == prefer_dh)
@@ -122,8 +123,11 @@ static bool fits(const struct ike_prop_cfg *c, uint8_t proto, const struct ike_p
         return false; /* AEAD offers no integrity; CBC needs one */
     if (proto == IKE_PROTO_IKE)
         return got[IKE_TRANSFORM_PRF] && got[IKE_TRANSFORM_DH];
-    if (!ignore_dh && c->n_dh && !got[IKE_TRANSFORM_DH])
-        return false; /* we require PFS */
+    /* Every transform type offered must get one choice (3.3.6): a peer
+     * that offers PFS groups we lack gets no proposal, not a child
+     * without PFS; and we require PFS when esp= names a group. */
+    if (!ignore_dh && (c->n_dh || offered[IKE_TRANSFORM_DH]) && !got[IKE_TRANSFORM_DH])
+        return false;
     return true;
 }
 

@@ -69,6 +69,10 @@ static int recv_response(struct ike_engine *e, struct ike_sa *sa, const struct i
         return ike_auth_process_response(e, sa, &inner, now_ms);
     case TASK_CHILD_CREATE:
         return ike_child_process_response(e, sa, &inner, now_ms);
+    case TASK_CHILD_REKEY:
+        return ike_rekey_child_process_response(e, sa, &inner, now_ms);
+    case TASK_IKE_REKEY:
+        return ike_rekey_ike_process_response(e, sa, &inner, now_ms);
     default:
         return ike_info_process_response(e, sa, &inner, now_ms);
     }
@@ -89,7 +93,8 @@ static int recv_request(struct ike_engine *e, struct ike_sa *sa, const struct ik
         return drop(e, from, "request outside the window", IKE_ERR_WINDOW);
     bool auth_ok = h->exchange == IKE_AUTH && sa->state == IKE_SA_INIT_DONE;
     bool est_ok = h->exchange != IKE_AUTH && h->exchange != IKE_SA_INIT &&
-                  (sa->state == IKE_SA_ESTABLISHED || sa->state == IKE_SA_DELETING);
+                  (sa->state == IKE_SA_ESTABLISHED || sa->state == IKE_SA_DELETING ||
+                   sa->state == IKE_SA_REKEYED);
     if (!auth_ok && !est_ok)
         return drop(e, from, "request not valid in this state", IKE_ERR_STATE);
     struct ike_payload_list inner;

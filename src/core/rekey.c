@@ -1,13 +1,848 @@
 /*
- * rekey.c: rekeying Child SAs and the IKE SA (RFC 7296 1.3.2, 1.3.3, 2.8).
- * (Being written: see the rekey issue.)
+ * rekey.c: rekeying Child SAs and the IKE SA with CREATE_CHILD_SA
+ * (RFC 7296 1.3.2, 1.3.3, 2.8, 2.17, 2.18, 2.25), including every collision
+ * of 2.8.1 / 2.8.2.
+ *
+ *   Child SA rekey                       IKE SA rekey
+ *   HDR, SK {N(REKEY_SA), SA, Ni,        HDR, SK {SA, Ni, KEi} -->
+ *            [KEi], TSi, TSr} -->                   <-- HDR, SK {SA, Nr, KEr}
+ *          <-- HDR, SK {SA, Nr, [KEr], TSi, TSr}
+ *   then INFORMATIONAL {D(old SA)} by the rekey initiator.
+ *
+ * Make-before-break, in kernel-operation order:
+ *  - Responder: installs the new inbound AND outbound SA before it sends its
+ *    response (so the initiator can send on the new SA the moment it has
+ *    the response), but keeps its outbound policy on the OLD SA: the
+ *    initiator has no new inbound SA until our response arrives. It moves
+ *    outbound traffic to the new SA when the old one is deleted (the
+ *    initiator's DELETE proves it has the new SA).
+ *  - Initiator: its new inbound SPI is reserved before the request goes out;
+ *    when the response arrives the new inbound SA is installed first thing
+ *    (some peers, Libreswan 4.10 among them, send on the new SA right after
+ *    answering), then the outbound SA, then the outbound policy switches to
+ *    it (the responder has had it since before its response).
+ *  - The old inbound SA stays until the DELETE exchange of the old SA
+ *    completes, so packets still in flight on it are accepted.
+ *
+ * Collisions (2.8.1): when both peers rekey the same SA, both exchanges
+ * complete; the new SA made by the exchange holding the lowest of the four
+ * nonces is redundant and is deleted by the peer that initiated that
+ * exchange; the initiator of the surviving exchange deletes the old SA.
+ * Each side decides alone from the same four nonces, so they agree.
  */
+#include <string.h>
+
 #include "core.h"
 #include "ike/err.h"
 
+#define PASSIVE_DELETE_TIMEOUT_MS 30000 /* replaced SA whose DELETE never came */
+#define TEMPFAIL_RETRY_MS 2000          /* 2.25: retry "after a short delay" */
+
+/* "Lowest" is octet by octet; a nonce that is a prefix of the other is
+ * the lower one (2.8.1). */
+int ike_nonce_cmp(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len)
+{
+    size_t n = a_len < b_len ? a_len : b_len;
+    int c = memcmp(a, b, n);
+    if (c)
+        return c;
+    return a_len < b_len ? -1 : a_len > b_len ? 1 : 0;
+}
+
+void ike_low_nonce(uint8_t *out, uint8_t *out_len, const uint8_t *a, size_t a_len,
+                   const uint8_t *b, size_t b_len)
+{
+    const uint8_t *lo = ike_nonce_cmp(a, a_len, b, b_len) <= 0 ? a : b;
+    size_t n = lo == a ? a_len : b_len;
+    if (n > IKE_LOW_NONCE_MAX)
+        n = IKE_LOW_NONCE_MAX;
+    memcpy(out, lo, n);
+    *out_len = (uint8_t)n;
+}
+
+void ike_rekey_forget_child(struct ike_child *ch)
+{
+    if (!ch->ike)
+        return;
+    for (struct ike_child *c = ch->ike->children; c; c = c->next) {
+        if (c->rekey_new == ch)
+            c->rekey_new = NULL;
+        if (c->collision == ch)
+            c->collision = NULL;
+    }
+}
+
+/* ---- triggers ---- */
+int ike_rekey_child_queue(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms)
+{
+    if (ch->state != CHILD_INSTALLED || ch->ike->state != IKE_SA_ESTABLISHED)
+        return IKE_ERR_STATE;
+    struct ike_task t = {.type = TASK_CHILD_REKEY, .del_spi = ch->spi_in};
+    return ike_task_queue(e, ch->ike, &t, now_ms);
+}
+
+int ike_rekey_ike_queue(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
+{
+    if (sa->state != IKE_SA_ESTABLISHED)
+        return IKE_ERR_STATE;
+    struct ike_task t = {.type = TASK_IKE_REKEY};
+    return ike_task_queue(e, sa, &t, now_ms);
+}
+
 int ike_engine_rekey(struct ike_engine *e, const char *name, bool ike, uint64_t now_ms)
 {
-    (void)ike;
-    (void)now_ms;
-    return ike_conn_find(e, name) ? IKE_ERR_NO_SA : IKE_ERR_NO_CONFIG;
+    struct ike_conn *c = ike_conn_find(e, name);
+    if (!c)
+        return IKE_ERR_NO_CONFIG;
+    int rc = IKE_ERR_NO_SA;
+    /* A control-path walk (rekeyctl); timers and kernel events find SAs
+     * directly. */
+    for (uint32_t i = 0; i < e->sa_by_spi.cap; i++) {
+        struct ike_sa *sa = ike_map_at(&e->sa_by_spi, i);
+        if (!sa || sa->conn != c || sa->state != IKE_SA_ESTABLISHED)
+            continue;
+        if (ike) {
+            rc = ike_rekey_ike_queue(e, sa, now_ms);
+            continue;
+        }
+        for (struct ike_child *ch = sa->children; ch; ch = ch->next)
+            if (ch->state == CHILD_INSTALLED && !ch->redundant)
+                rc = ike_rekey_child_queue(e, ch, now_ms) < 0 && rc < 0 ? rc : 0;
+    }
+    return rc;
+}
+
+/* ---- Child SA rekey, we initiate ---- */
+int ike_rekey_child_build_request(struct ike_engine *e, struct ike_sa *sa, struct ike_task *t,
+                                  uint64_t now_ms)
+{
+    const struct ike_conn_cfg *c = &sa->conn->cfg;
+    struct ike_child *old = ike_map_get(&e->child_by_spi, t->del_spi);
+    uint8_t pub[IKE_KE_MAX];
+    size_t pub_len = 0;
+    int rc;
+    if (!old || old->ike != sa || (old->state != CHILD_INSTALLED && old->state != CHILD_REKEYING))
+        return IKE_ERR_NO_SA; /* deleted or replaced while the task waited */
+    if (!t->child) {
+        /* The new inbound SPI is reserved now, before the request leaves. */
+        if (!(t->child = ike_child_new(e, sa)))
+            return IKE_ERR_NOMEM;
+        t->child->we_initiated = true;
+        t->child->reqid = old->reqid;
+        t->child->ts_local = old->ts_local; /* a rekey never narrows (2.9) */
+        t->child->ts_remote = old->ts_remote;
+        if (!t->dh)
+            t->dh = ike_proposal_first_dh(c->esp, c->n_esp);
+    }
+    ike_random(e, t->nonce, IKE_NONCE_LEN);
+    if (t->ke)
+        e->c->ke_free(t->ke);
+    t->ke = NULL;
+    if (t->dh && (rc = ike_ke_generate(e, t->dh, &t->ke, pub, sizeof(pub), &pub_len)) < 0)
+        return rc;
+    struct ike_msg_builder mb;
+    struct ike_hdr h;
+    uint8_t spi[4];
+    ike_put_be32(spi, old->spi_in); /* the SPI we expect inbound on the old SA */
+    ike_mb_init_chain(&mb, e->plain, sizeof(e->plain));
+    ike_notify_encode(&mb, IKE_PROTO_ESP, spi, 4, IKE_N_REKEY_SA, NULL, 0);
+    ike_child_offer(e, sa, t->child, t->dh, &mb);
+    ike_nonce_encode(&mb, t->nonce, IKE_NONCE_LEN);
+    if (t->dh)
+        ike_ke_encode(&mb, t->dh, pub, pub_len);
+    ike_ts_encode(&mb, IKE_PL_TSI, &t->child->ts_local);
+    ike_ts_encode(&mb, IKE_PL_TSR, &t->child->ts_remote);
+    if (c->mode == IKE_MODE_TRANSPORT)
+        ike_notify_encode(&mb, 0, NULL, 0, IKE_N_USE_TRANSPORT_MODE, NULL, 0);
+    int n = ike_mb_finish(&mb);
+    if (n < 0)
+        return n;
+    ike_msg_hdr(sa, CREATE_CHILD_SA, false, sa->msg_id_out, &h);
+    int len = ike_msg_seal(e, sa, &h, ike_mb_first_type(&mb), e->plain, (size_t)n);
+    if (len < 0)
+        return len;
+    if (old->state == CHILD_INSTALLED)
+        ike_child_set_state(e, old, CHILD_REKEYING, "rekey started");
+    return ike_send_request(e, sa, e->msg, (size_t)len, now_ms);
+}
+
+/* Decide a 2.8.1 collision once both exchanges are complete on our side. */
+static void resolve_child_collision(struct ike_engine *e, struct ike_child *old, uint64_t now_ms)
+{
+    struct ike_child *ours = old->rekey_new, *theirs = old->collision;
+    struct ike_sa *sa = old->ike;
+    old->rekey_new = old->collision = NULL;
+    if (!ours || !theirs)
+        return;
+    bool ours_lowest = ike_nonce_cmp(ours->low_nonce, ours->low_nonce_len, theirs->low_nonce,
+                                     theirs->low_nonce_len) < 0;
+    struct ike_child *redundant = ours_lowest ? ours : theirs;
+    redundant->redundant = true;
+    ike_log(e, IKE_LOG_INFO,
+            "Child SA %08x/%08x: rekey collision, %s new SA %08x/%08x is redundant (lowest nonce)",
+            old->spi_in, old->spi_out, ours_lowest ? "our" : "the peer's", redundant->spi_in,
+            redundant->spi_out);
+    if (old->state == CHILD_REKEYING)
+        ike_child_set_state(e, old, CHILD_REKEYED, "rekey collision");
+    if (ours_lowest) {
+        /* We made the redundant SA: we delete it. Until the winner deletes
+         * the old SA, send on the old one, which the peer surely has. */
+        if (ike_child_in_kernel(old))
+            ike_child_pin_outbound(e, old);
+        struct ike_task t = {.type = TASK_CHILD_DELETE, .del_spi = ours->spi_in};
+        ike_task_queue(e, sa, &t, now_ms);
+        old->delete_at_ms = now_ms + PASSIVE_DELETE_TIMEOUT_MS;
+    } else {
+        /* We won: our new SA stays (outbound already on it); we delete the
+         * old SA, the peer deletes its redundant one. */
+        struct ike_task t = {.type = TASK_CHILD_DELETE, .del_spi = old->spi_in};
+        ike_task_queue(e, sa, &t, now_ms);
+    }
+    ike_timers_update(e, sa);
+}
+
+static int child_rekey_failed(struct ike_engine *e, struct ike_sa *sa, struct ike_child *old,
+                              int err, uint64_t now_ms)
+{
+    ike_log(e, IKE_LOG_WARN, "%s: rekey of Child SA %08x/%08x failed: %s; retrying while it is valid",
+            sa->conn->cfg.name, old ? old->spi_in : 0, old ? old->spi_out : 0, ike_err_str(err));
+    ike_out_event(e, sa, old, IKE_EV_REKEY_FAILED, err);
+    if (old && old->state == CHILD_REKEYING) {
+        ike_child_set_state(e, old, CHILD_INSTALLED, "rekey failed");
+        ike_timers_rekey_failed(e, sa, old, now_ms);
+    }
+    ike_request_done(e, sa);
+    ike_task_next(e, sa, now_ms);
+    return err;
+}
+
+/* A peer that answers INVALID_KE_PAYLOAD: retry with its group (1.3). */
+static int retry_with_group(struct ike_engine *e, struct ike_sa *sa, uint16_t g, uint64_t now_ms)
+{
+    struct ike_task *t = &sa->out_task;
+    const struct ike_conn_cfg *c = &sa->conn->cfg;
+    bool ike = t->type == TASK_IKE_REKEY;
+    if (g == t->dh || !ike_proposal_has_dh(ike ? c->ike : c->esp, ike ? c->n_ike : c->n_esp, g))
+        return IKE_ERR_INVALID_KE;
+    ike_log(e, IKE_LOG_INFO, "%s: peer wants DH group %s for the rekey, retrying",
+            c->name, ike_transform_name(IKE_TRANSFORM_DH, g));
+    struct ike_task retry = *t;
+    retry.dh = g;
+    t->child = NULL;
+    t->ke = NULL;
+    t->new_sa = NULL;
+    ike_request_done(e, sa);
+    sa->out_task = retry;
+    return ike ? ike_rekey_ike_build_request(e, sa, &sa->out_task, now_ms)
+               : ike_rekey_child_build_request(e, sa, &sa->out_task, now_ms);
+}
+
+static uint16_t invalid_ke_group(const struct ike_payload_list *in)
+{
+    struct ike_notify_payload n;
+    if (!ike_msg_find_notify(in, IKE_N_INVALID_KE_PAYLOAD, &n) || n.data.len != 2)
+        return 0;
+    return (uint16_t)(n.data.p[0] << 8 | n.data.p[1]);
+}
+
+/* Derive and install the new child of our rekey; the old one is replaced. */
+static int child_rekey_complete(struct ike_engine *e, struct ike_sa *sa, struct ike_child *old,
+                                const struct ike_payload_list *in, uint64_t now_ms)
+{
+    struct ike_task *t = &sa->out_task;
+    struct ike_child *ch = t->child;
+    struct ike_ts_payload keep_l = ch->ts_local, keep_r = ch->ts_remote;
+    struct ike_view nr;
+    struct ike_secret g = {0};
+    int rc = ike_child_finish(e, sa, in, ch, false);
+    if (rc == 0 && ch->algs.dh != t->dh)
+        rc = IKE_ERR_NO_PROPOSAL;
+    const struct ike_payload *p_n = ike_payload_find(in, IKE_PL_NONCE, 0);
+    if (rc == 0 && (!p_n || ike_nonce_decode(p_n->body, &nr) < 0))
+        rc = IKE_ERR_MISSING_PAYLOAD;
+    if (rc == 0 && t->dh) {
+        const struct ike_payload *p_ke = ike_payload_find(in, IKE_PL_KE, 0);
+        struct ike_ke_payload kp;
+        rc = !p_ke || ike_ke_decode(p_ke->body, &kp) < 0 || kp.group != t->dh
+                 ? IKE_ERR_INVALID_KE
+                 : e->c->ke_derive(t->ke, kp.data.p, kp.data.len, &g);
+    }
+    if (rc == 0)
+        rc = ike_child_derive(e, sa, ch, g.p, g.len, t->nonce, IKE_NONCE_LEN, nr.p, nr.len);
+    ike_secret_free(&g);
+    if (rc < 0)
+        return rc;
+    ch->ts_local = keep_l; /* same selectors, so the policies are shared */
+    ch->ts_remote = keep_r;
+    ike_low_nonce(ch->low_nonce, &ch->low_nonce_len, t->nonce, IKE_NONCE_LEN, nr.p, nr.len);
+    ch->rekeys = old ? old->rekeys + 1 : 1;
+    t->child = NULL;
+    ike_child_attach(e, sa, ch);
+    /* New inbound SA first, then outbound, then the outbound switch. */
+    ike_child_install(e, ch, now_ms, true);
+    struct ike_event *ev = ike_out_event(e, sa, ch, IKE_EV_CHILD_REKEYED, 0);
+    if (ev && old)
+        ev->old_spi_in = old->spi_in;
+    if (!old)
+        return 0;
+    old->rekey_fails = 0;
+    old->rekey_new = ch;
+    if (old->collision) {
+        resolve_child_collision(e, old, now_ms);
+    } else if (ike_child_in_kernel(old)) {
+        ike_child_set_state(e, old, CHILD_REKEYED, "rekeyed");
+        old->rekey_new = NULL;
+        struct ike_task d = {.type = TASK_CHILD_DELETE, .del_spi = old->spi_in};
+        ike_task_queue(e, sa, &d, now_ms);
+    }
+    return 0;
+}
+
+int ike_rekey_child_process_response(struct ike_engine *e, struct ike_sa *sa,
+                                     const struct ike_payload_list *in, uint64_t now_ms)
+{
+    struct ike_task *t = &sa->out_task;
+    struct ike_child *old = ike_map_get(&e->child_by_spi, t->del_spi);
+    if (old && old->ike != sa)
+        old = NULL;
+    uint16_t g = invalid_ke_group(in);
+    if (g) {
+        int rc = retry_with_group(e, sa, g, now_ms);
+        return rc < 0 ? child_rekey_failed(e, sa, old, rc, now_ms) : 0;
+    }
+    uint16_t err = ike_msg_error_notify(in);
+    if (err == IKE_N_CHILD_SA_NOT_FOUND && old && (old->collision || old->state == CHILD_REKEYED)) {
+        /* 2.8.1, second sequence: the peer's rekey already replaced it. */
+        ike_log(e, IKE_LOG_INFO, "Child SA %08x/%08x already rekeyed by the peer", old->spi_in,
+                old->spi_out);
+        old->collision = NULL;
+        ike_request_done(e, sa);
+        ike_task_next(e, sa, now_ms);
+        return 0;
+    }
+    if (err == IKE_N_CHILD_SA_NOT_FOUND && old) {
+        /* The peer has no such SA (it was deleted there): ours is stale. */
+        ike_child_remove(e, old, IKE_ERR_NO_SA);
+        old = NULL;
+    }
+    if (err) {
+        if (err == IKE_N_TEMPORARY_FAILURE && old)
+            old->rekey_fails = 0; /* 2.25: not a failure, just busy */
+        return child_rekey_failed(e, sa, old, ike_notify_to_err(err), now_ms);
+    }
+    uint32_t new_spi = t->child ? t->child->spi_in : 0;
+    int rc = child_rekey_complete(e, sa, old, in, now_ms);
+    if (rc < 0) {
+        /* The peer installed an SA we cannot use: ask it to delete it. */
+        struct ike_task d = {.type = TASK_CHILD_DELETE, .del_spi = new_spi};
+        child_rekey_failed(e, sa, old, rc, now_ms);
+        if (new_spi)
+            ike_task_queue(e, sa, &d, now_ms);
+        return rc;
+    }
+    ike_request_done(e, sa);
+    ike_task_next(e, sa, now_ms);
+    return 0;
+}
+
+/* ---- Child SA rekey, the peer initiates ---- */
+static int rekey_refuse(struct ike_engine *e, struct ike_sa *sa, const struct ike_hdr *h,
+                        uint16_t type, const struct ike_notify_payload *n, const char *why)
+{
+    ike_log(e, IKE_LOG_INFO, "%s: answering the peer's rekey with %s (%s)", sa->conn->cfg.name,
+            ike_notify_name(type), why);
+    if (type == IKE_N_CHILD_SA_NOT_FOUND && n) {
+        /* 3.10.1: name the SA we did not find. */
+        struct ike_msg_builder mb;
+        struct ike_hdr rh;
+        uint8_t inner[64];
+        ike_mb_init_chain(&mb, inner, sizeof(inner));
+        ike_notify_encode(&mb, n->proto, n->spi.p, n->spi.len, type, NULL, 0);
+        int len = ike_mb_finish(&mb);
+        ike_msg_hdr(sa, CREATE_CHILD_SA, true, h->msg_id, &rh);
+        if (len > 0)
+            len = ike_msg_seal(e, sa, &rh, ike_mb_first_type(&mb), inner, (size_t)len);
+        return len < 0 ? len : ike_send_response(e, sa, e->msg, (size_t)len);
+    }
+    return ike_msg_notify_response(e, sa, CREATE_CHILD_SA, h->msg_id, type, NULL, 0);
+}
+
+/* Derive, install (outbound policy stays on the old SA), answer. */
+static int child_rekey_respond(struct ike_engine *e, struct ike_sa *sa, const struct ike_hdr *h,
+                               const struct ike_payload_list *in, struct ike_child *ch,
+                               uint64_t now_ms)
+{
+    uint8_t nr[IKE_NONCE_LEN], pub[IKE_KE_MAX];
+    size_t pub_len = 0;
+    struct ike_ke *ke = NULL;
+    struct ike_secret g = {0};
+    int rc = 0;
+    const struct ike_payload *p_n = ike_payload_find(in, IKE_PL_NONCE, 0);
+    struct ike_view ni;
+    if (!p_n || ike_nonce_decode(p_n->body, &ni) < 0)
+        return IKE_ERR_MISSING_PAYLOAD;
+    ike_random(e, nr, sizeof(nr));
+    if (ch->algs.dh) {
+        const struct ike_payload *p_ke = ike_payload_find(in, IKE_PL_KE, 0);
+        struct ike_ke_payload kp;
+        rc = ike_ke_generate(e, ch->algs.dh, &ke, pub, sizeof(pub), &pub_len);
+        if (rc == 0)
+            rc = !p_ke || ike_ke_decode(p_ke->body, &kp) < 0
+                     ? IKE_ERR_INVALID_KE
+                     : e->c->ke_derive(ke, kp.data.p, kp.data.len, &g);
+    }
+    if (rc == 0)
+        rc = ike_child_derive(e, sa, ch, g.p, g.len, ni.p, ni.len, nr, sizeof(nr));
+    ike_secret_free(&g);
+    if (ke)
+        e->c->ke_free(ke);
+    if (rc < 0)
+        return rc;
+    ike_low_nonce(ch->low_nonce, &ch->low_nonce_len, ni.p, ni.len, nr, sizeof(nr));
+    ike_child_attach(e, sa, ch);
+    ike_child_install(e, ch, now_ms, false);
+    struct ike_msg_builder mb;
+    struct ike_hdr rh;
+    ike_mb_init_chain(&mb, e->plain + IKE_MSG_MAX / 2, IKE_MSG_MAX / 2);
+    ike_child_offer(e, sa, ch, 0, &mb);
+    ike_nonce_encode(&mb, nr, sizeof(nr));
+    if (ch->algs.dh)
+        ike_ke_encode(&mb, ch->algs.dh, pub, pub_len);
+    ike_ts_encode(&mb, IKE_PL_TSI, &ch->ts_remote);
+    ike_ts_encode(&mb, IKE_PL_TSR, &ch->ts_local);
+    if (sa->conn->cfg.mode == IKE_MODE_TRANSPORT)
+        ike_notify_encode(&mb, 0, NULL, 0, IKE_N_USE_TRANSPORT_MODE, NULL, 0);
+    int n = ike_mb_finish(&mb);
+    if (n < 0)
+        return n;
+    ike_msg_hdr(sa, CREATE_CHILD_SA, true, h->msg_id, &rh);
+    int len = ike_msg_seal(e, sa, &rh, ike_mb_first_type(&mb), e->plain + IKE_MSG_MAX / 2,
+                           (size_t)n);
+    return len < 0 ? len : ike_send_response(e, sa, e->msg, (size_t)len);
+}
+
+/* The old child after the peer replaced it (in every collision order). */
+static void child_replaced_by_peer(struct ike_engine *e, struct ike_child *old,
+                                   struct ike_child *ch, uint64_t now_ms)
+{
+    ch->rekeys = old->rekeys + 1;
+    if (old->state == CHILD_REKEYING) {
+        old->collision = ch; /* ours is outstanding: decide at its response */
+    } else if (old->state == CHILD_REKEYED && old->rekey_new) {
+        old->collision = ch; /* ours already completed: decide now */
+        resolve_child_collision(e, old, now_ms);
+    } else {
+        if (old->state == CHILD_INSTALLED)
+            ike_child_set_state(e, old, CHILD_REKEYED, "rekeyed by peer");
+        /* The initiator deletes the old SA; if it never does, we will. */
+        old->delete_at_ms = now_ms + PASSIVE_DELETE_TIMEOUT_MS;
+        old->rekey_at_ms = 0;
+    }
+    ike_timers_update(e, old->ike);
+}
+
+int ike_rekey_child_process_request(struct ike_engine *e, struct ike_sa *sa,
+                                    const struct ike_hdr *h, const struct ike_payload_list *in,
+                                    const struct ike_notify_payload *n, uint64_t now_ms)
+{
+    if (n->proto != IKE_PROTO_ESP || n->spi_size != 4 || n->spi.len != 4)
+        return rekey_refuse(e, sa, h, IKE_N_INVALID_SYNTAX, NULL, "bad REKEY_SA notify");
+    if (sa->out_task.type == TASK_IKE_REKEY || sa->state != IKE_SA_ESTABLISHED)
+        return rekey_refuse(e, sa, h, IKE_N_TEMPORARY_FAILURE, NULL, "IKE SA being rekeyed");
+    /* REKEY_SA names the SPI the peer receives on: our outbound SPI. */
+    struct ike_child *old = ike_child_by_out_spi(sa, ike_be32(n->spi.p));
+    if (!old || old->state == CHILD_DELETING || old->state == CHILD_CREATING || old->redundant)
+        return rekey_refuse(e, sa, h, IKE_N_CHILD_SA_NOT_FOUND, n, "no such Child SA");
+    struct ike_child *ch = ike_child_new(e, sa);
+    if (!ch)
+        return IKE_ERR_NOMEM;
+    uint16_t notify = 0;
+    int rc = ike_child_accept(e, sa, in, ch, false, &notify);
+    ch->reqid = old->reqid;
+    ch->ts_local = old->ts_local; /* keeps reqid, selectors, policies */
+    ch->ts_remote = old->ts_remote;
+    struct ike_ke_payload kp;
+    const struct ike_payload *p_ke = ike_payload_find(in, IKE_PL_KE, 0);
+    if (rc == 0 && ch->algs.dh &&
+        (!p_ke || ike_ke_decode(p_ke->body, &kp) < 0 || kp.group != ch->algs.dh)) {
+        uint8_t g[2] = {(uint8_t)(ch->algs.dh >> 8), (uint8_t)ch->algs.dh};
+        ike_child_release(e, ch);
+        return ike_msg_notify_response(e, sa, CREATE_CHILD_SA, h->msg_id,
+                                       IKE_N_INVALID_KE_PAYLOAD, g, 2);
+    }
+    if (rc == 0)
+        rc = child_rekey_respond(e, sa, h, in, ch, now_ms);
+    if (rc < 0) {
+        if (ike_child_in_kernel(ch))
+            ike_child_remove(e, ch, rc);
+        else
+            ike_child_release(e, ch);
+        return rekey_refuse(e, sa, h, notify ? notify : IKE_N_NO_PROPOSAL_CHOSEN, NULL,
+                            ike_err_str(rc));
+    }
+    struct ike_event *ev = ike_out_event(e, sa, ch, IKE_EV_CHILD_REKEYED, 0);
+    if (ev)
+        ev->old_spi_in = old->spi_in;
+    child_replaced_by_peer(e, old, ch, now_ms);
+    return 0;
+}
+
+/* ---- IKE SA rekey ---- */
+/* SKEYSEED = prf_old(SK_d (old), g^ir (new) | Ni | Nr);
+ * SK_* = prf+_new(SKEYSEED, Ni | Nr | SPIi | SPIr) (2.18). */
+static int derive_rekeyed(struct ike_engine *e, struct ike_sa *old, struct ike_sa *n,
+                          const struct ike_secret *g)
+{
+    int rc = ike_alg_encr(n->algs.encr, n->algs.encr_keylen, &n->encr);
+    memset(&n->integ, 0, sizeof(n->integ));
+    if (rc == 0 && !n->encr.aead)
+        rc = ike_alg_integ(n->algs.integ, &n->integ);
+    int prf_len = ike_alg_prf_len(n->algs.prf);
+    if (rc < 0 || prf_len < 0)
+        return rc < 0 ? rc : prf_len;
+    struct ike_sa_key_lens lens = {.prf_id = n->algs.prf, .prf_len = (size_t)prf_len,
+                                   .integ_len = n->integ.key_len, .encr_len = n->encr.key_len};
+    uint8_t spi_i[8], spi_r[8];
+    ike_put_be64(spi_i, n->spi_i);
+    ike_put_be64(spi_r, n->spi_r);
+    return ike_keys_ike_rekey(e->c, old->algs.prf, &old->keys.sk_d, &lens, g->p, g->len,
+                              n->nonce_i, n->nonce_i_len, n->nonce_r, n->nonce_r_len, spi_i,
+                              spi_r, &n->keys);
+}
+
+/* Children and queued Child work move to the new IKE SA (2.18); the old
+ * one only waits for its DELETE. */
+static void move_children(struct ike_engine *e, struct ike_sa *old, struct ike_sa *n)
+{
+    while (old->children) {
+        struct ike_child *ch = old->children;
+        old->children = ch->next;
+        ch->ike = n;
+        ch->next = n->children;
+        n->children = ch;
+    }
+    uint8_t keep = 0;
+    for (uint8_t i = 0; i < old->n_pending; i++) {
+        struct ike_task *t = &old->pending[i];
+        bool child_task = t->type == TASK_CHILD_CREATE || t->type == TASK_CHILD_DELETE ||
+                          t->type == TASK_CHILD_REKEY;
+        if (child_task && n->n_pending < IKE_PENDING_TASKS)
+            n->pending[n->n_pending++] = *t;
+        else if (!child_task)
+            old->pending[keep++] = *t;
+        else
+            ike_task_clear(e, t);
+    }
+    old->n_pending = keep;
+    old->replaced = true;
+    old->rekey_at_ms = old->dpd_at_ms = old->expire_at_ms = 0;
+    n->rekeys = old->rekeys + 1;
+    if (old->state == IKE_SA_ESTABLISHED)
+        ike_sa_set_state(e, old, IKE_SA_REKEYED, "rekeyed");
+    ike_timers_update(e, old);
+    ike_timers_update(e, n);
+}
+
+static void delete_ike_sa(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
+{
+    struct ike_task t = {.type = TASK_IKE_DELETE};
+    ike_task_queue(e, sa, &t, now_ms);
+}
+
+/* 2.8.2: both exchanges done; the new SA with the lowest nonce goes. */
+static void resolve_ike_collision(struct ike_engine *e, struct ike_sa *old, uint64_t now_ms)
+{
+    struct ike_sa *ours = old->rekey_new, *theirs = old->collision;
+    old->rekey_new = old->collision = NULL;
+    ours->rekey_old = theirs->rekey_old = NULL;
+    bool ours_lowest = ike_nonce_cmp(ours->low_nonce, ours->low_nonce_len, theirs->low_nonce,
+                                     theirs->low_nonce_len) < 0;
+    struct ike_sa *survivor = ours_lowest ? theirs : ours, *redundant = ours_lowest ? ours : theirs;
+    redundant->redundant = true;
+    ike_log(e, IKE_LOG_INFO,
+            "IKE SA %016llx_%016llx: rekey collision, %s new IKE SA %016llx_%016llx is redundant",
+            (unsigned long long)old->spi_i, (unsigned long long)old->spi_r,
+            ours_lowest ? "our" : "the peer's", (unsigned long long)redundant->spi_i,
+            (unsigned long long)redundant->spi_r);
+    move_children(e, old, survivor);
+    if (ours_lowest) {
+        delete_ike_sa(e, ours, now_ms); /* we made it, we delete it */
+        old->delete_at_ms = now_ms + PASSIVE_DELETE_TIMEOUT_MS; /* the winner deletes old */
+    } else {
+        redundant->delete_at_ms = now_ms + PASSIVE_DELETE_TIMEOUT_MS;
+        delete_ike_sa(e, old, now_ms);
+    }
+    ike_timers_update(e, old);
+    ike_timers_update(e, redundant);
+}
+
+void ike_rekey_ike_deleted(struct ike_engine *e, struct ike_sa *sa)
+{
+    struct ike_sa *to = sa->collision ? sa->collision : sa->rekey_new;
+    if (to && to->state == IKE_SA_ESTABLISHED && sa->children) {
+        ike_log(e, IKE_LOG_INFO, "IKE SA %016llx_%016llx deleted by the peer after its rekey",
+                (unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r);
+        move_children(e, sa, to);
+    }
+    if (sa->rekey_new)
+        sa->rekey_new->rekey_old = NULL;
+    if (sa->collision)
+        sa->collision->rekey_old = NULL;
+    if (sa->rekey_old) {
+        if (sa->rekey_old->rekey_new == sa)
+            sa->rekey_old->rekey_new = NULL;
+        if (sa->rekey_old->collision == sa)
+            sa->rekey_old->collision = NULL;
+    }
+    sa->rekey_new = sa->collision = sa->rekey_old = NULL;
+}
+
+int ike_rekey_ike_build_request(struct ike_engine *e, struct ike_sa *sa, struct ike_task *t,
+                                uint64_t now_ms)
+{
+    const struct ike_conn_cfg *c = &sa->conn->cfg;
+    uint8_t pub[IKE_KE_MAX], spi[8];
+    size_t pub_len = 0;
+    if (sa->state != IKE_SA_ESTABLISHED)
+        return IKE_ERR_STATE;
+    if (!t->new_sa) {
+        /* The rekey initiator is the new SA's original initiator (2.18). */
+        if (!(t->new_sa = ike_sa_new(e, sa->conn, true)))
+            return IKE_ERR_NOMEM;
+        t->new_sa->local = sa->local;
+        t->new_sa->remote = sa->remote;
+        t->new_sa->rekey_old = sa;
+        if (!t->dh)
+            t->dh = sa->algs.dh; /* the IKE SA's own group first */
+    }
+    struct ike_sa *n = t->new_sa;
+    n->nonce_i_len = IKE_NONCE_LEN;
+    ike_random(e, n->nonce_i, IKE_NONCE_LEN);
+    if (n->ke)
+        e->c->ke_free(n->ke);
+    n->ke = NULL;
+    int rc = ike_ke_generate(e, t->dh, &n->ke, pub, sizeof(pub), &pub_len);
+    if (rc < 0)
+        return rc;
+    struct ike_msg_builder mb;
+    struct ike_hdr h;
+    struct ike_sa_payload sap;
+    ike_put_be64(spi, n->spi_i);
+    ike_mb_init_chain(&mb, e->plain, sizeof(e->plain));
+    ike_proposal_build(c->ike, c->n_ike, IKE_PROTO_IKE, spi, 8, t->dh, &sap);
+    ike_sa_encode(&mb, &sap);
+    ike_nonce_encode(&mb, n->nonce_i, n->nonce_i_len);
+    ike_ke_encode(&mb, t->dh, pub, pub_len);
+    int len = ike_mb_finish(&mb);
+    if (len < 0)
+        return len;
+    ike_msg_hdr(sa, CREATE_CHILD_SA, false, sa->msg_id_out, &h);
+    len = ike_msg_seal(e, sa, &h, ike_mb_first_type(&mb), e->plain, (size_t)len);
+    return len < 0 ? len : ike_send_request(e, sa, e->msg, (size_t)len, now_ms);
+}
+
+static int decode_ike_rekey(const struct ike_payload_list *in, struct ike_sa_payload *sap,
+                            struct ike_ke_payload *ke, struct ike_view *nonce)
+{
+    const struct ike_payload *p_sa = ike_payload_find(in, IKE_PL_SA, 0);
+    const struct ike_payload *p_ke = ike_payload_find(in, IKE_PL_KE, 0);
+    const struct ike_payload *p_n = ike_payload_find(in, IKE_PL_NONCE, 0);
+    if (!p_sa || !p_ke || !p_n)
+        return IKE_ERR_MISSING_PAYLOAD;
+    int rc = ike_sa_decode(p_sa->body, sap);
+    if (rc == 0)
+        rc = ike_ke_decode(p_ke->body, ke);
+    if (rc == 0)
+        rc = ike_nonce_decode(p_n->body, nonce);
+    return rc;
+}
+
+/* The new IKE SA is keyed: establish it and hand it the tunnel. */
+static void ike_rekeyed(struct ike_engine *e, struct ike_sa *old, struct ike_sa *n,
+                        bool we_initiated, uint64_t now_ms)
+{
+    ike_low_nonce(n->low_nonce, &n->low_nonce_len, n->nonce_i, n->nonce_i_len, n->nonce_r,
+                  n->nonce_r_len);
+    ike_sa_set_state(e, n, IKE_SA_ESTABLISHED, "rekeyed IKE SA");
+    ike_timers_established(e, n, now_ms);
+    struct ike_event *ev = ike_out_event(e, n, NULL, IKE_EV_IKE_REKEYED, 0);
+    if (ev) {
+        ev->old_ike_spi_i = old->spi_i;
+        ev->old_ike_spi_r = old->spi_r;
+    }
+    if (we_initiated) {
+        old->rekey_new = n;
+        if (old->collision) {
+            resolve_ike_collision(e, old, now_ms);
+        } else {
+            old->rekey_new = NULL;
+            n->rekey_old = NULL;
+            move_children(e, old, n);
+            delete_ike_sa(e, old, now_ms); /* on the old SA, by its rekey initiator */
+        }
+    } else if (old->out_task.type == TASK_IKE_REKEY) {
+        old->collision = n; /* our own rekey is outstanding: decide at its end */
+    } else {
+        n->rekey_old = NULL;
+        move_children(e, old, n);
+        old->delete_at_ms = now_ms + PASSIVE_DELETE_TIMEOUT_MS;
+        ike_timers_update(e, old);
+    }
+}
+
+static int ike_rekey_failed(struct ike_engine *e, struct ike_sa *sa, int err, uint64_t now_ms)
+{
+    ike_log(e, IKE_LOG_WARN, "%s: rekey of IKE SA %016llx_%016llx failed: %s; retrying",
+            sa->conn->cfg.name, (unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r,
+            ike_err_str(err));
+    ike_out_event(e, sa, NULL, IKE_EV_REKEY_FAILED, err);
+    struct ike_sa *theirs = sa->collision;
+    ike_request_done(e, sa); /* drops the half-made new SA */
+    if (theirs) {
+        /* The peer's rekey went through while ours did not: adopt it. */
+        sa->collision = NULL;
+        theirs->rekey_old = NULL;
+        move_children(e, sa, theirs);
+        sa->delete_at_ms = now_ms + PASSIVE_DELETE_TIMEOUT_MS;
+    } else {
+        if (err == IKE_ERR_TEMPORARY)
+            sa->rekey_fails = 0;
+        ike_timers_rekey_failed(e, sa, NULL, now_ms);
+    }
+    ike_task_next(e, sa, now_ms);
+    return err;
+}
+
+int ike_rekey_ike_process_response(struct ike_engine *e, struct ike_sa *sa,
+                                   const struct ike_payload_list *in, uint64_t now_ms)
+{
+    const struct ike_conn_cfg *c = &sa->conn->cfg;
+    struct ike_task *t = &sa->out_task;
+    struct ike_sa *n = t->new_sa;
+    uint16_t g = invalid_ke_group(in);
+    if (g) {
+        int rc = retry_with_group(e, sa, g, now_ms);
+        return rc < 0 ? ike_rekey_failed(e, sa, rc, now_ms) : 0;
+    }
+    uint16_t err = ike_msg_error_notify(in);
+    if (err)
+        return ike_rekey_failed(e, sa, ike_notify_to_err(err), now_ms);
+    struct ike_sa_payload sap;
+    struct ike_ke_payload ke;
+    struct ike_view nr;
+    struct ike_secret gir = {0};
+    int rc = decode_ike_rekey(in, &sap, &ke, &nr);
+    if (rc == 0)
+        rc = ike_proposal_check_reply(c->ike, c->n_ike, IKE_PROTO_IKE, &sap, false, &n->algs);
+    if (rc == 0 && (sap.p[0].spi_size != 8 || n->algs.dh != t->dh || ke.group != t->dh))
+        rc = IKE_ERR_NO_PROPOSAL;
+    if (rc == 0)
+        rc = e->c->ke_derive(n->ke, ke.data.p, ke.data.len, &gir);
+    if (rc == 0) {
+        n->spi_r = ike_be64(sap.p[0].spi);
+        memcpy(n->nonce_r, nr.p, nr.len);
+        n->nonce_r_len = (uint8_t)nr.len;
+        rc = derive_rekeyed(e, sa, n, &gir);
+    }
+    ike_secret_free(&gir);
+    if (rc < 0)
+        return ike_rekey_failed(e, sa, rc, now_ms);
+    e->c->ke_free(n->ke);
+    n->ke = NULL;
+    t->new_sa = NULL;
+    sa->rekey_fails = 0;
+    ike_rekeyed(e, sa, n, true, now_ms);
+    ike_request_done(e, sa);
+    ike_task_next(e, sa, now_ms);
+    return 0;
+}
+
+/* Key the responder's new IKE SA; returns a notify to refuse with, or 0. */
+static uint16_t ike_rekey_accept(struct ike_engine *e, struct ike_sa *sa,
+                                 const struct ike_payload_list *in, struct ike_sa **out,
+                                 uint8_t *prop_num, uint8_t *pub, size_t *pub_len)
+{
+    const struct ike_conn_cfg *c = &sa->conn->cfg;
+    struct ike_sa_payload sap;
+    struct ike_ke_payload ke;
+    struct ike_view ni;
+    struct ike_algs algs;
+    if (decode_ike_rekey(in, &sap, &ke, &ni) < 0)
+        return IKE_N_INVALID_SYNTAX;
+    int idx = ike_proposal_select(c->ike, c->n_ike, IKE_PROTO_IKE, &sap, ke.group, false, &algs);
+    if (idx < 0)
+        return IKE_N_NO_PROPOSAL_CHOSEN;
+    if (sap.p[idx].spi_size != 8)
+        return IKE_N_INVALID_SYNTAX;
+    if (algs.dh != ke.group)
+        return IKE_N_INVALID_KE_PAYLOAD;
+    struct ike_sa *n = ike_sa_new(e, sa->conn, false);
+    if (!n)
+        return IKE_N_TEMPORARY_FAILURE;
+    n->spi_i = ike_be64(sap.p[idx].spi);
+    n->local = sa->local;
+    n->remote = sa->remote;
+    n->algs = algs;
+    memcpy(n->nonce_i, ni.p, ni.len);
+    n->nonce_i_len = (uint8_t)ni.len;
+    n->nonce_r_len = IKE_NONCE_LEN;
+    ike_random(e, n->nonce_r, IKE_NONCE_LEN);
+    struct ike_secret g = {0};
+    int rc = ike_ke_generate(e, algs.dh, &n->ke, pub, IKE_KE_MAX, pub_len);
+    if (rc == 0)
+        rc = e->c->ke_derive(n->ke, ke.data.p, ke.data.len, &g);
+    if (rc == 0)
+        rc = derive_rekeyed(e, sa, n, &g);
+    ike_secret_free(&g);
+    if (rc < 0) {
+        ike_sa_destroy(e, n, 0);
+        return IKE_N_NO_PROPOSAL_CHOSEN;
+    }
+    e->c->ke_free(n->ke);
+    n->ke = NULL;
+    *prop_num = sap.p[idx].num;
+    *out = n;
+    return 0;
+}
+
+int ike_rekey_ike_process_request(struct ike_engine *e, struct ike_sa *sa, const struct ike_hdr *h,
+                                  const struct ike_payload_list *in, uint64_t now_ms)
+{
+    /* 2.25: while another exchange of ours runs on this IKE SA, or once it
+     * is replaced, a rekey of it is refused for now. */
+    if (sa->state != IKE_SA_ESTABLISHED ||
+        (sa->out_task.type != TASK_NONE && sa->out_task.type != TASK_IKE_REKEY))
+        return rekey_refuse(e, sa, h, IKE_N_TEMPORARY_FAILURE, NULL, "busy");
+    uint8_t pub[IKE_KE_MAX], prop_num = 0, spi[8];
+    size_t pub_len = 0;
+    struct ike_sa *n = NULL;
+    uint16_t refuse = ike_rekey_accept(e, sa, in, &n, &prop_num, pub, &pub_len);
+    if (refuse == IKE_N_INVALID_KE_PAYLOAD) {
+        uint16_t dh = ike_proposal_first_dh(sa->conn->cfg.ike, sa->conn->cfg.n_ike);
+        uint8_t g[2] = {(uint8_t)(dh >> 8), (uint8_t)dh};
+        return ike_msg_notify_response(e, sa, CREATE_CHILD_SA, h->msg_id, refuse, g, 2);
+    }
+    if (refuse)
+        return rekey_refuse(e, sa, h, refuse, NULL, "IKE SA rekey");
+    struct ike_msg_builder mb;
+    struct ike_hdr rh;
+    struct ike_sa_payload ans;
+    ike_put_be64(spi, n->spi_r);
+    ike_mb_init_chain(&mb, e->plain + IKE_MSG_MAX / 2, IKE_MSG_MAX / 2);
+    ike_proposal_answer(prop_num, IKE_PROTO_IKE, spi, 8, &n->algs, &ans);
+    ike_sa_encode(&mb, &ans);
+    ike_nonce_encode(&mb, n->nonce_r, n->nonce_r_len);
+    ike_ke_encode(&mb, n->algs.dh, pub, pub_len);
+    int len = ike_mb_finish(&mb);
+    ike_msg_hdr(sa, CREATE_CHILD_SA, true, h->msg_id, &rh);
+    if (len > 0)
+        len = ike_msg_seal(e, sa, &rh, ike_mb_first_type(&mb), e->plain + IKE_MSG_MAX / 2,
+                           (size_t)len);
+    if (len < 0) {
+        ike_sa_destroy(e, n, 0);
+        return len;
+    }
+    n->rekey_old = sa;
+    ike_rekeyed(e, sa, n, false, now_ms);
+    return ike_send_response(e, sa, e->msg, (size_t)len);
 }

@@ -15,11 +15,21 @@
  *                     IKE_SA_INIT but no IKE_AUTH in time is dropped.
  *   dpd_at_ms         RFC 7296 2.4 liveness: after dpddelay without hearing
  *                     from the peer, send an empty INFORMATIONAL request.
- *   expire_at_ms      ikelifetime: the IKE SA is deleted at hard expiry
- *                     (rekeying it comes with the rekey issue).
- *   child expire_at_ms  lifetime: the Child SA is deleted (the kernel's own
- *                     hard limit also fires; whichever comes first).
- *   child rekey_at_ms   lifetime - margin - jitter (rekey issue).
+ *   rekey_at_ms       IKE SA rekey (1.3.2) and Child SA rekey (1.3.3):
+ *                     lifetime - rekeymargin - random(0, rekeymargin *
+ *                     rekeyfuzz%) after install, the jitter of 2.8.1 so two
+ *                     peers with equal settings rarely rekey together; never
+ *                     earlier than half the lifetime. rekey=no: not armed.
+ *                     The kernel's soft expiry (time, bytes, packets) also
+ *                     starts a Child rekey. A failed rekey is retried with
+ *                     backoff (2 s, 4 s, ... 64 s) while the SA is valid.
+ *   expire_at_ms      ikelifetime / lifetime: hard expiry. The Child SA is
+ *                     removed from the kernel at once (the kernel's own hard
+ *                     limit fires too) and the peer told; the IKE SA is
+ *                     deleted.
+ *   delete_at_ms      an SA replaced by the peer's rekey whose DELETE never
+ *                     came: we delete it ourselves 30 s later (Child) or
+ *                     drop it (IKE), so nothing stale stays behind.
  * A deadline of 0 means "not armed".
  */
 #include <stdlib.h>
@@ -94,8 +104,9 @@ void ike_timers_update(struct ike_engine *e, struct ike_sa *sa)
 {
     uint64_t d = earliest(earliest(sa->retransmit_at_ms, sa->half_open_at_ms),
                           earliest(sa->dpd_at_ms, sa->expire_at_ms));
+    d = earliest(d, earliest(sa->rekey_at_ms, sa->delete_at_ms));
     for (struct ike_child *c = sa->children; c; c = c->next)
-        d = earliest(d, earliest(c->rekey_at_ms, c->expire_at_ms));
+        d = earliest(d, earliest(earliest(c->rekey_at_ms, c->expire_at_ms), c->delete_at_ms));
     if (!d || sa->state == IKE_SA_DEAD) {
         ike_timers_remove(e, sa);
         return;
@@ -159,19 +170,61 @@ void ike_timers_heard(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
     ike_timers_update(e, sa);
 }
 
+/* Offset of the rekey from install: life - margin - jitter, at least
+ * life / 2 (so tiny test lifetimes still rekey before expiry). */
+static uint64_t rekey_offset(struct ike_engine *e, const struct ike_conn_cfg *c, uint64_t life)
+{
+    if (!life || !c->rekey)
+        return 0;
+    uint64_t margin = c->rekey_margin_ms, fuzz = margin * c->rekey_fuzz_pct / 100, r = 0;
+    if (fuzz) {
+        ike_random(e, &r, sizeof(r));
+        r %= fuzz + 1;
+    }
+    uint64_t t = life > margin + r ? life - margin - r : 0;
+    return t < life / 2 ? life / 2 : t;
+}
+
 void ike_timers_established(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
 {
+    const struct ike_conn_cfg *c = &sa->conn->cfg;
     sa->half_open_at_ms = 0;
-    if (sa->conn->cfg.ike_lifetime_ms)
-        sa->expire_at_ms = now_ms + sa->conn->cfg.ike_lifetime_ms;
+    sa->expire_at_ms = c->ike_lifetime_ms ? now_ms + c->ike_lifetime_ms : 0;
+    uint64_t off = rekey_offset(e, c, c->ike_lifetime_ms);
+    sa->rekey_at_ms = off ? now_ms + off : 0;
     ike_timers_heard(e, sa, now_ms);
+}
+
+uint64_t ike_timers_child_lifetime(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms)
+{
+    const struct ike_conn_cfg *c = &ch->ike->conn->cfg;
+    ch->expire_at_ms = c->child_lifetime_ms ? now_ms + c->child_lifetime_ms : 0;
+    uint64_t off = rekey_offset(e, c, c->child_lifetime_ms);
+    ch->rekey_at_ms = off ? now_ms + off : 0;
+    return off;
 }
 
 void ike_timers_child_installed(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms)
 {
-    const struct ike_conn_cfg *c = &ch->ike->conn->cfg;
-    ch->expire_at_ms = c->child_lifetime_ms ? now_ms + c->child_lifetime_ms : 0;
+    (void)now_ms;
     ike_timers_update(e, ch->ike);
+}
+
+/* Retry a refused or unanswered rekey: 2 s, 4 s, ... 64 s, while valid. */
+void ike_timers_rekey_failed(struct ike_engine *e, struct ike_sa *sa, struct ike_child *ch,
+                             uint64_t now_ms)
+{
+    uint32_t *fails = ch ? &ch->rekey_fails : &sa->rekey_fails;
+    uint64_t *at = ch ? &ch->rekey_at_ms : &sa->rekey_at_ms;
+    uint64_t expire = ch ? ch->expire_at_ms : sa->expire_at_ms;
+    uint32_t n = *fails < 5 ? *fails : 5;
+    uint64_t jitter = 0;
+    ike_random(e, &jitter, sizeof(jitter));
+    (*fails)++;
+    *at = now_ms + (2000ULL << n) + jitter % 1000;
+    if (expire && *at >= expire)
+        *at = 0; /* too late: the SA expires first */
+    ike_timers_update(e, sa);
 }
 
 /* ---- handlers, named after the timer that fired ---- */
@@ -221,14 +274,37 @@ static void expired_ike(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms
     ike_task_queue(e, sa, &t, now_ms);
 }
 
+/* Hard expiry: never use an SA past its lifetime. Remove it from the
+ * kernel now and tell the peer (RFC 7296 1.4.1). */
 static void expired_child(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms)
 {
-    ch->expire_at_ms = 0;
+    struct ike_sa *sa = ch->ike;
+    uint32_t spi_in = ch->spi_in;
+    ike_log(e, IKE_LOG_WARN, "Child SA %08x/%08x (%s): hard lifetime reached, deleting", ch->spi_in,
+            ch->spi_out, sa->conn->cfg.name);
+    ike_child_remove(e, ch, IKE_ERR_TIMEOUT);
+    struct ike_task t = {.type = TASK_CHILD_DELETE, .del_spi = spi_in};
+    ike_task_queue(e, sa, &t, now_ms);
+}
+
+static void expired_child_rekey(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms)
+{
     ch->rekey_at_ms = 0;
-    if (ch->state != CHILD_INSTALLED)
-        return;
+    ike_rekey_child_queue(e, ch, now_ms);
+}
+
+/* The peer replaced this child but never deleted it. */
+static void expired_child_delete(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms)
+{
+    ch->delete_at_ms = 0;
     struct ike_task t = {.type = TASK_CHILD_DELETE, .del_spi = ch->spi_in};
     ike_task_queue(e, ch->ike, &t, now_ms);
+}
+
+static void expired_ike_rekey(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
+{
+    sa->rekey_at_ms = 0;
+    ike_rekey_ike_queue(e, sa, now_ms);
 }
 
 static bool due(uint64_t at, uint64_t now_ms)
@@ -248,13 +324,26 @@ static bool run_sa(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
         if (sa->state == IKE_SA_DEAD)
             return false;
     }
+    if (due(sa->delete_at_ms, now_ms)) {
+        ike_log(e, IKE_LOG_INFO, "IKE SA %016llx_%016llx: replaced by a rekey, DELETE never came",
+                (unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r);
+        ike_sa_destroy(e, sa, 0);
+        return false;
+    }
     if (due(sa->expire_at_ms, now_ms))
         expired_ike(e, sa, now_ms);
+    if (due(sa->rekey_at_ms, now_ms))
+        expired_ike_rekey(e, sa, now_ms);
     if (due(sa->dpd_at_ms, now_ms))
         expired_dpd(e, sa, now_ms);
-    for (struct ike_child *c = sa->children; c; c = c->next) {
+    for (struct ike_child *c = sa->children, *next; c && sa->state != IKE_SA_DEAD; c = next) {
+        next = c->next; /* expired_child frees c */
         if (due(c->expire_at_ms, now_ms))
             expired_child(e, c, now_ms);
+        else if (due(c->rekey_at_ms, now_ms))
+            expired_child_rekey(e, c, now_ms);
+        else if (due(c->delete_at_ms, now_ms))
+            expired_child_delete(e, c, now_ms);
     }
     return sa->state != IKE_SA_DEAD;
 }

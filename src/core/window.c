@@ -60,6 +60,8 @@ void ike_task_clear(struct ike_engine *e, struct ike_task *t)
         e->c->ke_free(t->ke);
     if (t->child && t->child->state == CHILD_CREATING)
         ike_child_release(e, t->child);
+    if (t->new_sa && t->new_sa->state == IKE_SA_CREATED)
+        ike_sa_destroy(e, t->new_sa, 0); /* an IKE rekey that did not finish */
     ike_wipe(t, sizeof(*t));
 }
 
@@ -85,6 +87,10 @@ static int start_task(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
     case TASK_IKE_DELETE:
     case TASK_DPD:
         return ike_info_build_request(e, sa, &sa->out_task, now_ms);
+    case TASK_CHILD_REKEY:
+        return ike_rekey_child_build_request(e, sa, &sa->out_task, now_ms);
+    case TASK_IKE_REKEY:
+        return ike_rekey_ike_build_request(e, sa, &sa->out_task, now_ms);
     }
     return IKE_ERR_INVALID_ARG;
 }
@@ -92,13 +98,17 @@ static int start_task(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
 /* Start the next queued task if nothing is outstanding. */
 void ike_task_next(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
 {
+    /* A replaced IKE SA still carries its own DELETE. */
     while (sa->out_task.type == TASK_NONE && sa->n_pending &&
-           sa->state == IKE_SA_ESTABLISHED) {
+           (sa->state == IKE_SA_ESTABLISHED ||
+            (sa->state == IKE_SA_REKEYED && sa->pending[0].type == TASK_IKE_DELETE))) {
         sa->out_task = sa->pending[0];
         memmove(&sa->pending[0], &sa->pending[1], --sa->n_pending * sizeof(sa->pending[0]));
         memset(&sa->pending[sa->n_pending], 0, sizeof(sa->pending[0]));
         int rc = start_task(e, sa, now_ms);
-        if (rc < 0) {
+        if (rc == IKE_ERR_NO_SA || rc == IKE_ERR_STATE) {
+            ike_task_clear(e, &sa->out_task); /* overtaken by events: nothing to do */
+        } else if (rc < 0) {
             ike_log(e, IKE_LOG_WARN, "IKE SA %016llx_%016llx: could not start request: %s",
                     (unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r,
                     ike_err_str(rc));
@@ -119,8 +129,15 @@ int ike_task_queue(struct ike_engine *e, struct ike_sa *sa, const struct ike_tas
              (t->type == TASK_CHILD_DELETE && sa->pending[i].del_spi == t->del_spi)))
             return 0;
     }
-    if (sa->out_task.type == t->type && t->type == TASK_IKE_DELETE)
-        return 0;
+    if (sa->out_task.type == t->type &&
+        (t->type == TASK_IKE_DELETE || t->type == TASK_IKE_REKEY ||
+         (t->type == TASK_CHILD_REKEY && sa->out_task.del_spi == t->del_spi)))
+        return 0; /* already running */
+    for (uint8_t i = 0; i < sa->n_pending; i++)
+        if (sa->pending[i].type == t->type &&
+            (t->type == TASK_IKE_REKEY ||
+             (t->type == TASK_CHILD_REKEY && sa->pending[i].del_spi == t->del_spi)))
+            return 0;
     if (sa->n_pending == IKE_PENDING_TASKS)
         return IKE_ERR_BUSY;
     sa->pending[sa->n_pending++] = *t;

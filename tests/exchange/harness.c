@@ -197,6 +197,14 @@ void h_drain(struct h_world *w)
     }
 }
 
+static void step_check(struct h_world *w)
+{
+    char why[200];
+    if (w->check_continuity && !w->violation[0] && h_check_continuity(w, why, sizeof(why)) < 0)
+        snprintf(w->violation, sizeof(w->violation), "t=%llu: %s",
+                 (unsigned long long)w->now_ms, why);
+}
+
 static void deliver(struct h_world *w, int idx)
 {
     struct h_dgram d = w->q[idx];
@@ -206,6 +214,7 @@ static void deliver(struct h_world *w, int idx)
     ike_engine_recv(w->p[d.to].e, d.data, d.len, &d.src, &d.dst, w->now_ms);
     free(d.data);
     h_drain(w);
+    step_check(w);
 }
 
 int h_deliver_one_hop(struct h_world *w)
@@ -251,6 +260,7 @@ uint64_t h_run(struct h_world *w, uint64_t max_ms)
             if (ike_engine_next_deadline(w->p[i].e) <= w->now_ms) {
                 ike_engine_handle_deadline(w->p[i].e, w->now_ms);
                 h_drain(w);
+                step_check(w);
             }
         }
     }
@@ -392,4 +402,51 @@ void h_inject(struct h_world *w, int to, const uint8_t *data, size_t len)
 {
     ike_engine_recv(w->p[to].e, data, len, &w->p[!to].addr, &w->p[to].addr, w->now_ms);
     h_drain(w);
+}
+
+struct cont_ctx {
+    struct h_world *w;
+    int self, n;
+    char *why;
+    size_t cap;
+    bool bad;
+    uint32_t first_spi;
+};
+
+static int check_out_policy(void *arg, const struct ike_kernel_policy *p)
+{
+    struct cont_ctx *c = arg;
+    if (p->dir != IKE_DIR_OUT)
+        return 0;
+    if (!c->first_spi)
+        c->first_spi = p->spi;
+    struct ike_sa_id id = {.dst = p->tmpl_dst, .spi = p->spi, .proto = IKE_IPPROTO_ESP};
+    const struct ike_kernel_sa *mine = ike_kmem_find_sa(c->w->p[c->self].kmem, &id, NULL);
+    const struct ike_kernel_sa *theirs = ike_kmem_find_sa(c->w->p[!c->self].kmem, &id, NULL);
+    if (!mine || !theirs || !key_eq(&mine->encr_key, &theirs->encr_key) ||
+        !key_eq(&mine->integ_key, &theirs->integ_key)) {
+        snprintf(c->why, c->cap, "%s sends on SPI %08x, which %s", c->w->p[c->self].name, p->spi,
+                 !mine ? "it does not have" : !theirs ? "the peer has not installed" : "differs");
+        c->bad = true;
+        return 1;
+    }
+    c->n++;
+    return 0;
+}
+
+int h_check_continuity(struct h_world *w, char *why, size_t cap)
+{
+    struct cont_ctx c = {.w = w, .why = why, .cap = cap};
+    why[0] = 0;
+    for (c.self = 0; c.self < 2 && !c.bad; c.self++)
+        ike_kmem_foreach_policy(w->p[c.self].kmem, check_out_policy, &c);
+    return c.bad ? -1 : c.n;
+}
+
+uint32_t h_pinned_out_spi(struct h_world *w, int i)
+{
+    char why[8];
+    struct cont_ctx c = {.w = w, .self = i, .why = why, .cap = sizeof(why)};
+    ike_kmem_foreach_policy(w->p[i].kmem, check_out_policy, &c);
+    return c.first_spi;
 }

@@ -17,7 +17,7 @@
 #include "ike/engine.h"
 #include "ike/kernel_memory.h"
 
-#define H_MAX_EVENTS 64
+#define H_MAX_EVENTS 4096
 #define H_MAX_INFLIGHT 64
 #define H_LOG_LINES 400
 
@@ -61,6 +61,10 @@ struct h_world {
     void *filter_ctx;
     int delivered, dropped;
     bool verbose; /* print logs as they happen (H_VERBOSE=1) */
+    /* When set, continuity is checked after every delivery and timer run;
+     * the first violation is kept in violation[]. */
+    bool check_continuity;
+    char violation[256];
 };
 
 /* A connection with sensible test defaults between p[0] (left, 10.0.0.1,
@@ -114,3 +118,11 @@ struct h_rule {
 int h_rule_filter(struct h_world *w, int from, const uint8_t *data, size_t len, void *ctx);
 /* Install a rule (the world keeps the pointer). */
 void h_set_rule(struct h_world *w, struct h_rule *r);
+
+/* Continuity (DESIGN.md 5): for each peer and each outbound policy in its
+ * kernel, the SA the policy pins is installed at the peer's kernel as
+ * inbound with the same keys. Returns the number of directions checked or
+ * -1 (message in why). */
+int h_check_continuity(struct h_world *w, char *why, size_t cap);
+/* The SPI the outbound policy of peer i pins (first one found), 0 if none. */
+uint32_t h_pinned_out_spi(struct h_world *w, int i);

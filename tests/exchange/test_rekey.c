@@ -1,0 +1,304 @@
+/*
+ * test_rekey.c: Child SA and IKE SA rekeying (RFC 7296 1.3.2, 1.3.3, 2.17,
+ * 2.18) in both roles, with and without PFS, with continuity checked after
+ * every delivered datagram: at no point may a peer send on an SA the other
+ * peer has not installed inbound (make-before-break).
+ */
+#include <string.h>
+
+#include "ck_main.h"
+#include "harness.h"
+#include "ike/err.h"
+
+static struct h_world w;
+static struct ike_conn_cfg cfg[2];
+
+static void setup(void)
+{
+    h_init(&w, 31);
+    h_conn_defaults(&cfg[0], true);
+    h_conn_defaults(&cfg[1], false);
+}
+
+static void teardown(void)
+{
+    h_free(&w);
+}
+
+static void up(int ini)
+{
+    h_add_conns(&w, &cfg[0], &cfg[1]);
+    ck_assert_int_eq(ike_engine_initiate(w.p[ini].e, "t", w.now_ms), 0);
+    h_run(&w, 2000);
+    ck_assert_int_eq(h_child_count(&w.p[0]), 1);
+    w.check_continuity = true;
+}
+
+static void pfs(uint16_t group)
+{
+    for (int s = 0; s < 2; s++) {
+        cfg[s].esp[0].n_dh = 1;
+        cfg[s].esp[0].dh[0] = group;
+    }
+}
+
+/* One IKE SA, one installed child on each side, same SPIs, outbound
+ * pinned to the child, continuity never violated. */
+static void assert_one_tunnel(void)
+{
+    char why[200];
+    ck_assert_msg(!w.violation[0], "continuity: %s", w.violation);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(h_ike_count(&w.p[i], NULL), 1);
+        ck_assert_int_eq(h_ike_count(&w.p[i], "ESTABLISHED"), 1);
+        ck_assert_int_eq(h_child_count(&w.p[i]), 1);
+        ck_assert_uint_eq(ike_kmem_sa_count(w.p[i].kmem), 2);
+        ck_assert_uint_eq(ike_kmem_policy_count(w.p[i].kmem), 3);
+        ck_assert_int_eq(w.p[i].kernel_errors, 0);
+    }
+    ck_assert_msg(h_check_tunnel(&w, why, sizeof(why)) == 2, "%s", why);
+    ck_assert_int_eq(h_check_continuity(&w, why, sizeof(why)), 2);
+}
+
+static uint32_t child_spi_in(int i)
+{
+    const struct ike_event *ev = h_last_event(&w.p[i], IKE_EV_CHILD_REKEYED);
+    if (!ev)
+        ev = h_last_event(&w.p[i], IKE_EV_CHILD_UP);
+    return ev->child_spi_in;
+}
+
+START_TEST(child_rekey)
+{
+    /* _i: bit 0 = IKE SA initiator, bit 1 = rekey initiator, bit 2 = PFS */
+    int ini = _i & 1, by = (_i >> 1) & 1;
+    if (_i & 4)
+        pfs(CURVE25519);
+    up(ini);
+    uint32_t old_in = child_spi_in(by);
+    /* CREATE_CHILD_SA SK { N(REKEY_SA), SA, Ni, [KEi], TSi, TSr } -->
+     *               <-- SK { SA, Nr, [KEr], TSi, TSr }
+     * INFORMATIONAL SK { D(old) } -->  <-- SK { D(old) } */
+    ck_assert_int_eq(ike_engine_rekey(w.p[by].e, "t", false, w.now_ms), 0);
+    h_run(&w, 2000);
+    assert_one_tunnel();
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(h_count_events(&w.p[i], IKE_EV_CHILD_REKEYED), 1);
+    const struct ike_event *ev = h_last_event(&w.p[by], IKE_EV_CHILD_REKEYED);
+    ck_assert_uint_eq(ev->old_spi_in, old_in);
+    ck_assert_uint_ne(ev->child_spi_in, old_in);
+    ck_assert_int_eq(h_count_events(&w.p[by], IKE_EV_CHILD_DOWN), 1); /* the old one */
+}
+END_TEST
+
+START_TEST(responder_switches_outbound_after_delete)
+{
+    int ini = _i & 1, by = _i >> 1;
+    up(ini);
+    uint32_t old_out = h_pinned_out_spi(&w, !by);
+    ike_engine_rekey(w.p[by].e, "t", false, w.now_ms);
+    h_drain(&w);
+    h_deliver_one_hop(&w); /* request --> ; the responder installs, answers */
+    ck_assert_uint_eq(ike_kmem_sa_count(w.p[!by].kmem), 4); /* old + new pair */
+    ck_assert_uint_eq(h_pinned_out_spi(&w, !by), old_out);  /* still on the old SA */
+    h_deliver_one_hop(&w); /* <-- response; the initiator switches at once */
+    ck_assert_uint_ne(h_pinned_out_spi(&w, by), 0);
+    ck_assert_uint_eq(h_pinned_out_spi(&w, !by), old_out);
+    h_deliver_one_hop(&w); /* D(old) --> : now the responder switches */
+    ck_assert_uint_ne(h_pinned_out_spi(&w, !by), old_out);
+    h_run(&w, 1000);
+    assert_one_tunnel();
+}
+END_TEST
+
+START_TEST(initiator_installs_inbound_first)
+{
+    int ini = _i & 1, by = _i >> 1;
+    up(ini);
+    ike_engine_rekey(w.p[by].e, "t", false, w.now_ms);
+    h_drain(&w);
+    h_deliver_one_hop(&w);
+    /* Deliver the response by hand and look at the kernel operations in
+     * the order the engine emits them. */
+    ck_assert_int_eq(w.nq, 1);
+    struct h_dgram d = w.q[0];
+    w.nq = 0;
+    ike_engine_recv(w.p[by].e, d.data, d.len, &d.src, &d.dst, w.now_ms);
+    free(d.data);
+    struct ike_output o;
+    int step = 0;
+    while (ike_engine_pop_output(w.p[by].e, &o) && step < 4) {
+        if (o.type != IKE_OUT_KERNEL)
+            continue;
+        const struct ike_kernel_op *k = &o.u.kop;
+        if (step == 0) { /* the new inbound SA, first thing */
+            ck_assert_int_eq(k->type, IKE_KOP_ADD_SA);
+            ck_assert(!memcmp(k->u.sa.id.dst.bytes, w.p[by].addr.addr.bytes, 4));
+        } else if (step == 1) { /* then the outbound SA */
+            ck_assert_int_eq(k->type, IKE_KOP_ADD_SA);
+            ck_assert(!memcmp(k->u.sa.id.dst.bytes, w.p[!by].addr.addr.bytes, 4));
+        } else if (step == 2) { /* then the outbound switch */
+            ck_assert_int_eq(k->type, IKE_KOP_UPDATE_POLICY);
+            ck_assert_int_eq(k->u.policy.dir, IKE_DIR_OUT);
+        }
+        w.p[by].kb.apply(w.p[by].kb.ctx, k);
+        step++;
+    }
+    ck_assert_int_ge(step, 3);
+}
+END_TEST
+
+START_TEST(ike_rekey)
+{
+    int ini = _i & 1, by = _i >> 1;
+    up(ini);
+    const struct ike_event *up_ev = h_last_event(&w.p[0], IKE_EV_IKE_UP);
+    uint64_t old_i = up_ev->ike_spi_i;
+    /* CREATE_CHILD_SA SK { SA(IKE, SPIi'), Ni, KEi } -->
+     *               <-- SK { SA(IKE, SPIr'), Nr, KEr }
+     * INFORMATIONAL (old IKE SA) SK { D(IKE) } -->  <-- SK { } */
+    ck_assert_int_eq(ike_engine_rekey(w.p[by].e, "t", true, w.now_ms), 0);
+    h_run(&w, 2000);
+    assert_one_tunnel();
+    for (int i = 0; i < 2; i++) {
+        const struct ike_event *ev = h_last_event(&w.p[i], IKE_EV_IKE_REKEYED);
+        ck_assert_ptr_nonnull(ev);
+        ck_assert_uint_eq(ev->old_ike_spi_i, old_i);
+        ck_assert_uint_ne(ev->ike_spi_i, old_i);
+        ck_assert_int_eq(h_count_events(&w.p[i], IKE_EV_IKE_DOWN), 0);
+        ck_assert_int_eq(h_count_events(&w.p[i], IKE_EV_CHILD_DOWN), 0); /* children moved */
+    }
+    /* The rekey initiator is the new original initiator, message IDs back
+     * at 0: its next request (a child rekey) is #0 on the new SA. */
+    ike_engine_rekey(w.p[by].e, "t", false, w.now_ms);
+    h_run(&w, 2000);
+    assert_one_tunnel();
+    ck_assert(h_log_has(&w.p[by], "sending CREATE_CHILD_SA request #0"));
+    /* and the other side's first request on the new SA is #0 too */
+    ike_engine_rekey(w.p[!by].e, "t", false, w.now_ms);
+    h_run(&w, 2000);
+    assert_one_tunnel();
+}
+END_TEST
+
+START_TEST(ike_rekey_with_other_prf)
+{
+    /* The new IKE SA negotiates another PRF: SKEYSEED uses the old one
+     * (2.18), the expansion the new one. Both sides must still agree. */
+    int by = _i;
+    for (int s = 0; s < 2; s++) {
+        cfg[s].ike[0].n_prf = 2;
+        cfg[s].ike[0].prf[0] = PRF_HMAC_SHA2_256;
+        cfg[s].ike[0].prf[1] = PRF_HMAC_SHA2_512;
+    }
+    up(0);
+    for (int s = 0; s < 2; s++) {
+        struct ike_conn_cfg c = cfg[s];
+        c.ike[0].prf[0] = PRF_HMAC_SHA2_512;
+        c.ike[0].n_prf = 1;
+        ike_engine_add_conn(w.p[s].e, &c);
+    }
+    ike_engine_rekey(w.p[by].e, "t", true, w.now_ms);
+    h_run(&w, 2000);
+    assert_one_tunnel();
+    ike_engine_rekey(w.p[!by].e, "t", false, w.now_ms); /* the new SA works */
+    h_run(&w, 2000);
+    assert_one_tunnel();
+}
+END_TEST
+
+START_TEST(lifetimes_rekey_before_expiry)
+{
+    /* Lifetime 60 s, margin 10 s, fuzz 100%: rekeys at 40-50 s after each
+     * install, on whichever side fires first; 20 minutes, never a lapse. */
+    int ini = _i;
+    for (int s = 0; s < 2; s++) {
+        cfg[s].child_lifetime_ms = 60000;
+        cfg[s].ike_lifetime_ms = 300000;
+        cfg[s].rekey_margin_ms = 10000;
+    }
+    up(ini);
+    h_advance(&w, 20 * 60 * 1000);
+    assert_one_tunnel();
+    int rekeys = h_count_events(&w.p[0], IKE_EV_CHILD_REKEYED);
+    ck_assert_int_ge(rekeys, 20);
+    ck_assert_int_ge(h_count_events(&w.p[0], IKE_EV_IKE_REKEYED), 3);
+    for (int i = 0; i < 2; i++)
+        ck_assert(!h_log_has(&w.p[i], "hard lifetime reached"));
+}
+END_TEST
+
+START_TEST(kernel_soft_expiry_starts_rekey)
+{
+    int ini = _i & 1, by = _i >> 1;
+    up(ini);
+    struct ike_kernel_event kev = {.type = IKE_KEV_EXPIRE_SOFT};
+    kev.sa.spi = child_spi_in(by);
+    kev.sa.proto = IKE_IPPROTO_ESP;
+    kev.sa.dst = w.p[by].addr.addr;
+    ck_assert_int_eq(ike_engine_kernel_event(w.p[by].e, &kev, w.now_ms), 0);
+    h_run(&w, 2000);
+    assert_one_tunnel();
+    ck_assert_int_eq(h_count_events(&w.p[by], IKE_EV_CHILD_REKEYED), 1);
+}
+END_TEST
+
+START_TEST(rekey_invalid_ke_retried)
+{
+    int ini = _i & 1, by = _i >> 1;
+    pfs(CURVE25519);
+    cfg[by].esp[0].n_dh = 2; /* prefers P-256, the peer takes X25519 only */
+    cfg[by].esp[0].dh[0] = ECP_256;
+    cfg[by].esp[0].dh[1] = CURVE25519;
+    up(ini);
+    ike_engine_rekey(w.p[by].e, "t", false, w.now_ms);
+    h_run(&w, 2000);
+    assert_one_tunnel();
+    ck_assert(h_log_has(&w.p[by], "peer wants DH group"));
+}
+END_TEST
+
+START_TEST(refused_rekey_retried_while_valid)
+{
+    /* The peer refuses the rekey (PFS group it does not accept): the old SA
+     * keeps working, the failure is reported, and the rekey is retried with
+     * backoff; once the peer's config is fixed, the retry succeeds. */
+    int ini = _i & 1, by = _i >> 1;
+    cfg[by].esp[0].n_dh = 1;
+    cfg[by].esp[0].dh[0] = MODP_2048;
+    up(ini);
+    ike_engine_rekey(w.p[by].e, "t", false, w.now_ms);
+    h_run(&w, 1000);
+    ck_assert_int_eq(h_count_events(&w.p[by], IKE_EV_REKEY_FAILED), 1);
+    ck_assert_int_eq(h_last_event(&w.p[by], IKE_EV_REKEY_FAILED)->err, IKE_ERR_NO_PROPOSAL);
+    assert_one_tunnel();
+    struct ike_conn_cfg fixed = cfg[!by];
+    fixed.esp[0].n_dh = 1;
+    fixed.esp[0].dh[0] = MODP_2048;
+    ike_engine_add_conn(w.p[!by].e, &fixed);
+    h_advance(&w, 5000); /* first retry after ~2 s */
+    assert_one_tunnel();
+    ck_assert_int_eq(h_count_events(&w.p[by], IKE_EV_CHILD_REKEYED), 1);
+}
+END_TEST
+
+static Suite *make_suite(void)
+{
+    Suite *s = suite_create("exchange_rekey");
+    TCase *tc = tcase_create("rekey");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_loop_test(tc, child_rekey, 0, 8);
+    tcase_add_loop_test(tc, responder_switches_outbound_after_delete, 0, 4);
+    tcase_add_loop_test(tc, initiator_installs_inbound_first, 0, 4);
+    tcase_add_loop_test(tc, ike_rekey, 0, 4);
+    tcase_add_loop_test(tc, ike_rekey_with_other_prf, 0, 2);
+    tcase_add_loop_test(tc, lifetimes_rekey_before_expiry, 0, 2);
+    tcase_add_loop_test(tc, kernel_soft_expiry_starts_rekey, 0, 4);
+    tcase_add_loop_test(tc, rekey_invalid_ke_retried, 0, 4);
+    tcase_add_loop_test(tc, refused_rekey_retried_while_valid, 0, 4);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+IKE_CHECK_MAIN()
