@@ -5,7 +5,7 @@
  * and NLMSG_ERROR (errno and the extended-ACK text).
  *
  * Pure and defensive: every length is checked against the buffer before a
- * fixed struct is read (libmnl's validated attribute walk for the TLVs);
+ * fixed struct is read (a strict attribute walk: an overrunning TLV is an error);
  * nothing is allocated and key bytes in a reply are never copied out.
  */
 #include <arpa/inet.h>
@@ -37,6 +37,26 @@ static const struct nlmsghdr *open_msg(const void *msg, size_t len, size_t body_
         return NULL;
     }
     return nlh;
+}
+
+/* Walk the attributes after the fixed body at off. Unlike mnl_attr_parse,
+ * an attribute that overruns the message is an error, not the silent end
+ * of the list. */
+static int walk_attrs(const struct nlmsghdr *nlh, size_t off, mnl_attr_cb_t cb, void *data)
+{
+    const char *tail = (const char *)nlh + nlh->nlmsg_len;
+    const struct nlattr *attr;
+
+    if (MNL_NLMSG_HDRLEN + MNL_ALIGN(off) > nlh->nlmsg_len)
+        return 0; /* no attributes */
+    attr = mnl_nlmsg_get_payload_offset(nlh, off);
+    while ((const char *)attr < tail) {
+        if (!mnl_attr_ok(attr, (int)(tail - (const char *)attr)))
+            return IKE_ERR_BAD_LENGTH;
+        cb(attr, data);
+        attr = mnl_attr_next(attr);
+    }
+    return 0;
 }
 
 static void get_addr(struct ike_addr *a, const xfrm_address_t *x, uint16_t family)
@@ -142,7 +162,7 @@ int ike_xfrm_parse_sa(const void *msg, size_t len, struct ike_kernel_sa *sa,
     if (nlh->nlmsg_type != XFRM_MSG_NEWSA && nlh->nlmsg_type != XFRM_MSG_UPDSA)
         return IKE_ERR_NOT_FOUND;
     get_sa_info(sa, st, mnl_nlmsg_get_payload(nlh));
-    if (mnl_attr_parse(nlh, sizeof(struct xfrm_usersa_info), sa_attr_cb, &a) < 0)
+    if (walk_attrs(nlh, sizeof(struct xfrm_usersa_info), sa_attr_cb, &a) < 0)
         return IKE_ERR_BAD_LENGTH;
     return 0;
 }
@@ -199,7 +219,7 @@ int ike_xfrm_parse_policy(const void *msg, size_t len, struct ike_kernel_policy 
     get_sel(&p->sel, &pi->sel);
     p->dir = pi->dir;
     p->priority = pi->priority;
-    if (mnl_attr_parse(nlh, sizeof(*pi), pol_attr_cb, &a) < 0)
+    if (walk_attrs(nlh, sizeof(*pi), pol_attr_cb, &a) < 0)
         return IKE_ERR_BAD_LENGTH;
     if (pi->action == XFRM_POLICY_BLOCK)
         p->action = IKE_POLICY_BLOCK;
@@ -234,7 +254,7 @@ static int parse_acquire(const struct nlmsghdr *nlh, struct ike_kernel_event *ev
     if (nlh->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof(*x))
         return IKE_ERR_TRUNCATED;
     x = mnl_nlmsg_get_payload(nlh);
-    if (mnl_attr_parse(nlh, sizeof(*x), pol_attr_cb, &a) < 0)
+    if (walk_attrs(nlh, sizeof(*x), pol_attr_cb, &a) < 0)
         return IKE_ERR_BAD_LENGTH;
     ev->type = IKE_KEV_ACQUIRE;
     get_addr(&ev->sa.dst, &x->id.daddr,
