@@ -2,8 +2,9 @@
  * ike/xfrm.h: the Linux XFRM backend (src/kernel/xfrm.c, libmnl) and the
  * message builder/parser under it (src/kernel/xfrm_msg.c, xfrm_parse.c).
  *
- * The builder writes one netlink request into a caller's buffer (aligned,
- * IKE_XFRM_MSG_MAX bytes is always enough) and returns its length; it
+ * The builder writes one netlink request into a caller's buffer (8-byte
+ * aligned, else IKE_ERR_BUF_TOO_SMALL; IKE_XFRM_MSG_MAX bytes is always
+ * enough) and returns its length; it
  * includes key bytes for SAs, so the caller wipes the buffer after sending.
  * Requests carry NLM_F_REQUEST|NLM_F_ACK and the given sequence number. The
  * parsers take one netlink message as received (they check every length)

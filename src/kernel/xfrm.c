@@ -33,8 +33,8 @@ struct xfrm_ctx {
     /* dump/reply delivery */
     int (*msg_cb)(const struct nlmsghdr *nlh, void *arg);
     void *msg_arg;
-    uint8_t req[IKE_XFRM_MSG_MAX];
-    uint8_t rx[32768]; /* MNL_SOCKET_DUMP_SIZE: dumps come in 16-32 KiB chunks */
+    _Alignas(8) uint8_t req[IKE_XFRM_MSG_MAX];
+    _Alignas(8) uint8_t rx[32768]; /* MNL_SOCKET_DUMP_SIZE: dumps come in 16-32 KiB chunks */
 };
 
 static int error_cb(const struct nlmsghdr *nlh, void *data)

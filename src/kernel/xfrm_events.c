@@ -22,7 +22,7 @@
 struct ike_xfrm_events {
     struct mnl_socket *nl;
     size_t len, off; /* pending bytes in buf[off..len) */
-    uint8_t buf[32768];
+    _Alignas(8) uint8_t buf[32768];
 };
 
 int ike_xfrm_events_new(struct ike_xfrm_events **out)

@@ -26,8 +26,8 @@ static struct nlmsghdr *start(void *buf, size_t cap, uint16_t type, uint16_t fla
 {
     struct nlmsghdr *nlh;
 
-    if (!buf || cap < MNL_NLMSG_HDRLEN + MNL_ALIGN(body_len))
-        return NULL;
+    if (!buf || cap < MNL_NLMSG_HDRLEN + MNL_ALIGN(body_len) || ((uintptr_t)buf & 7))
+        return NULL; /* the bodies hold 64-bit fields: buf must be 8-byte aligned */
     nlh = mnl_nlmsg_put_header(buf);
     nlh->nlmsg_type = type;
     nlh->nlmsg_flags = flags;

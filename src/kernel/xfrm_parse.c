@@ -59,6 +59,13 @@ static int walk_attrs(const struct nlmsghdr *nlh, size_t off, mnl_attr_cb_t cb, 
     return 0;
 }
 
+/* The fixed body, copied: in a datagram of several messages a body is
+ * only 4-byte aligned, and these structs hold 64-bit counters. */
+static void copy_body(void *dst, const struct nlmsghdr *nlh, size_t n)
+{
+    memcpy(dst, mnl_nlmsg_get_payload(nlh), n);
+}
+
 static void get_addr(struct ike_addr *a, const xfrm_address_t *x, uint16_t family)
 {
     memset(a, 0, sizeof(*a));
@@ -127,11 +134,12 @@ static int sa_attr_cb(const struct nlattr *attr, void *data)
     const void *p = mnl_attr_get_payload(attr);
 
     if (type == XFRMA_LTIME_VAL && a->st && plen >= sizeof(struct xfrm_lifetime_cur)) {
-        const struct xfrm_lifetime_cur *c = p; /* newer counters than curlft */
-        a->st->bytes = c->bytes;
-        a->st->packets = c->packets;
-        a->st->add_time_s = c->add_time;
-        a->st->use_time_s = c->use_time;
+        struct xfrm_lifetime_cur c; /* newer counters than curlft */
+        memcpy(&c, p, sizeof(c));   /* attributes are only 4-byte aligned */
+        a->st->bytes = c.bytes;
+        a->st->packets = c.packets;
+        a->st->add_time_s = c.add_time;
+        a->st->use_time_s = c.use_time;
     } else if (type == XFRMA_REPLAY_ESN_VAL && a->sa &&
                plen >= sizeof(struct xfrm_replay_state_esn)) {
         const struct xfrm_replay_state_esn *rs = p;
@@ -156,12 +164,14 @@ int ike_xfrm_parse_sa(const void *msg, size_t len, struct ike_kernel_sa *sa,
     int rc;
     const struct nlmsghdr *nlh = open_msg(msg, len, sizeof(struct xfrm_usersa_info), &rc);
     struct sa_attrs a = {sa, st};
+    struct xfrm_usersa_info info;
 
     if (!nlh)
         return rc;
     if (nlh->nlmsg_type != XFRM_MSG_NEWSA && nlh->nlmsg_type != XFRM_MSG_UPDSA)
         return IKE_ERR_NOT_FOUND;
-    get_sa_info(sa, st, mnl_nlmsg_get_payload(nlh));
+    copy_body(&info, nlh, sizeof(info));
+    get_sa_info(sa, st, &info);
     if (walk_attrs(nlh, sizeof(struct xfrm_usersa_info), sa_attr_cb, &a) < 0)
         return IKE_ERR_BAD_LENGTH;
     return 0;
@@ -207,14 +217,15 @@ int ike_xfrm_parse_policy(const void *msg, size_t len, struct ike_kernel_policy 
 {
     int rc;
     const struct nlmsghdr *nlh = open_msg(msg, len, sizeof(struct xfrm_userpolicy_info), &rc);
-    const struct xfrm_userpolicy_info *pi;
+    struct xfrm_userpolicy_info copy;
+    const struct xfrm_userpolicy_info *pi = &copy;
     struct pol_attrs a = {p, 0, false};
 
     if (!nlh)
         return rc;
     if (nlh->nlmsg_type != XFRM_MSG_NEWPOLICY && nlh->nlmsg_type != XFRM_MSG_UPDPOLICY)
         return IKE_ERR_NOT_FOUND;
-    pi = mnl_nlmsg_get_payload(nlh);
+    copy_body(&copy, nlh, sizeof(copy));
     memset(p, 0, sizeof(*p));
     get_sel(&p->sel, &pi->sel);
     p->dir = pi->dir;
@@ -230,11 +241,12 @@ int ike_xfrm_parse_policy(const void *msg, size_t len, struct ike_kernel_policy 
 
 static int parse_expire(const struct nlmsghdr *nlh, struct ike_kernel_event *ev)
 {
-    const struct xfrm_user_expire *x;
+    struct xfrm_user_expire copy;
+    const struct xfrm_user_expire *x = &copy;
 
     if (nlh->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof(*x))
         return IKE_ERR_TRUNCATED;
-    x = mnl_nlmsg_get_payload(nlh);
+    copy_body(&copy, nlh, sizeof(copy));
     ev->type = x->hard ? IKE_KEV_EXPIRE_HARD : IKE_KEV_EXPIRE_SOFT;
     get_addr(&ev->sa.dst, &x->state.id.daddr, x->state.family);
     ev->sa.spi = ntohl(x->state.id.spi);
@@ -248,12 +260,13 @@ static int parse_expire(const struct nlmsghdr *nlh, struct ike_kernel_event *ev)
  * template's peer, reqid from the template (XFRMA_TMPL). */
 static int parse_acquire(const struct nlmsghdr *nlh, struct ike_kernel_event *ev)
 {
-    const struct xfrm_user_acquire *x;
+    struct xfrm_user_acquire copy;
+    const struct xfrm_user_acquire *x = &copy;
     struct pol_attrs a = {NULL, 0, false};
 
     if (nlh->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof(*x))
         return IKE_ERR_TRUNCATED;
-    x = mnl_nlmsg_get_payload(nlh);
+    copy_body(&copy, nlh, sizeof(copy));
     if (walk_attrs(nlh, sizeof(*x), pol_attr_cb, &a) < 0)
         return IKE_ERR_BAD_LENGTH;
     ev->type = IKE_KEV_ACQUIRE;
@@ -268,11 +281,12 @@ static int parse_acquire(const struct nlmsghdr *nlh, struct ike_kernel_event *ev
 
 static int parse_polexpire(const struct nlmsghdr *nlh, struct ike_kernel_event *ev)
 {
-    const struct xfrm_user_polexpire *x;
+    struct xfrm_user_polexpire copy;
+    const struct xfrm_user_polexpire *x = &copy;
 
     if (nlh->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof(*x))
         return IKE_ERR_TRUNCATED;
-    x = mnl_nlmsg_get_payload(nlh);
+    copy_body(&copy, nlh, sizeof(copy));
     ev->type = IKE_KEV_POLEXPIRE;
     get_sel(&ev->sel, &x->pol.sel);
     ev->dir = x->pol.dir;

@@ -146,7 +146,7 @@ static struct ike_kernel_sa cbc_sa(uint16_t bits, uint16_t integ, uint8_t akey_l
     return sa;
 }
 
-static uint8_t buf[IKE_XFRM_MSG_MAX];
+static _Alignas(8) uint8_t buf[IKE_XFRM_MSG_MAX];
 
 static void golden_sa(const char *name, const struct ike_kernel_sa *sa, bool update)
 {
@@ -386,6 +386,7 @@ START_TEST(builder_rejects)
     for (size_t cap = 0; cap < 352; cap += 16)
         ck_assert_int_eq(ike_xfrm_build_sa(buf, cap, 1, false, &sa), IKE_ERR_BUF_TOO_SMALL);
     ck_assert_int_eq(ike_xfrm_build_sa(buf, 352, 1, false, &sa), 352);
+    ck_assert_int_eq(ike_xfrm_build_sa(buf + 4, 348, 1, false, &sa), IKE_ERR_BUF_TOO_SMALL);
     /* ESN on an outbound SA with no window still gets the window the
      * kernel requires. */
     sa.esn = true;
@@ -419,7 +420,7 @@ END_TEST
 
 /* ---- parsers ---- */
 
-static uint8_t msg[2048];
+static _Alignas(8) uint8_t msg[2048];
 
 static struct nlmsghdr *put_hdr(uint16_t type, size_t body)
 {
