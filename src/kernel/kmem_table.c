@@ -186,7 +186,9 @@ int ike_kmem_heap_push(struct ike_kmem *m, uint64_t due, uint32_t slot, uint8_t 
 {
     struct kmem_exp e = {due, slot, m->sas[slot].gen, kind};
 
-    if (m->heap_n > 2 * m->n_sa + 1024)
+    /* Each SA has at most 2 live entries, so past 4 per SA at least half
+     * are stale: compacting then costs O(1) amortised per push. */
+    if (m->heap_n > 4 * m->n_sa + 1024)
         compact(m);
     if (m->heap_n == m->heap_cap) {
         size_t cap = m->heap_cap ? m->heap_cap * 2 : 256;
