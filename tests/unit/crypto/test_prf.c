@@ -2,7 +2,8 @@
  * test_prf.c: the HMAC PRFs of the ops table against published vectors:
  * RFC 4231 (HMAC-SHA2-256/384/512, all seven cases; case 5 through the
  * truncating HMAC that the integrity transforms use) and RFC 2202
- * (HMAC-SHA1), plus the SHA-1 op (FIPS 180 "abc").
+ * (HMAC-SHA1), RFC 4868 2.7.2 (the truncated integrity ICVs), plus the
+ * SHA-1 op (FIPS 180 "abc").
  */
 #include "ike/crypto.h"
 #include "ike/err.h"
@@ -111,6 +112,90 @@ START_TEST(rfc4231_prf)
 }
 END_TEST
 
+/* RFC 4868 2.7.2: HMAC-SHA-256-128, -384-192, -512-256 as the integrity
+ * transforms use them (truncated ICVs with full-length keys). */
+struct auth_case {
+    uint16_t integ;
+    const char *key, *data, *icv;
+};
+
+static const struct auth_case rfc4868[] = {
+    {AUTH_HMAC_SHA2_256_128, "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b",
+     "4869205468657265", "198a607eb44bfbc69903a0f1cf2bbdc5"}, /* AUTH256-1 */
+    {AUTH_HMAC_SHA2_256_128, "4a6566654a6566654a6566654a6566654a6566654a6566654a6566654a656665",
+     "7768617420646f2079612077616e7420666f72206e6f7468696e673f",
+     "167f928588c5cc2eef8e3093caa0e87c"}, /* AUTH256-2 */
+    {AUTH_HMAC_SHA2_256_128, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+     "ddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
+     "ddddddd",
+     "cdcb1220d1ecccea91e53aba3092f962"}, /* AUTH256-3 */
+    {AUTH_HMAC_SHA2_256_128, "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20",
+     "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdc"
+     "dcdcdcd",
+     "372efcf9b40b35c2115b1346903d2ef4"}, /* AUTH256-4 */
+    {AUTH_HMAC_SHA2_384_192,
+     "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0"
+     "b0b",
+     "4869205468657265", "b6a8d5636f5c6a7224f9977dcf7ee6c7fb6d0c48cbdee973"}, /* AUTH384-1 */
+    {AUTH_HMAC_SHA2_384_192,
+     "4a6566654a6566654a6566654a6566654a6566654a6566654a6566654a6566654a6566654a6566654a6566654a656"
+     "665",
+     "7768617420646f2079612077616e7420666f72206e6f7468696e673f",
+     "2c7353974f1842fd66d53c452ca42122b28c0b594cfb184d"}, /* AUTH384-2 */
+    {AUTH_HMAC_SHA2_384_192,
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+     "aaa",
+     "ddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
+     "ddddddd",
+     "809f439be00274321d4a538652164b53554a508184a0c316"}, /* AUTH384-3 */
+    {AUTH_HMAC_SHA2_384_192,
+     "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f200a0b0c0d0e0f10111213141516171"
+     "819",
+     "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdc"
+     "dcdcdcd",
+     "5b540085c6e6358096532b2493609ed1cb298f774f87bb5c"}, /* AUTH384-4 */
+    {AUTH_HMAC_SHA2_512_256,
+     "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0"
+     "b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b",
+     "4869205468657265",
+     "637edc6e01dce7e6742a99451aae82df23da3e92439e590e43e761b33e910fb8"}, /* AUTH512-1 */
+    {AUTH_HMAC_SHA2_512_256,
+     "4a6566654a6566654a6566654a6566654a6566654a6566654a6566654a6566654a6566654a6566654a6566654a656"
+     "6654a6566654a6566654a6566654a656665",
+     "7768617420646f2079612077616e7420666f72206e6f7468696e673f",
+     "cb370917ae8a7ce28cfd1d8f4705d6141c173b2a9362c15df235dfb251b15454"}, /* AUTH512-2 */
+    {AUTH_HMAC_SHA2_512_256,
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+     "ddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
+     "ddddddd",
+     "2ee7acd783624ca9398710f3ee05ae41b9f9b0510c87e49e586cc9bf961733d8"}, /* AUTH512-3 */
+    /* The RFC prints an extra first key line (0a0b..19) although it says
+     * "(64 bytes)"; the published ICV is for the 64 bytes 01..40. */
+    {AUTH_HMAC_SHA2_512_256,
+     "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20"
+     "2122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f40",
+     "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdc"
+     "dcdcdcd",
+     "5e6688e5a3daec826ca32eaea224eff5e700628947470e13ad01302561bab108"}, /* AUTH512-4 */
+};
+
+START_TEST(rfc4868_integrity)
+{
+    const struct auth_case *tc = &rfc4868[_i];
+    struct ike_integ_info info;
+    uint8_t key[64], data[256], icv[32];
+    ck_assert_int_eq(ike_alg_integ(tc->integ, &info), IKE_OK);
+    size_t key_len = hex_decode(tc->key, key, sizeof(key));
+    ck_assert_uint_eq(key_len, info.key_len);
+    struct ike_iov iov = {data, hex_decode(tc->data, data, sizeof(data))};
+    ck_assert_int_eq(
+        ike_crypto_hmac(ike_crypto_integ_md(tc->integ), key, key_len, &iov, 1, icv, info.icv_len),
+        IKE_OK);
+    ck_assert_hex_eq(icv, info.icv_len, tc->icv);
+}
+END_TEST
+
 /* RFC 2202 section 3, test cases 1 and 2 (HMAC-SHA-1). */
 START_TEST(rfc2202_sha1_prf)
 {
@@ -183,6 +268,7 @@ static Suite *make_suite(void)
     Suite *s = suite_create("crypto_prf");
     TCase *tc = tcase_create("vectors");
     tcase_add_loop_test(tc, rfc4231_prf, 0, (int)(sizeof(rfc4231) / sizeof(rfc4231[0])));
+    tcase_add_loop_test(tc, rfc4868_integrity, 0, (int)(sizeof(rfc4868) / sizeof(rfc4868[0])));
     tcase_add_test(tc, rfc2202_sha1_prf);
     tcase_add_test(tc, iov_split_is_concatenation);
     tcase_add_test(tc, unknown_prf_rejected);
