@@ -101,11 +101,12 @@ struct ike_child {
     struct ike_child_keys keys;
     bool we_initiated; /* we sent the CREATE_CHILD_SA / IKE_AUTH request */
     uint8_t prop_num;  /* responder: the peer's proposal number we chose */
-    /* Rekeying (rekey.c). On an old child: the child our rekey made, and
-     * the one the peer's colliding rekey made. On a new child: the lowest
-     * nonce of the exchange that made it, and whether a collision made it
-     * redundant. */
-    struct ike_child *rekey_new, *collision;
+    /* Rekeying (rekey.c). On an old child: the child our completed rekey
+     * made (a colliding rekey of the peer's may still come). On a new
+     * child: the lowest nonce of the exchange that made it, and whether a
+     * collision made it redundant. A collision seen while our rekey is
+     * outstanding is kept on that task, which outlives the old child. */
+    struct ike_child *rekey_new; /* on an old child: what our completed rekey made */
     uint8_t low_nonce[IKE_LOW_NONCE_MAX];
     uint8_t low_nonce_len;
     bool redundant;
@@ -136,6 +137,7 @@ struct ike_task {
     struct ike_child *child;  /* CHILD_CREATE: the child being made */
     uint32_t del_spi;         /* CHILD_DELETE / CHILD_REKEY: old child's inbound SPI */
     struct ike_sa *new_sa;    /* IKE_REKEY: the IKE SA being made */
+    struct ike_child *collision; /* CHILD_REKEY: the peer's rekey of the same SA */
     struct ike_ke *ke;        /* CHILD_CREATE with PFS: our private half */
     uint16_t dh;              /* CHILD_CREATE: group offered (0 = none) */
     uint8_t nonce[IKE_NONCE_LEN];

@@ -62,14 +62,14 @@ void ike_low_nonce(uint8_t *out, uint8_t *out_len, const uint8_t *a, size_t a_le
 
 void ike_rekey_forget_child(struct ike_child *ch)
 {
-    if (!ch->ike)
+    struct ike_sa *sa = ch->ike;
+    if (!sa)
         return;
-    for (struct ike_child *c = ch->ike->children; c; c = c->next) {
+    for (struct ike_child *c = sa->children; c; c = c->next)
         if (c->rekey_new == ch)
             c->rekey_new = NULL;
-        if (c->collision == ch)
-            c->collision = NULL;
-    }
+    if (sa->out_task.collision == ch)
+        sa->out_task.collision = NULL;
 }
 
 /* ---- triggers ---- */
@@ -166,33 +166,34 @@ int ike_rekey_child_build_request(struct ike_engine *e, struct ike_sa *sa, struc
     return ike_send_request(e, sa, e->msg, (size_t)len, now_ms);
 }
 
-/* Decide a 2.8.1 collision once both exchanges are complete on our side. */
-static void resolve_child_collision(struct ike_engine *e, struct ike_child *old, uint64_t now_ms)
+/* Decide a 2.8.1 collision once both exchanges are complete on our side.
+ * old may be gone already (the winner deleted it). */
+static void resolve_child_collision(struct ike_engine *e, struct ike_sa *sa, struct ike_child *old,
+                                    struct ike_child *ours, struct ike_child *theirs,
+                                    uint64_t now_ms)
 {
-    struct ike_child *ours = old->rekey_new, *theirs = old->collision;
-    struct ike_sa *sa = old->ike;
-    old->rekey_new = old->collision = NULL;
-    if (!ours || !theirs)
-        return;
+    if (old)
+        old->rekey_new = NULL;
     bool ours_lowest = ike_nonce_cmp(ours->low_nonce, ours->low_nonce_len, theirs->low_nonce,
                                      theirs->low_nonce_len) < 0;
     struct ike_child *redundant = ours_lowest ? ours : theirs;
     redundant->redundant = true;
     ike_log(e, IKE_LOG_INFO,
-            "Child SA %08x/%08x: rekey collision, %s new SA %08x/%08x is redundant (lowest nonce)",
-            old->spi_in, old->spi_out, ours_lowest ? "our" : "the peer's", redundant->spi_in,
+            "%s: rekey collision, %s new Child SA %08x/%08x is redundant (lowest nonce)",
+            sa->conn->cfg.name, ours_lowest ? "our" : "the peer's", redundant->spi_in,
             redundant->spi_out);
-    if (old->state == CHILD_REKEYING)
+    if (old && old->state == CHILD_REKEYING)
         ike_child_set_state(e, old, CHILD_REKEYED, "rekey collision");
     if (ours_lowest) {
         /* We made the redundant SA: we delete it. Until the winner deletes
-         * the old SA, send on the old one, which the peer surely has. */
-        if (ike_child_in_kernel(old))
-            ike_child_pin_outbound(e, old);
+         * the old SA, send on the old one, which the peer surely has; if
+         * it is gone, the winner has its own new SA inbound by now. */
+        ike_child_pin_outbound(e, old && ike_child_in_kernel(old) ? old : theirs);
         struct ike_task t = {.type = TASK_CHILD_DELETE, .del_spi = ours->spi_in};
         ike_task_queue(e, sa, &t, now_ms);
-        old->delete_at_ms = now_ms + PASSIVE_DELETE_TIMEOUT_MS;
-    } else {
+        if (old)
+            old->delete_at_ms = now_ms + PASSIVE_DELETE_TIMEOUT_MS;
+    } else if (old) {
         /* We won: our new SA stays (outbound already on it); we delete the
          * old SA, the peer deletes its redundant one. */
         struct ike_task t = {.type = TASK_CHILD_DELETE, .del_spi = old->spi_in};
@@ -207,7 +208,12 @@ static int child_rekey_failed(struct ike_engine *e, struct ike_sa *sa, struct ik
     ike_log(e, IKE_LOG_WARN, "%s: rekey of Child SA %08x/%08x failed: %s; retrying while it is valid",
             sa->conn->cfg.name, old ? old->spi_in : 0, old ? old->spi_out : 0, ike_err_str(err));
     ike_out_event(e, sa, old, IKE_EV_REKEY_FAILED, err);
-    if (old && old->state == CHILD_REKEYING) {
+    if (old && old->state == CHILD_REKEYING && sa->out_task.collision) {
+        /* The peer's rekey of the same SA went through: that one stands. */
+        ike_child_set_state(e, old, CHILD_REKEYED, "rekeyed by peer");
+        old->delete_at_ms = now_ms + PASSIVE_DELETE_TIMEOUT_MS;
+        ike_timers_update(e, sa);
+    } else if (old && old->state == CHILD_REKEYING) {
         ike_child_set_state(e, old, CHILD_INSTALLED, "rekey failed");
         ike_timers_rekey_failed(e, sa, old, now_ms);
     }
@@ -281,17 +287,17 @@ static int child_rekey_complete(struct ike_engine *e, struct ike_sa *sa, struct 
     /* New inbound SA first, then outbound, then the outbound switch. */
     ike_child_install(e, ch, now_ms, true);
     struct ike_event *ev = ike_out_event(e, sa, ch, IKE_EV_CHILD_REKEYED, 0);
-    if (ev && old)
-        ev->old_spi_in = old->spi_in;
-    if (!old)
-        return 0;
-    old->rekey_fails = 0;
-    old->rekey_new = ch;
-    if (old->collision) {
-        resolve_child_collision(e, old, now_ms);
-    } else if (ike_child_in_kernel(old)) {
-        ike_child_set_state(e, old, CHILD_REKEYED, "rekeyed");
-        old->rekey_new = NULL;
+    if (ev)
+        ev->old_spi_in = t->del_spi;
+    struct ike_child *theirs = t->collision;
+    t->collision = NULL;
+    if (theirs) {
+        resolve_child_collision(e, sa, old, ch, theirs, now_ms);
+    } else if (old && ike_child_in_kernel(old)) {
+        old->rekey_fails = 0;
+        old->rekey_new = ch; /* a colliding request may still arrive */
+        if (old->state != CHILD_REKEYED)
+            ike_child_set_state(e, old, CHILD_REKEYED, "rekeyed");
         struct ike_task d = {.type = TASK_CHILD_DELETE, .del_spi = old->spi_in};
         ike_task_queue(e, sa, &d, now_ms);
     }
@@ -311,11 +317,9 @@ int ike_rekey_child_process_response(struct ike_engine *e, struct ike_sa *sa,
         return rc < 0 ? child_rekey_failed(e, sa, old, rc, now_ms) : 0;
     }
     uint16_t err = ike_msg_error_notify(in);
-    if (err == IKE_N_CHILD_SA_NOT_FOUND && old && (old->collision || old->state == CHILD_REKEYED)) {
+    if (err == IKE_N_CHILD_SA_NOT_FOUND && (t->collision || !old || old->state == CHILD_REKEYED)) {
         /* 2.8.1, second sequence: the peer's rekey already replaced it. */
-        ike_log(e, IKE_LOG_INFO, "Child SA %08x/%08x already rekeyed by the peer", old->spi_in,
-                old->spi_out);
-        old->collision = NULL;
+        ike_log(e, IKE_LOG_INFO, "Child SA %08x already rekeyed by the peer", t->del_spi);
         ike_request_done(e, sa);
         ike_task_next(e, sa, now_ms);
         return 0;
@@ -425,12 +429,13 @@ static int child_rekey_respond(struct ike_engine *e, struct ike_sa *sa, const st
 static void child_replaced_by_peer(struct ike_engine *e, struct ike_child *old,
                                    struct ike_child *ch, uint64_t now_ms)
 {
+    struct ike_sa *sa = old->ike;
     ch->rekeys = old->rekeys + 1;
-    if (old->state == CHILD_REKEYING) {
-        old->collision = ch; /* ours is outstanding: decide at its response */
+    if (old->state == CHILD_REKEYING && sa->out_task.type == TASK_CHILD_REKEY &&
+        sa->out_task.del_spi == old->spi_in) {
+        sa->out_task.collision = ch; /* ours is outstanding: decide at its response */
     } else if (old->state == CHILD_REKEYED && old->rekey_new) {
-        old->collision = ch; /* ours already completed: decide now */
-        resolve_child_collision(e, old, now_ms);
+        resolve_child_collision(e, sa, old, old->rekey_new, ch, now_ms); /* ours done */
     } else {
         if (old->state == CHILD_INSTALLED)
             ike_child_set_state(e, old, CHILD_REKEYED, "rekeyed by peer");

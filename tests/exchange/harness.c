@@ -187,6 +187,11 @@ void h_drain(struct h_world *w)
                 enqueue(w, i, &o);
             } else if (o.type == IKE_OUT_KERNEL) {
                 p->kernel_ops++;
+                if (getenv("H_VERBOSE")) {
+                    char d[256];
+                    ike_kernel_op_describe(&o.u.kop, d, sizeof(d));
+                    fprintf(stderr, "[%s] kernel: %s\n", p->name, d);
+                }
                 if (p->kb.apply(p->kb.ctx, &o.u.kop) < 0)
                     p->kernel_errors++;
                 ike_wipe(&o.u.kop, sizeof(o.u.kop));
@@ -449,4 +454,31 @@ uint32_t h_pinned_out_spi(struct h_world *w, int i)
     struct cont_ctx c = {.w = w, .self = i, .why = why, .cap = sizeof(why)};
     ike_kmem_foreach_policy(w->p[i].kmem, check_out_policy, &c);
     return c.first_spi;
+}
+
+void h_run_ordered(struct h_world *w, uint64_t order, uint64_t max_ms)
+{
+    uint64_t end = w->now_ms + max_ms;
+    h_drain(w);
+    while (w->now_ms < end) {
+        if (w->nq) {
+            int k = (int)(order % (uint64_t)w->nq);
+            order /= (uint64_t)w->nq;
+            w->now_ms++;
+            w->q[k].at_ms = w->now_ms;
+            deliver(w, k);
+            continue;
+        }
+        uint64_t t = next_event(w);
+        if (t == UINT64_MAX || t > end)
+            break;
+        w->now_ms = t > w->now_ms ? t : w->now_ms;
+        for (int i = 0; i < 2; i++) {
+            if (ike_engine_next_deadline(w->p[i].e) <= w->now_ms) {
+                ike_engine_handle_deadline(w->p[i].e, w->now_ms);
+                h_drain(w);
+                step_check(w);
+            }
+        }
+    }
 }

@@ -126,3 +126,10 @@ void h_set_rule(struct h_world *w, struct h_rule *r);
 int h_check_continuity(struct h_world *w, char *why, size_t cap);
 /* The SPI the outbound policy of peer i pins (first one found), 0 if none. */
 uint32_t h_pinned_out_spi(struct h_world *w, int i);
+
+/* Deliver the datagrams in flight in an order chosen by `order` (a number
+ * read as mixed-radix digits: at each step the next in-flight datagram is
+ * index order % n, then order /= n), 1 ms per step, running timers only
+ * when nothing is in flight; stops after max_ms of virtual time. Every
+ * order of a scenario is reachable by enumerating `order`. */
+void h_run_ordered(struct h_world *w, uint64_t order, uint64_t max_ms);

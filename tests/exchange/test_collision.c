@@ -1,0 +1,196 @@
+/*
+ * test_collision.c: every collision of RFC 7296 2.8.1 / 2.8.2 and 2.25,
+ * in both roles, over every delivery order of the datagrams in flight (an
+ * enumerated order code) and many seeds (so each of the four nonces is the
+ * lowest in some runs). After the dust settles both sides must hold one
+ * IKE SA and one Child SA with the same keys, and continuity must never
+ * have been violated on the way.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ck_main.h"
+#include "harness.h"
+#include "ike/err.h"
+
+/* Order codes per seed and seeds per case; H_DEEP=1 multiplies both
+ * (H_DEEP=1 tests/exchange/test_collision: 1,000 orders x 20 seeds). */
+static uint64_t ORDERS = 48;
+static uint64_t SEEDS = 8;
+
+static struct h_world w;
+static struct ike_conn_cfg cfg[2];
+
+static void world(uint64_t seed)
+{
+    h_init(&w, seed);
+    h_conn_defaults(&cfg[0], true);
+    h_conn_defaults(&cfg[1], false);
+    h_add_conns(&w, &cfg[0], &cfg[1]);
+    ck_assert_int_eq(ike_engine_initiate(w.p[seed & 1].e, "t", w.now_ms), 0);
+    h_run(&w, 2000);
+    ck_assert_int_eq(h_child_count(&w.p[0]), 1);
+    w.check_continuity = true;
+}
+
+static void assert_one_tunnel(uint64_t seed, uint64_t order)
+{
+    char why[200];
+    ck_assert_msg(!w.violation[0], "seed %llu order %llu: continuity: %s",
+                  (unsigned long long)seed, (unsigned long long)order, w.violation);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_msg(h_ike_count(&w.p[i], NULL) == 1 && h_child_count(&w.p[i]) == 1 &&
+                          ike_kmem_sa_count(w.p[i].kmem) == 2 &&
+                          ike_kmem_policy_count(w.p[i].kmem) == 3,
+                      "seed %llu order %llu: %s holds %d IKE SA, %d children, %zu kernel SAs",
+                      (unsigned long long)seed, (unsigned long long)order, w.p[i].name,
+                      h_ike_count(&w.p[i], NULL), h_child_count(&w.p[i]),
+                      ike_kmem_sa_count(w.p[i].kmem));
+        ck_assert_int_eq(w.p[i].kernel_errors, 0);
+    }
+    ck_assert_msg(h_check_tunnel(&w, why, sizeof(why)) == 2, "seed %llu order %llu: %s",
+                  (unsigned long long)seed, (unsigned long long)order, why);
+}
+
+/* kind: 0 child/child, 1 IKE/IKE, 2 IKE (left) vs child (right),
+ * 3 child (left) vs IKE (right) */
+static void both_rekey(int kind)
+{
+    bool ike_l = kind == 1 || kind == 2, ike_r = kind == 1 || kind == 3;
+    ck_assert_int_eq(ike_engine_rekey(w.p[0].e, "t", ike_l, w.now_ms), 0);
+    ck_assert_int_eq(ike_engine_rekey(w.p[1].e, "t", ike_r, w.now_ms), 0);
+}
+
+START_TEST(simultaneous_rekeys)
+{
+    int kind = _i;
+    uint64_t only = getenv("H_ORDER") ? strtoull(getenv("H_ORDER"), NULL, 0) : UINT64_MAX;
+    for (uint64_t seed = 1; seed <= SEEDS; seed++) {
+        for (uint64_t order = 0; order < ORDERS; order++) {
+            if (only != UINT64_MAX && order != only)
+                continue;
+            world(seed * 100 + (uint64_t)kind);
+            /* both: CREATE_CHILD_SA { [N(REKEY_SA),] SA, Ni, ... } --> <-- */
+            both_rekey(kind);
+            h_run_ordered(&w, order, 60000); /* TEMPORARY_FAILURE retries included */
+            h_run(&w, 60000);
+            assert_one_tunnel(seed, order);
+            h_free(&w);
+        }
+    }
+    world(1); /* for teardown */
+}
+END_TEST
+
+START_TEST(collision_with_lost_request)
+{
+    /* 2.8.1, second sequence: one side's rekey request is lost; the other
+     * side completes its rekey and deletes the old SA; the retransmitted
+     * request then names an SA that is gone: CHILD_SA_NOT_FOUND, which the
+     * first side ignores. Likewise for IKE SAs (TEMPORARY_FAILURE). */
+    int lost = _i & 1, ike = _i >> 1;
+    for (uint64_t seed = 1; seed <= SEEDS; seed++) {
+        world(seed);
+        struct h_rule r = {.from = lost, .exchange = CREATE_CHILD_SA, .response = 0, .count = 1,
+                           .action = H_DROP};
+        h_set_rule(&w, &r);
+        ike_engine_rekey(w.p[0].e, "t", ike, w.now_ms);
+        ike_engine_rekey(w.p[1].e, "t", ike, w.now_ms);
+        h_run(&w, 30000);
+        h_set_rule(&w, NULL);
+        assert_one_tunnel(seed, 0);
+        h_free(&w);
+    }
+    world(1);
+}
+END_TEST
+
+START_TEST(rekey_vs_delete)
+{
+    /* One side rekeys the Child SA while the other deletes it (hard
+     * expiry): the tunnel may end with no child, but never with stale or
+     * half state: whatever one side holds, the other holds too. */
+    int rekeyer = _i;
+    for (uint64_t seed = 1; seed <= SEEDS; seed++) {
+        for (uint64_t order = 0; order < ORDERS; order++) {
+            char why[200];
+            world(seed);
+            /* A hard expiry removes an SA on one side at once: until the
+             * peer hears of it that direction loses packets by design. */
+            w.check_continuity = false;
+            ike_engine_rekey(w.p[rekeyer].e, "t", false, w.now_ms);
+            struct ike_kernel_event kev = {.type = IKE_KEV_EXPIRE_HARD};
+            kev.sa.spi = h_last_event(&w.p[!rekeyer], IKE_EV_CHILD_UP)->child_spi_in;
+            kev.sa.proto = IKE_IPPROTO_ESP;
+            ike_engine_kernel_event(w.p[!rekeyer].e, &kev, w.now_ms);
+            h_run_ordered(&w, order, 60000);
+            h_run(&w, 60000);
+            ck_assert_msg(!w.violation[0], "seed %llu order %llu: %s", (unsigned long long)seed,
+                          (unsigned long long)order, w.violation);
+            int n = h_child_count(&w.p[0]);
+            ck_assert_int_eq(h_child_count(&w.p[1]), n);
+            ck_assert_int_le(n, 1);
+            for (int i = 0; i < 2; i++) {
+                ck_assert_uint_eq(ike_kmem_sa_count(w.p[i].kmem), 2u * (unsigned)n);
+                ck_assert_uint_eq(ike_kmem_policy_count(w.p[i].kmem), 3u * (unsigned)n);
+                ck_assert_int_eq(h_ike_count(&w.p[i], "ESTABLISHED"), 1);
+            }
+            ck_assert_int_eq(h_check_tunnel(&w, why, sizeof(why)), 2 * n);
+            h_free(&w);
+        }
+    }
+    world(1);
+}
+END_TEST
+
+START_TEST(ike_rekey_vs_ike_delete)
+{
+    /* One side rekeys the IKE SA while the other deletes it: both end with
+     * nothing, and no kernel state is left behind. */
+    int rekeyer = _i;
+    for (uint64_t order = 0; order < ORDERS; order++) {
+        world(order + 1);
+        ike_engine_rekey(w.p[rekeyer].e, "t", true, w.now_ms);
+        ike_engine_terminate(w.p[!rekeyer].e, "t", w.now_ms);
+        h_run_ordered(&w, order, 60000);
+        h_run(&w, 200000);
+        for (int i = 0; i < 2; i++) {
+            ck_assert_msg(h_ike_count(&w.p[i], NULL) == 0, "order %llu: %s keeps an IKE SA",
+                          (unsigned long long)order, w.p[i].name);
+            ck_assert_uint_eq(ike_kmem_sa_count(w.p[i].kmem), 0);
+            ck_assert_uint_eq(ike_kmem_policy_count(w.p[i].kmem), 0);
+        }
+        h_free(&w);
+    }
+    world(1);
+}
+END_TEST
+
+static void teardown(void)
+{
+    h_free(&w);
+}
+
+static void deep(void)
+{
+    if (getenv("H_DEEP")) {
+        ORDERS = 1000;
+        SEEDS = 20;
+    }
+}
+
+static Suite *make_suite(void)
+{
+    Suite *s = suite_create("exchange_collision");
+    TCase *tc = tcase_create("collision");
+    tcase_add_checked_fixture(tc, deep, teardown);
+    tcase_set_timeout(tc, getenv("H_DEEP") ? 3600 : 300);
+    tcase_add_loop_test(tc, simultaneous_rekeys, 0, 4);
+    tcase_add_loop_test(tc, collision_with_lost_request, 0, 4);
+    tcase_add_loop_test(tc, rekey_vs_delete, 0, 2);
+    tcase_add_loop_test(tc, ike_rekey_vs_ike_delete, 0, 2);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+IKE_CHECK_MAIN()
