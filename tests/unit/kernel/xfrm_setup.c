@@ -378,9 +378,23 @@ static const struct option longopts[] = {
 };
 
 /* Returns 0, or 2 after printing what is wrong. */
+/* The lifetime option c sets, or NULL. */
+static uint64_t *life_field(int c, struct ike_lifetime *l)
+{
+    uint64_t *const f[] = {&l->soft_bytes,   &l->hard_bytes, &l->soft_packets,
+                           &l->hard_packets, &l->soft_add_s, &l->hard_add_s};
+    return c >= O_SOFT_B && c <= O_HARD_T ? f[c - O_SOFT_B] : NULL;
+}
+
 static int parse_opt(int c, const char *arg, struct opts *o)
 {
+    uint64_t *lf = life_field(c, &o->life);
     int bad = 0;
+
+    if (lf) {
+        *lf = num(arg);
+        return 0;
+    }
     switch (c) {
     case O_SRC:
         bad = parse_addr(arg, &o->src);
@@ -408,24 +422,6 @@ static int parse_opt(int c, const char *arg, struct opts *o)
     case O_RNET:
         bad = parse_cidr(arg, &o->rnet.src, &o->rnet.src_prefix);
         o->have_rnet = true;
-        break;
-    case O_SOFT_B:
-        o->life.soft_bytes = num(arg);
-        break;
-    case O_HARD_B:
-        o->life.hard_bytes = num(arg);
-        break;
-    case O_SOFT_P:
-        o->life.soft_packets = num(arg);
-        break;
-    case O_HARD_P:
-        o->life.hard_packets = num(arg);
-        break;
-    case O_SOFT_T:
-        o->life.soft_add_s = num(arg);
-        break;
-    case O_HARD_T:
-        o->life.hard_add_s = num(arg);
         break;
     case O_SEED:
         o->seed = (uint32_t)num(arg);
