@@ -4,11 +4,10 @@
  * OUTDIR/msg gets every sample message (sample_msgs.h), every malformed
  * case (tests/unit/wire/malformed_cases.h) and, if given, every captured
  * strongSwan datagram (*.hex under STRONGSWAN_DIR/CASE/); OUTDIR/body gets
- * each payload body of the sample messages and of each capture's first
- * message (to keep the corpus small), prefixed by the
- * selector byte fuzz_body.c reads. Run by hand when seeds change; the
- * output is committed (tests/fuzz/corpus). Deterministic: same input, same
- * files.
+ * one body per payload type of each sample message (so the corpus stays
+ * near 200 files), prefixed by the selector byte fuzz_body.c reads. Run by
+ * hand when seeds change, into an empty OUTDIR; the output is committed
+ * (tests/fuzz/corpus). Deterministic: same input, same files.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -43,8 +42,12 @@ static void write_file(const char *dir, const char *sub, const char *name, const
 static void body_seeds(const char *dir, const char *name, const struct ike_payload_list *l)
 {
     static uint8_t b[IKE_MAX_MSG_LEN + 1];
+    bool done[256] = {false};
     for (size_t i = 0; i < l->n; i++) {
         size_t sel = 0;
+        if (done[l->pl[i].type]) /* one seed per payload type and message */
+            continue;
+        done[l->pl[i].type] = true;
         while (sel < HARNESS_BODY_TYPES_N && harness_body_types[sel] != l->pl[i].type)
             sel++;
         if (sel == HARNESS_BODY_TYPES_N || l->pl[i].body.len > IKE_MAX_MSG_LEN)
@@ -106,7 +109,7 @@ static void strongswan_seeds(const char *dir, const char *ss)
                 exit(1);
             }
             snprintf(name, sizeof(name), "ss-%s-%.*s", c->d_name, (int)(l - 4), e->d_name);
-            message_seed(dir, name, buf, (size_t)n, strncmp(e->d_name, "01-", 3) == 0);
+            message_seed(dir, name, buf, (size_t)n, false);
         }
         closedir(d);
     }
