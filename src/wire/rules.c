@@ -61,7 +61,10 @@ static const struct payload_rule child_msg[] = {
     {IKE_PL_KE, 0, 1, true},        {IKE_PL_TSI, 0, 1, true},       {IKE_PL_TSR, 0, 1, true},
     {IKE_PL_NOTIFY, 0, MANY, true}, {IKE_PL_VENDOR, 0, MANY, true},
 };
-/* 1.4, 1.5: SK{[N+], [D+], [CP+]}; an empty SK is a liveness check. */
+/* 1.4: SK{[N+], [D+], [CP+]}; an empty SK is a liveness check. The
+ * unprotected INFORMATIONAL of 1.5 (a clear N(INVALID_SPI) about an SA we
+ * do not know) gets IKE_ERR_NOT_ENCRYPTED here: the engine may still read
+ * it as a hint, outside these rules. */
 static const struct payload_rule info_msg[] = {
     {IKE_PL_SK, 1, 1, false}, {IKE_PL_NOTIFY, 0, MANY, true}, {IKE_PL_DELETE, 0, MANY, true},
     {IKE_PL_CP, 0, 1, true},  {IKE_PL_VENDOR, 0, MANY, true},

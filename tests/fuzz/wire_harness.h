@@ -79,6 +79,26 @@ static inline int harness_decode_payload(uint8_t type, struct ike_view body, uni
     }
 }
 
+/* EAP and SKF have no encoder in wire.h: write their framing by hand. */
+static inline void harness_encode_framing(struct ike_msg_builder *mb, uint8_t type,
+                                          const union pl_decoded *d)
+{
+    ike_mb_begin(mb, type, false);
+    if (type == IKE_PL_EAP) {
+        ike_write_u8(&mb->w, d->eap.code);
+        ike_write_u8(&mb->w, d->eap.id);
+        ike_write_u16(&mb->w, d->eap.length);
+        if (d->eap.code == 1 || d->eap.code == 2)
+            ike_write_u8(&mb->w, d->eap.type);
+        ike_write_bytes(&mb->w, d->eap.data.p, d->eap.data.len);
+    } else {
+        ike_write_u16(&mb->w, d->skf.frag_num);
+        ike_write_u16(&mb->w, d->skf.total_frags);
+        ike_write_bytes(&mb->w, d->skf.data.p, d->skf.data.len);
+    }
+    ike_mb_end(mb);
+}
+
 /* Encode a decoded payload again through the public encoders. */
 static inline void harness_encode_payload(struct ike_msg_builder *mb, uint8_t type,
                                           const union pl_decoded *d)
@@ -121,22 +141,9 @@ static inline void harness_encode_payload(struct ike_msg_builder *mb, uint8_t ty
     case IKE_PL_CP:
         ike_cp_encode(mb, &d->cp);
         break;
-    case IKE_PL_EAP: /* no encoder in wire.h: framing written by hand */
-        ike_mb_begin(mb, type, false);
-        ike_write_u8(&mb->w, d->eap.code);
-        ike_write_u8(&mb->w, d->eap.id);
-        ike_write_u16(&mb->w, d->eap.length);
-        if (d->eap.code == 1 || d->eap.code == 2)
-            ike_write_u8(&mb->w, d->eap.type);
-        ike_write_bytes(&mb->w, d->eap.data.p, d->eap.data.len);
-        ike_mb_end(mb);
-        break;
+    case IKE_PL_EAP:
     case IKE_PL_SKF:
-        ike_mb_begin(mb, type, false);
-        ike_write_u16(&mb->w, d->skf.frag_num);
-        ike_write_u16(&mb->w, d->skf.total_frags);
-        ike_write_bytes(&mb->w, d->skf.data.p, d->skf.data.len);
-        ike_mb_end(mb);
+        harness_encode_framing(mb, type, d);
         break;
     default:
         ike_mb_begin(mb, type, false);
