@@ -158,13 +158,24 @@ out:
     return pk;
 }
 
+/* The EC_GROUP of a NIST curve, made once (read-only afterwards): making
+ * it costs more than the scalar multiplication. */
+static const EC_GROUP *ec_group(const struct group_info *g)
+{
+    static EC_GROUP *cache[3];
+    int i = g->id == ECP_256 ? 0 : g->id == ECP_384 ? 1 : 2;
+    if (cache[i] == NULL)
+        cache[i] = EC_GROUP_new_by_curve_name(EC_curve_nist2nid(g->name));
+    return cache[i];
+}
+
 /* Deterministic ECP key: d = seed (big-endian), Q = d * G. */
 static EVP_PKEY *ecp_from_seed(const struct group_info *g, const uint8_t *seed, size_t seed_len)
 {
     EVP_PKEY *pk = NULL;
     uint8_t q[1 + 2 * 66];
     size_t qlen = 1 + g->len;
-    EC_GROUP *grp = EC_GROUP_new_by_curve_name(EC_curve_nist2nid(g->name));
+    const EC_GROUP *grp = ec_group(g);
     EC_POINT *pt = grp ? EC_POINT_new(grp) : NULL;
     BIGNUM *d = BN_secure_new();
     OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
@@ -184,7 +195,6 @@ out:
     OSSL_PARAM_BLD_free(bld);
     BN_clear_free(d);
     EC_POINT_free(pt);
-    EC_GROUP_free(grp);
     return pk;
 }
 
