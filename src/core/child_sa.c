@@ -233,6 +233,20 @@ static uint64_t policy_key(const struct ike_child *ch)
     return h;
 }
 
+/* Before we delete a child, move outbound traffic off it: the peer drops
+ * its inbound SA the moment our DELETE arrives. */
+void ike_child_unpin(struct ike_engine *e, struct ike_child *ch)
+{
+    if (!ch->pol || ch->pol->pinned_spi != ch->spi_out)
+        return;
+    for (struct ike_child *u = ch->pol->users; u; u = u->pol_next) {
+        if (u != ch && u->state == CHILD_INSTALLED && !u->redundant) {
+            ike_child_pin_outbound(e, u);
+            return;
+        }
+    }
+}
+
 void ike_child_pin_outbound(struct ike_engine *e, struct ike_child *ch)
 {
     if (!ch->pol || ch->pol->pinned_spi == ch->spi_out)

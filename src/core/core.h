@@ -83,6 +83,7 @@ enum ike_task_type {
 struct ike_conn {
     struct ike_conn_cfg cfg;
     uint32_t reqid;
+    uint32_t restart_tries; /* failed re-establishments since the last success */
     struct ike_conn *next;
 };
 
@@ -232,6 +233,8 @@ struct ike_engine {
     uint8_t *last_popped; /* freed on the next pop */
 
     uint8_t cookie_secret[32];
+    uint64_t now_ms;     /* time of the current call into the engine */
+    bool shutting_down;  /* no restarts while shutting down or freeing */
 
     /* Scratch buffers, one message at a time. */
     uint8_t plain[IKE_MSG_MAX];
@@ -262,6 +265,7 @@ void ike_sa_set_state(struct ike_engine *e, struct ike_sa *sa, enum ike_sa_state
 const char *ike_sa_state_name(enum ike_sa_state s);
 uint64_t ike_sa_our_spi(const struct ike_sa *sa);
 void ike_sa_free_setup(struct ike_sa *sa);
+void ike_sa_restart(struct ike_engine *e, struct ike_conn *conn);
 struct ike_sa *ike_sa_find(struct ike_engine *e, uint64_t our_spi);
 
 /* ---- child_sa.c ---- */
@@ -275,6 +279,7 @@ int ike_child_install(struct ike_engine *e, struct ike_child *ch, uint64_t now_m
 bool ike_child_in_kernel(const struct ike_child *ch);
 /* Point the outbound policy at this child's outbound SA. */
 void ike_child_pin_outbound(struct ike_engine *e, struct ike_child *ch);
+void ike_child_unpin(struct ike_engine *e, struct ike_child *ch);
 void ike_child_remove(struct ike_engine *e, struct ike_child *ch, int err);
 void ike_child_release(struct ike_engine *e, struct ike_child *ch); /* unattached */
 struct ike_child *ike_child_by_out_spi(struct ike_sa *sa, uint32_t spi_out);

@@ -57,6 +57,7 @@ void ike_engine_free(struct ike_engine *e)
 {
     if (!e)
         return;
+    e->shutting_down = true;
     /* Every live SA is in sa_by_spi; destroying only marks its slot. */
     for (uint32_t i = 0; i < e->sa_by_spi.cap; i++) {
         struct ike_sa *sa = ike_map_at(&e->sa_by_spi, i);
@@ -284,6 +285,7 @@ int ike_engine_add_conn(struct ike_engine *e, const struct ike_conn_cfg *cfg)
 /* ---- control ---- */
 int ike_engine_initiate(struct ike_engine *e, const char *name, uint64_t now_ms)
 {
+    e->now_ms = now_ms;
     struct ike_conn *c = ike_conn_find(e, name);
     if (!c)
         return IKE_ERR_NO_CONFIG;
@@ -326,6 +328,7 @@ static void delete_sas_of(struct ike_engine *e, struct ike_conn *c, uint64_t now
 
 int ike_engine_terminate(struct ike_engine *e, const char *name, uint64_t now_ms)
 {
+    e->now_ms = now_ms;
     struct ike_conn *c = ike_conn_find(e, name);
     if (!c)
         return IKE_ERR_NO_CONFIG;
@@ -356,12 +359,15 @@ int ike_engine_remove_conn(struct ike_engine *e, const char *name, uint64_t now_
 
 void ike_engine_shutdown(struct ike_engine *e, uint64_t now_ms)
 {
+    e->now_ms = now_ms;
+    e->shutting_down = true;
     delete_sas_of(e, NULL, now_ms);
 }
 
 int ike_engine_kernel_event(struct ike_engine *e, const struct ike_kernel_event *ev,
                             uint64_t now_ms)
 {
+    e->now_ms = now_ms;
     if (ev->type != IKE_KEV_EXPIRE_HARD && ev->type != IKE_KEV_EXPIRE_SOFT)
         return 0; /* ACQUIRE/POLEXPIRE: the daemon and rekey issues */
     /* Expiry events name the SA by (dst, SPI). Both SAs of a child carry

@@ -160,6 +160,7 @@ static void established(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms
         e->n_half_open--;
     }
     ike_timers_established(e, sa, now_ms);
+    sa->conn->restart_tries = 0;
     ike_out_event(e, sa, NULL, IKE_EV_IKE_UP, 0);
 }
 

@@ -36,8 +36,10 @@ int ike_info_build_request(struct ike_engine *e, struct ike_sa *sa, struct ike_t
         uint8_t spi[4];
         ike_put_be32(spi, t->del_spi);
         ike_delete_encode(&mb, IKE_PROTO_ESP, 4, spi, 1);
-        if (ch)
+        if (ch) {
+            ike_child_unpin(e, ch);
             ike_child_set_state(e, ch, CHILD_DELETING, "deleting");
+        }
     } else if (t->type == TASK_IKE_DELETE) {
         ike_delete_encode(&mb, IKE_PROTO_IKE, 0, NULL, 0);
         ike_sa_set_state(e, sa, IKE_SA_DELETING, "deleting");
@@ -134,7 +136,12 @@ int ike_info_process_request(struct ike_engine *e, struct ike_sa *sa, const stru
         ike_log(e, IKE_LOG_INFO, "%s: IKE SA %016llx_%016llx deleted by peer", sa->conn->cfg.name,
                 (unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r);
         ike_rekey_ike_deleted(e, sa); /* a rekey's survivor keeps the children */
+        struct ike_conn *conn = sa->conn;
+        bool restart = !sa->replaced && sa->state == IKE_SA_ESTABLISHED &&
+                       conn->cfg.close_action == IKE_DPD_RESTART;
         ike_sa_destroy(e, sa, 0);
+        if (restart) /* closeaction=restart: the tunnel is wanted */
+            ike_sa_restart(e, conn);
     }
     return rc;
 }

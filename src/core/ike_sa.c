@@ -121,6 +121,9 @@ void ike_sa_destroy(struct ike_engine *e, struct ike_sa *sa, int err)
     if (was_up || err)
         ike_out_event(e, sa, NULL, IKE_EV_IKE_DOWN, err);
     ike_timers_remove(e, sa);
+    struct ike_conn *conn = sa->conn;
+    bool restart = !e->shutting_down && !sa->replaced && err == IKE_ERR_TIMEOUT &&
+                   conn->cfg.dpd_action == IKE_DPD_RESTART;
     ike_map_del(&e->sa_by_spi, ike_sa_our_spi(sa));
     if (!sa->initiator && ike_map_get(&e->halfopen_by_spi, sa->spi_i) == sa) {
         ike_map_del(&e->halfopen_by_spi, sa->spi_i);
@@ -141,4 +144,24 @@ void ike_sa_destroy(struct ike_engine *e, struct ike_sa *sa, int err)
     sa->next_free = e->free_sas;
     e->free_sas = sa;
     e->n_sas--;
+    if (restart)
+        ike_sa_restart(e, conn);
+}
+
+/* dpdaction=restart / closeaction=restart: the tunnel is wanted, so a lost
+ * IKE SA is set up again from scratch (keyingtries attempts, 0 = forever). */
+void ike_sa_restart(struct ike_engine *e, struct ike_conn *conn)
+{
+    uint32_t max = conn->cfg.keyingtries;
+    if (conn->cfg.remote_any)
+        return; /* a responder for %any cannot initiate */
+    if (max && conn->restart_tries >= max) {
+        ike_log(e, IKE_LOG_WARN, "%s: giving up after %u attempts to re-establish (keyingtries)",
+                conn->cfg.name, conn->restart_tries);
+        return;
+    }
+    conn->restart_tries++;
+    ike_log(e, IKE_LOG_INFO, "%s: IKE SA lost, re-establishing (attempt %u)", conn->cfg.name,
+            conn->restart_tries);
+    ike_engine_initiate(e, conn->cfg.name, e->now_ms);
 }

@@ -117,6 +117,7 @@ int ike_engine_recv(struct ike_engine *e, const uint8_t *data, size_t len,
                     const struct ike_endpoint *from, const struct ike_endpoint *to,
                     uint64_t now_ms)
 {
+    e->now_ms = now_ms;
     struct ike_hdr h;
     int rc = ike_hdr_decode(data, len, &h);
     if (rc < 0)

@@ -91,6 +91,7 @@ int ike_rekey_ike_queue(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms
 
 int ike_engine_rekey(struct ike_engine *e, const char *name, bool ike, uint64_t now_ms)
 {
+    e->now_ms = now_ms;
     struct ike_conn *c = ike_conn_find(e, name);
     if (!c)
         return IKE_ERR_NO_CONFIG;
@@ -193,7 +194,12 @@ static void resolve_child_collision(struct ike_engine *e, struct ike_sa *sa, str
         ike_task_queue(e, sa, &t, now_ms);
         if (old)
             old->delete_at_ms = now_ms + PASSIVE_DELETE_TIMEOUT_MS;
-    } else if (old) {
+    } else {
+        /* The peer deletes its redundant SA; if it never does, we will. */
+        theirs->rekey_at_ms = 0;
+        theirs->delete_at_ms = now_ms + PASSIVE_DELETE_TIMEOUT_MS;
+    }
+    if (!ours_lowest && old) {
         /* We won: our new SA stays (outbound already on it); we delete the
          * old SA, the peer deletes its redundant one. */
         struct ike_task t = {.type = TASK_CHILD_DELETE, .del_spi = old->spi_in};

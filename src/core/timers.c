@@ -28,8 +28,8 @@
  *                     limit fires too) and the peer told; the IKE SA is
  *                     deleted.
  *   delete_at_ms      an SA replaced by the peer's rekey whose DELETE never
- *                     came: we delete it ourselves 30 s later (Child) or
- *                     drop it (IKE), so nothing stale stays behind.
+ *                     came: 30 s later we delete it ourselves, so nothing
+ *                     stale stays behind.
  * A deadline of 0 means "not armed".
  */
 #include <stdlib.h>
@@ -325,10 +325,22 @@ static bool run_sa(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
             return false;
     }
     if (due(sa->delete_at_ms, now_ms)) {
-        ike_log(e, IKE_LOG_INFO, "IKE SA %016llx_%016llx: replaced by a rekey, DELETE never came",
-                (unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r);
-        ike_sa_destroy(e, sa, 0);
-        return false;
+        /* Replaced by the peer's rekey but its DELETE never came: delete
+         * it ourselves, so both sides drop it (the peer may still be
+         * retransmitting its own DELETE). */
+        sa->delete_at_ms = 0;
+        ike_log(e, IKE_LOG_INFO, "IKE SA %016llx_%016llx: %s, DELETE never came",
+                (unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r,
+                sa->redundant ? "redundant after a rekey collision" : "replaced by a rekey");
+        if (sa->redundant && !sa->children) {
+            /* Never used; the peer may not even have finished making it. */
+            ike_sa_destroy(e, sa, 0);
+            return false;
+        }
+        struct ike_task t = {.type = TASK_IKE_DELETE};
+        ike_task_queue(e, sa, &t, now_ms);
+        if (sa->state == IKE_SA_DEAD)
+            return false;
     }
     if (due(sa->expire_at_ms, now_ms))
         expired_ike(e, sa, now_ms);
@@ -368,5 +380,6 @@ void ike_timers_run(struct ike_engine *e, uint64_t now_ms)
 
 void ike_engine_handle_deadline(struct ike_engine *e, uint64_t now_ms)
 {
+    e->now_ms = now_ms;
     ike_timers_run(e, now_ms);
 }

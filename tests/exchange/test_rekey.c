@@ -282,6 +282,97 @@ START_TEST(refused_rekey_retried_while_valid)
 }
 END_TEST
 
+
+START_TEST(passive_child_delete_timeout)
+{
+    /* The rekey initiator's DELETE of the old Child SA does not get
+     * through for a while: the responder removes the old SA itself 30 s
+     * after it was replaced, so nothing stale is left. */
+    int ini = _i & 1, by = _i >> 1;
+    up(ini);
+    struct h_rule r = {.from = by, .exchange = INFORMATIONAL, .response = 0, .count = 4,
+                       .action = H_DROP};
+    h_set_rule(&w, &r);
+    ike_engine_rekey(w.p[by].e, "t", false, w.now_ms);
+    h_advance(&w, 29000);
+    ck_assert_uint_eq(ike_kmem_sa_count(w.p[!by].kmem), 4); /* old still there */
+    h_advance(&w, 2000);
+    ck_assert_uint_eq(ike_kmem_sa_count(w.p[!by].kmem), 2); /* removed by timeout */
+    ck_assert_int_eq(h_child_count(&w.p[!by]), 1);
+    h_advance(&w, 60000);
+    assert_one_tunnel();
+}
+END_TEST
+
+START_TEST(passive_ike_delete_timeout)
+{
+    /* Same for the IKE SA: the old one, replaced by the peer's rekey,
+     * disappears 30 s later even if the peer's DELETE never comes. */
+    int ini = _i & 1, by = _i >> 1;
+    up(ini);
+    struct h_rule r = {.from = by, .exchange = INFORMATIONAL, .response = 0, .count = 4,
+                       .action = H_DROP};
+    h_set_rule(&w, &r);
+    ike_engine_rekey(w.p[by].e, "t", true, w.now_ms);
+    h_advance(&w, 29000);
+    ck_assert_int_eq(h_ike_count(&w.p[!by], NULL), 2);
+    h_advance(&w, 2000);
+    ck_assert_int_eq(h_ike_count(&w.p[!by], NULL), 1);
+    ck_assert_int_eq(h_child_count(&w.p[!by]), 1);
+    h_advance(&w, 60000);
+    assert_one_tunnel();
+}
+END_TEST
+
+START_TEST(peer_deletes_before_answering)
+{
+    /* A peer that, as rekey responder, sends its own DELETE of the old SA
+     * before its CREATE_CHILD_SA response reaches us: we drop the old SA
+     * on the DELETE and take the new one from the late response. */
+    int ini = _i & 1, by = _i >> 1;
+    up(ini);
+    w.check_continuity = false; /* the peer removes the old SA early, on purpose */
+    uint32_t peer_old = child_spi_in(!by);
+    ike_engine_rekey(w.p[by].e, "t", false, w.now_ms);
+    h_drain(&w);
+    h_deliver_one_hop(&w); /* request --> ; the response is now in flight */
+    struct ike_kernel_event kev = {.type = IKE_KEV_EXPIRE_HARD};
+    kev.sa.spi = peer_old;
+    kev.sa.proto = IKE_IPPROTO_ESP;
+    ike_engine_kernel_event(w.p[!by].e, &kev, w.now_ms);
+    h_drain(&w);
+    ck_assert_int_eq(w.nq, 2); /* the response and the DELETE request */
+    h_run_ordered(&w, 1, 5000); /* the DELETE first */
+    h_run(&w, 5000);
+    assert_one_tunnel();
+}
+END_TEST
+
+START_TEST(dead_peer_restart)
+{
+    /* dpdaction=restart: after the peer is unreachable past the retransmit
+     * budget, the IKE SA and its kernel state go, and the tunnel is set up
+     * again from scratch once the peer answers. */
+    int ini = _i;
+    cfg[ini].dpd_delay_ms = 10000;
+    cfg[ini].dpd_action = IKE_DPD_RESTART;
+    cfg[ini].keyingtries = 0;
+    up(ini);
+    struct h_rule r = {.from = -1, .count = 100000, .action = H_DROP};
+    h_set_rule(&w, &r);
+    w.check_continuity = false; /* an outage: packets are lost by definition */
+    h_advance(&w, 10000 + 170000);
+    ck_assert_int_eq(h_ike_count(&w.p[ini], "ESTABLISHED"), 0);
+    ck_assert_uint_eq(ike_kmem_sa_count(w.p[ini].kmem), 0);
+    ck_assert(h_log_has(&w.p[ini], "re-establishing"));
+    h_set_rule(&w, NULL);
+    /* The stale responder side is replaced thanks to INITIAL_CONTACT. */
+    h_advance(&w, 400000);
+    w.violation[0] = 0;
+    assert_one_tunnel();
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("exchange_rekey");
@@ -297,6 +388,10 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, kernel_soft_expiry_starts_rekey, 0, 4);
     tcase_add_loop_test(tc, rekey_invalid_ke_retried, 0, 4);
     tcase_add_loop_test(tc, refused_rekey_retried_while_valid, 0, 4);
+    tcase_add_loop_test(tc, passive_child_delete_timeout, 0, 4);
+    tcase_add_loop_test(tc, passive_ike_delete_timeout, 0, 4);
+    tcase_add_loop_test(tc, peer_deletes_before_answering, 0, 4);
+    tcase_add_loop_test(tc, dead_peer_restart, 0, 2);
     suite_add_tcase(s, tc);
     return s;
 }
