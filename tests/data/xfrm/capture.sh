@@ -4,7 +4,7 @@
 # src/kernel/xfrm_msg.c (tests/unit/kernel/test_xfrm_msg.c).
 #
 # Each command runs in a throw-away network namespace under
-#   strace -qq -e trace=sendmsg -e write=all
+#   strace -qq -e trace=sendmsg,sendto -e write=all
 # and the hex dump strace prints of the one message sent is stored as
 # NAME.hex (16 bytes a line, '#' lines are comments). The kernel may refuse
 # the request (the host has no ESP): only the bytes sent matter.
@@ -25,7 +25,7 @@ cap() { # name, ip xfrm arguments...
     {
         echo "# ip xfrm $*"
         echo "# $(ip -V), captured $(date -u +%Y-%m-%d)"
-        ip netns exec "$ns" strace -qq -e trace=sendmsg -e write=all ip xfrm "$@" 2>&1 >/dev/null |
+        ip netns exec "$ns" strace -qq -e trace=sendmsg,sendto -e write=all ip xfrm "$@" 2>&1 >/dev/null |
             awk '/^ \| [0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]  /{ s = substr($0, 11, 49); gsub(/  +/, " ", s); sub(/^ /, "", s); sub(/ +$/, "", s); print s }'
     } > "$out/$name.hex"
     echo "captured $name ($(grep -vc '^#' "$out/$name.hex") lines)"
@@ -67,3 +67,9 @@ cap pol_block policy add $PS dir out action block
 cap pol_update policy update $PS dir out priority 100 tmpl $S4 proto esp spi 0xc0000002 reqid 7 mode tunnel
 cap pol_delete policy delete $PS dir out
 cap pol_delete_mark policy delete $PS dir out mark 0x1 mask 0xff
+
+# Requests for tests and tools: flush and dumps.
+cap flush_sa state flush proto esp
+cap flush_policy policy flush
+cap dump_sa state list
+cap dump_policy policy list
