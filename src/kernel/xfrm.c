@@ -143,34 +143,41 @@ static void alg_names(const struct ike_kernel_sa *sa, char *buf, size_t cap)
         snprintf(buf, cap, "%s", e.name);
 }
 
-static const char *why(struct xfrm_ctx *c, int rc, const struct ike_kernel_op *op, char *alg,
-                       size_t cap)
+/* The reason in words, into buf. */
+static void why(const struct xfrm_ctx *c, int rc, const struct ike_kernel_op *op, char *buf,
+                size_t cap)
 {
+    char alg[96];
+
     switch (rc) {
     case IKE_ERR_KERNEL_NOESP:
-        return "no ESP in this kernel";
+        snprintf(buf, cap, "no ESP in this kernel");
+        return;
     case IKE_ERR_KERNEL_EXISTS:
-        return "already exists";
+        snprintf(buf, cap, "already exists");
+        return;
     case IKE_ERR_KERNEL_NOENT:
-        return "not found";
+        snprintf(buf, cap, "not found");
+        return;
     case IKE_ERR_KERNEL_ALG:
-        alg_names(&op->u.sa, alg, cap);
-        return "algorithm not available in this kernel:";
+        alg_names(&op->u.sa, alg, sizeof(alg));
+        snprintf(buf, cap, "algorithm %s not available in this kernel", alg);
+        return;
     }
     if (c->err_no == EPERM)
-        return "not permitted (needs CAP_NET_ADMIN)";
-    return c->err_no == EINVAL ? "kernel refused the parameters" : "failed";
+        snprintf(buf, cap, "not permitted (needs CAP_NET_ADMIN)");
+    else
+        snprintf(buf, cap, c->err_no == EINVAL ? "kernel refused the parameters" : "failed");
 }
 
 static void set_error(struct xfrm_ctx *c, const struct ike_kernel_op *op, int rc)
 {
-    char what[320], alg[96] = "";
-    const char *reason;
+    char what[320], reason[160];
 
     ike_kernel_op_describe(op, what, sizeof(what));
-    reason = why(c, rc, op, alg, sizeof(alg));
-    snprintf(c->err, sizeof(c->err), "%s: %s%s%s (%s%s%s)", what, reason, alg[0] ? " " : "", alg,
-             errname(c->err_no), c->ext[0] ? ": " : "", c->ext);
+    why(c, rc, op, reason, sizeof(reason));
+    snprintf(c->err, sizeof(c->err), "%s: %s (%s%s%s)", what, reason, errname(c->err_no),
+             c->ext[0] ? ": " : "", c->ext);
 }
 
 static int apply(void *ctx, const struct ike_kernel_op *op)
