@@ -460,6 +460,28 @@ START_TEST(batch_undo)
 }
 END_TEST
 
+START_TEST(acquire_on_trap_policy)
+{
+    struct ike_kernel_op trap = pol_op(IKE_KOP_ADD_POLICY, IKE_DIR_OUT, 4);
+    struct ike_kernel_op ipsec = pol_op(IKE_KOP_ADD_POLICY, IKE_DIR_OUT, 5);
+    struct ike_policy_id tid = pol_id(&trap), iid = pol_id(&ipsec);
+    struct ike_kernel_event ev;
+
+    trap.u.policy.action = IKE_POLICY_TRAP;
+    trap.u.policy.reqid = 44;
+    ck_assert_int_eq(ike_kmem_acquire(m, &tid, &ev), IKE_ERR_KERNEL_NOENT);
+    ck_assert_int_eq(be.apply(be.ctx, &trap), 0);
+    ck_assert_int_eq(be.apply(be.ctx, &ipsec), 0);
+    ck_assert_int_eq(ike_kmem_acquire(m, &tid, &ev), 0);
+    ck_assert_int_eq(ev.type, IKE_KEV_ACQUIRE);
+    ck_assert_uint_eq(ev.reqid, 44);
+    ck_assert_uint_eq(ev.dir, IKE_DIR_OUT);
+    ck_assert_mem_eq(&ev.sel, &trap.u.policy.sel, sizeof(ev.sel));
+    ck_assert_uint_eq(ev.sa.dst.bytes[3], 2);
+    ck_assert_int_eq(ike_kmem_acquire(m, &iid, &ev), IKE_ERR_INVALID_ARG);
+}
+END_TEST
+
 static int count_cb(void *arg, const struct ike_kernel_sa *sa, const struct ike_kmem_sa_state *st)
 {
     (void)sa;
@@ -556,6 +578,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, dump_and_describe);
     tcase_add_test(tc, foreach_and_backend_identity);
     tcase_add_test(tc, batch_undo);
+    tcase_add_test(tc, acquire_on_trap_policy);
     tcase_add_test(tc, scale_100k);
     suite_add_tcase(s, tc);
     return s;
