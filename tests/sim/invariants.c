@@ -1,0 +1,440 @@
+/*
+ * invariants.c: what must hold after every step of the simulation
+ * (DESIGN.md section 5), and the explicit rules for when a broken tunnel is
+ * excused. It only reads engines (ike_engine_foreach, ike_engine_child_keys)
+ * and kernel models; it must never change either.
+ *
+ * Grace rules (the only ones):
+ *  G1 a direction may be broken while an IKE_AUTH or CREATE_CHILD_SA
+ *     exchange between the peers is outstanding (request seen, response not
+ *     yet delivered to its sender): the responder installs and pins before
+ *     the initiator has the keys;
+ *  G2 anything may be broken from the start of a disturbance (outage,
+ *     restart, a peer declared dead after losses) until R after its end,
+ *     where R (scenario.c) = the survivor's DPD delay + retransmit budget +
+ *     supervisor delay + two setup budgets + two max delays.
+ * A peer declared dead (IKE_ERR_TIMEOUT) is itself checked: datagrams must
+ * have been lost in its retransmit window, or a disturbance must cover it.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ike/err.h"
+#include "sim.h"
+
+#define SNAP_IKE   64
+#define SNAP_CHILD 32
+
+struct snap_child {
+    uint64_t spi_i, spi_r; /* its IKE SA */
+    uint32_t spi_in, spi_out, reqid;
+    const char *state;
+};
+
+struct snap {
+    int n_ike, n_child, n_est;
+    bool overflow;
+    struct {
+        uint64_t spi_i, spi_r;
+        const char *state;
+    } ike[SNAP_IKE];
+    struct snap_child ch[SNAP_CHILD];
+};
+
+void sim_fail(struct sim_world *w, const char *fmt, ...)
+{
+    if (w->failed)
+        return;
+    char why[SIM_WHY];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof(why), fmt, ap);
+    va_end(ap);
+    sim_tracef(w, "VIOLATION: %s", why);
+    if (w->o->keep_going) /* diagnosis: see what happens next */
+        return;
+    w->failed = true;
+    w->fail_ms = w->now_ms;
+    memcpy(w->why, why, sizeof(why));
+}
+
+static void snap_ike(void *ctx, const struct ike_sa_info *sa)
+{
+    struct snap *s = ctx;
+    if (s->n_ike == SNAP_IKE) {
+        s->overflow = true;
+        return;
+    }
+    s->ike[s->n_ike].spi_i = sa->spi_i;
+    s->ike[s->n_ike].spi_r = sa->spi_r;
+    s->ike[s->n_ike++].state = sa->state;
+    s->n_est += !strcmp(sa->state, "ESTABLISHED");
+}
+
+static void snap_child(void *ctx, const struct ike_sa_info *sa, const struct ike_child_info *c)
+{
+    struct snap *s = ctx;
+    if (s->n_child == SNAP_CHILD) {
+        s->overflow = true;
+        return;
+    }
+    s->ch[s->n_child++] =
+        (struct snap_child){sa->spi_i, sa->spi_r, c->spi_in, c->spi_out, c->reqid, c->state};
+}
+
+static void take(const struct sim_peer *p, struct snap *s)
+{
+    memset(s, 0, sizeof(*s));
+    if (p->e)
+        ike_engine_foreach(p->e, snap_ike, snap_child, s);
+}
+
+bool sim_excused(const struct sim_world *w, uint64_t at_ms)
+{
+    for (int k = 0; k < w->n_cause; k++)
+        if (w->cause[k].start_ms <= at_ms && at_ms <= w->cause[k].end_ms + w->sc->recover_ms)
+            return true;
+    return false;
+}
+
+static bool setup_in_flight(const struct sim_world *w)
+{
+    for (int k = 0; k < w->n_outreq; k++)
+        if (w->outreq[k].exchange == IKE_AUTH || w->outreq[k].exchange == CREATE_CHILD_SA)
+            return true;
+    return false;
+}
+
+static bool key_eq(const struct ike_key *a, const struct ike_key *b)
+{
+    return a->len == b->len && !memcmp(a->b, b->b, a->len);
+}
+
+/* ---- no leaks: the kernel holds only what the engine owns ---- */
+struct leak_ctx {
+    struct sim_world *w;
+    const struct sim_peer *p;
+    const struct snap *s;
+};
+
+static const struct snap_child *child_with(const struct snap *s, uint32_t spi, bool inbound)
+{
+    for (int k = 0; k < s->n_child; k++)
+        if ((inbound ? s->ch[k].spi_in : s->ch[k].spi_out) == spi && strcmp(s->ch[k].state, "DEAD"))
+            return &s->ch[k];
+    return NULL;
+}
+
+static int leak_sa_cb(void *arg, const struct ike_kernel_sa *sa, const struct ike_kmem_sa_state *st)
+{
+    struct leak_ctx *c = arg;
+    bool inbound = sa->id.dst.family == c->p->addr.addr.family &&
+                   !memcmp(sa->id.dst.bytes, c->p->addr.addr.bytes, sizeof(sa->id.dst.bytes));
+    if (child_with(c->s, sa->id.spi, inbound))
+        return 0;
+    sim_fail(c->w, "leak: %s kernel holds %s%s SA %08x that no Child SA of its engine owns",
+             c->p->name, st->larval ? "larval " : "", inbound ? "inbound" : "outbound", sa->id.spi);
+    return 1;
+}
+
+static int leak_pol_cb(void *arg, const struct ike_kernel_policy *pol)
+{
+    struct leak_ctx *c = arg;
+    for (int k = 0; k < c->s->n_child; k++) {
+        const struct snap_child *ch = &c->s->ch[k];
+        if (ch->reqid == pol->reqid &&
+            (pol->dir != IKE_DIR_OUT || !pol->spi || ch->spi_out == pol->spi))
+            return 0;
+    }
+    sim_fail(c->w, "leak: %s kernel holds a %s policy (reqid %u, spi %08x) no Child SA owns",
+             c->p->name,
+             pol->dir == IKE_DIR_OUT  ? "out"
+             : pol->dir == IKE_DIR_IN ? "in"
+                                      : "fwd",
+             pol->reqid, pol->spi);
+    return 1;
+}
+
+/* The states in which a child has its SAs in the kernel (child_sa.c). */
+static bool in_kernel(const char *state)
+{
+    return !strcmp(state, "INSTALLED") || !strcmp(state, "REKEYING") || !strcmp(state, "REKEYED") ||
+           !strcmp(state, "DELETING");
+}
+
+/* L1: an installed child whose kernel SA is gone may only linger while its
+ * delete goes out after the kernel's hard expiry. */
+static void check_child_kernel(struct sim_world *w, const struct sim_peer *p, const struct snap *s)
+{
+    uint64_t grace = sim_rt_budget(&w->sc->side[p->idx]) + w->sc->lat_max_ms + 1000;
+    uint64_t since = w->now_ms > grace ? w->now_ms - grace : 0;
+    for (int k = 0; k < s->n_child && !w->failed; k++) {
+        const struct snap_child *ch = &s->ch[k];
+        if (!in_kernel(ch->state))
+            continue;
+        for (int dir = 0; dir < 2; dir++) {
+            struct ike_kmem_sa_state st;
+            struct ike_sa_id id = {.spi = dir ? ch->spi_out : ch->spi_in, .proto = IKE_IPPROTO_ESP};
+            id.dst = dir ? w->p[!p->idx].addr.addr : p->addr.addr;
+            if (ike_kmem_find_sa(p->kmem, &id, &st) && !st.larval)
+                continue;
+            if (sim_was_hard_expired(p, id.spi, since))
+                continue;
+            sim_fail(w,
+                     "lifetime: %s keeps Child SA %08x/%08x INSTALLED but its %s kernel SA is "
+                     "gone%s",
+                     p->name, ch->spi_in, ch->spi_out, dir ? "outbound" : "inbound",
+                     sim_was_hard_expired(p, id.spi, 0) ? " (hard-expired long ago)" : "");
+        }
+    }
+}
+
+static void check_peer(struct sim_world *w, const struct sim_peer *p, const struct snap *s)
+{
+    /* Half-open responder SAs are bounded by their own timeout (and the
+     * COOKIE threshold), not by us: only established ones count here. */
+    if (s->overflow || s->n_est > 8 || s->n_child > 16) {
+        sim_fail(w, "bound: %s holds %d established IKE SAs (%d in all) and %d Child SAs", p->name,
+                 s->n_est, s->n_ike, s->n_child);
+        return;
+    }
+    if (ike_kmem_sa_count(p->kmem) + ike_kmem_larval_count(p->kmem) > 32) {
+        sim_fail(w, "bound: %s kernel holds %zu SAs", p->name, ike_kmem_sa_count(p->kmem));
+        return;
+    }
+    struct leak_ctx c = {w, p, s};
+    if (!ike_kmem_foreach_sa(p->kmem, leak_sa_cb, &c))
+        ike_kmem_foreach_policy(p->kmem, leak_pol_cb, &c);
+    if (!w->failed)
+        check_child_kernel(w, p, s);
+}
+
+/* ---- continuity ---- */
+static int first_out_cb(void *arg, const struct ike_kernel_policy *pol)
+{
+    struct ike_kernel_policy *found = arg;
+    if (pol->dir == IKE_DIR_OUT && pol->action == IKE_POLICY_IPSEC) {
+        *found = *pol;
+        return 1;
+    }
+    return 0;
+}
+
+/* Would a packet s -> r pass? NULL if yes, else why not. */
+static const char *direction_broken(const struct sim_world *w, int s, uint32_t *spi)
+{
+    const struct sim_peer *ps = &w->p[s], *pr = &w->p[!s];
+    struct ike_kernel_policy pol;
+    memset(&pol, 0, sizeof(pol));
+    *spi = 0;
+    if (!ike_kmem_foreach_policy(ps->kmem, first_out_cb, &pol))
+        return "sender has no outbound IPsec policy";
+    *spi = pol.spi;
+    struct ike_sa_id id = {.dst = pol.tmpl_dst, .spi = pol.spi, .proto = IKE_IPPROTO_ESP};
+    struct ike_kmem_sa_state st;
+    const struct ike_kernel_sa *out = ike_kmem_find_sa(ps->kmem, &id, &st);
+    if (!out || st.larval)
+        return "the pinned outbound SA is not in the sender's kernel";
+    const struct ike_kernel_sa *in = ike_kmem_find_sa(pr->kmem, &id, &st);
+    if (!in || st.larval)
+        return "the pinned outbound SA is not installed inbound at the receiver";
+    if (in->encr_id != out->encr_id || !key_eq(&in->encr_key, &out->encr_key) ||
+        !key_eq(&in->integ_key, &out->integ_key))
+        return "the receiver's inbound SA has other keys";
+    return NULL;
+}
+
+static void check_continuity(struct sim_world *w, int s)
+{
+    uint32_t spi;
+    const char *why = direction_broken(w, s, &spi);
+    if (!why) {
+        w->armed[s] = true;
+        w->broken_since[s] = 0;
+        return;
+    }
+    if (!w->armed[s])
+        return;
+    if (!w->broken_since[s])
+        w->broken_since[s] = w->now_ms;
+    if (sim_excused(w, w->now_ms) || setup_in_flight(w))
+        return;
+    sim_fail(w, "continuity: %s->%s broken since +%llu ms: %s (spi %08x)", w->p[s].name,
+             w->p[!s].name, (unsigned long long)(w->now_ms - w->broken_since[s]), why, spi);
+}
+
+/* ---- agreement ---- */
+static bool same_keys(const struct sim_world *w, uint32_t l_in, uint32_t r_in)
+{
+    struct ike_key ei[2], ii[2], eo[2], io[2];
+    if (ike_engine_child_keys(w->p[0].e, l_in, &ei[0], &ii[0], &eo[0], &io[0]) < 0 ||
+        ike_engine_child_keys(w->p[1].e, r_in, &ei[1], &ii[1], &eo[1], &io[1]) < 0)
+        return false;
+    bool ok = key_eq(&eo[0], &ei[1]) && key_eq(&io[0], &ii[1]) && key_eq(&ei[0], &eo[1]) &&
+              key_eq(&ii[0], &io[1]);
+    ike_wipe(ei, sizeof(ei));
+    ike_wipe(ii, sizeof(ii));
+    ike_wipe(eo, sizeof(eo));
+    ike_wipe(io, sizeof(io));
+    return ok;
+}
+
+static bool has_ike(const struct snap *s, uint64_t spi_i, uint64_t spi_r)
+{
+    for (int k = 0; k < s->n_ike; k++)
+        if (s->ike[k].spi_i == spi_i && s->ike[k].spi_r == spi_r &&
+            !strcmp(s->ike[k].state, "ESTABLISHED"))
+            return true;
+    return false;
+}
+
+static void check_agreement(struct sim_world *w, const struct snap s[2])
+{
+    for (int a = 0; a < 2 && !w->failed; a++) {
+        const struct snap *x = &s[a], *y = &s[!a];
+        const char *me = w->p[a].name, *peer = w->p[!a].name;
+        for (int k = 0; k < x->n_ike; k++)
+            if (strcmp(x->ike[k].state, "ESTABLISHED")) {
+                sim_fail(w,
+                         "agreement: %s IKE SA %016llx_%016llx stuck in %s with no exchange "
+                         "outstanding",
+                         me, (unsigned long long)x->ike[k].spi_i,
+                         (unsigned long long)x->ike[k].spi_r, x->ike[k].state);
+                return;
+            } else if (!has_ike(y, x->ike[k].spi_i, x->ike[k].spi_r)) {
+                sim_fail(w, "agreement: %s has IKE SA %016llx_%016llx, %s does not", me,
+                         (unsigned long long)x->ike[k].spi_i, (unsigned long long)x->ike[k].spi_r,
+                         peer);
+                return;
+            }
+        for (int k = 0; k < x->n_child; k++) {
+            const struct snap_child *c = &x->ch[k];
+            if (strcmp(c->state, "INSTALLED") && strcmp(c->state, "DEAD")) {
+                sim_fail(w,
+                         "agreement: %s Child SA %08x/%08x stuck in %s with no exchange "
+                         "outstanding",
+                         me, c->spi_in, c->spi_out, c->state);
+                return;
+            }
+            if (strcmp(c->state, "INSTALLED"))
+                continue;
+            const struct snap_child *o = child_with(y, c->spi_out, true);
+            if (!o || o->spi_out != c->spi_in || strcmp(o->state, "INSTALLED")) {
+                sim_fail(w, "agreement: %s has Child SA %08x/%08x, %s does not", me, c->spi_in,
+                         c->spi_out, peer);
+                return;
+            }
+            if (o->spi_i != c->spi_i || o->spi_r != c->spi_r) {
+                sim_fail(w, "agreement: Child SA %08x/%08x under different IKE SAs", c->spi_in,
+                         c->spi_out);
+                return;
+            }
+            if (a == 0 && !same_keys(w, c->spi_in, o->spi_in)) {
+                sim_fail(w, "agreement: Child SA %08x/%08x keys differ between peers", c->spi_in,
+                         c->spi_out);
+                return;
+            }
+        }
+    }
+}
+
+/* ---- entry points ---- */
+void sim_check_step(struct sim_world *w)
+{
+    if (w->failed || !w->p[0].e || !w->p[1].e)
+        return;
+    w->checks++;
+    struct snap s[2];
+    for (int i = 0; i < SIM_PEERS; i++) {
+        take(&w->p[i], &s[i]);
+        check_peer(w, &w->p[i], &s[i]);
+    }
+    if (w->shutting_down || w->failed)
+        return;
+    for (int i = 0; i < SIM_PEERS && !w->failed; i++)
+        check_continuity(w, i);
+    if (!w->failed && sim_quiet(w) && !sim_excused(w, w->now_ms))
+        check_agreement(w, s);
+}
+
+void sim_check_settled(struct sim_world *w)
+{
+    if (w->failed)
+        return;
+    struct snap s[2];
+    for (int i = 0; i < SIM_PEERS; i++) {
+        take(&w->p[i], &s[i]);
+        int up = 0;
+        for (int k = 0; k < s[i].n_child; k++)
+            up += !strcmp(s[i].ch[k].state, "INSTALLED");
+        if (!s[i].n_est || !up) {
+            sim_fail(w,
+                     "recovery: after the network healed %s has %d established IKE SAs "
+                     "and %d installed Child SAs",
+                     w->p[i].name, s[i].n_est, up);
+            return;
+        }
+        uint32_t spi;
+        const char *why = direction_broken(w, i, &spi);
+        if (why) {
+            sim_fail(w, "continuity after settling: %s->%s: %s (spi %08x)", w->p[i].name,
+                     w->p[!i].name, why, spi);
+            return;
+        }
+    }
+    check_agreement(w, s);
+}
+
+void sim_check_shutdown(struct sim_world *w)
+{
+    for (int i = 0; i < SIM_PEERS && !w->failed; i++) {
+        const struct sim_peer *p = &w->p[i];
+        size_t sas = ike_kmem_sa_count(p->kmem), larval = ike_kmem_larval_count(p->kmem);
+        size_t pols = ike_kmem_policy_count(p->kmem), ike = ike_engine_ike_sa_count(p->e);
+        if (sas || larval || pols || ike) {
+            char dump[600];
+            ike_kmem_dump(p->kmem, dump, sizeof(dump));
+            sim_fail(w,
+                     "shutdown: %s still holds %zu IKE SAs, kernel %zu SAs, %zu larval, %zu "
+                     "policies: %s",
+                     p->name, ike, sas, larval, pols, dump);
+        }
+    }
+}
+
+void sim_check_hard_expiry(struct sim_world *w, int i, const struct ike_kernel_event *ev)
+{
+    if (!w->o->rekey || w->failed)
+        return;
+    const struct sim_side *s = &w->sc->side[i];
+    uint64_t margin = s->margin_ms;
+    uint64_t rate = (uint64_t)w->sc->pkt_per_s * w->sc->pkt_bytes;
+    if (s->margin_bytes && rate && s->margin_bytes * 1000 / rate < margin)
+        margin = s->margin_bytes * 1000 / rate;
+    uint64_t from = w->now_ms > margin ? w->now_ms - margin : 0;
+    /* Reachable for the whole margin: no disturbance window touches it and
+     * at most one datagram was lost in it. */
+    for (int k = 0; k < w->n_cause; k++)
+        if (w->cause[k].start_ms <= w->now_ms && w->cause[k].end_ms + w->sc->recover_ms >= from)
+            return;
+    if (sim_drops_between(w, from, w->now_ms) > 1)
+        return;
+    sim_fail(w,
+             "lifetime: %s SA %08x reached its hard expiry although the peer was reachable "
+             "for the whole rekey margin (%llu ms)",
+             w->p[i].name, ev->sa.spi, (unsigned long long)margin);
+}
+
+void sim_check_timeout(struct sim_world *w, int i)
+{
+    const struct sim_side *s = &w->sc->side[i];
+    uint64_t win = sim_rt_budget(s) + 30000 + 2 * w->sc->lat_max_ms; /* + half-open timeout */
+    uint64_t from = w->now_ms > win ? w->now_ms - win : 0;
+    if (!sim_excused(w, w->now_ms) && !sim_drops_between(w, from, w->now_ms) && !w->shutting_down)
+        sim_fail(w,
+                 "liveness: %s declared the peer dead (IKE_ERR_TIMEOUT) although no datagram "
+                 "was lost in the last %llu ms",
+                 w->p[i].name, (unsigned long long)win);
+    sim_add_cause(w, w->now_ms, w->now_ms, "peer declared dead");
+}
