@@ -206,7 +206,8 @@ int ike_crypto_sk_seal(const struct ike_sk_params *sp, uint8_t *buf, size_t cap,
     /* Plaintext before IV: the caller may have built the payloads in place
      * right after the AAD. */
     uint8_t *ct = buf + aad_len + iv_len;
-    memmove(ct, plain, plain_len);
+    if (plain_len > 0)
+        memmove(ct, plain, plain_len);
     memmove(buf + aad_len, iv, iv_len);
     memset(ct + plain_len, 0, pad); /* Padding MAY be any value (3.14) */
     ct[ct_len - 1] = (uint8_t)pad;

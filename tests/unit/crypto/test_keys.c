@@ -208,7 +208,8 @@ static void child_case(const uint8_t *gir, size_t gir_len, size_t e, size_t a)
     ck_assert_int_eq(
         ike_keys_child(c, PRF_HMAC_SHA2_256, &sk_d, gir, gir_len, in.ni, 32, in.nr, 48, e, a, &k),
         IKE_OK);
-    memcpy(s, gir, gir_len);
+    if (gir_len > 0)
+        memcpy(s, gir, gir_len);
     memcpy(s + gir_len, in.ni, 32);
     memcpy(s + gir_len + 32, in.nr, 48);
     ref_prf_plus(PRF_HMAC_SHA2_256, d, 32, s, gir_len + 80, km, 2 * (e + a));

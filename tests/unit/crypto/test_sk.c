@@ -235,6 +235,12 @@ START_TEST(round_trips)
             ck_assert_mem_eq(out, plain, n);
         }
     }
+    /* An empty INFORMATIONAL (liveness check) has no payloads at all. */
+    size_t aad = write_headers(buf, 0), len, out_len;
+    ck_assert_int_eq(c->sk_seal(&f.sp, buf, sizeof(buf), aad, aad - 4, NULL, 0, test_iv, &len),
+                     IKE_OK);
+    ck_assert_int_eq(c->sk_open(&f.sp, buf, len, aad, out, sizeof(out), &out_len), IKE_OK);
+    ck_assert_uint_eq(out_len, 0);
 }
 END_TEST
 
