@@ -27,7 +27,10 @@ int ike_ke_generate(struct ike_engine *e, uint16_t group, struct ike_ke **ke, ui
                     size_t cap, size_t *pub_len)
 {
     uint8_t seed[66];
-    size_t n = 64;
+    /* MODP private exponents: twice the group's strength (RFC 3526 table:
+     * 2048 ~ 110 bits, 3072 ~ 130, 4096 ~ 150), not the prime's size,
+     * which would only make exponentiation slower. */
+    size_t n = group == MODP_2048 ? 32 : group == MODP_3072 ? 40 : 48;
     switch (group) {
     case CURVE25519: n = 32; break;
     case CURVE448: n = 56; break;
