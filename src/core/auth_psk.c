@@ -27,7 +27,7 @@ int ike_auth_psk(struct ike_engine *e, struct ike_sa *sa, bool for_initiator,
     int rc;
     if (plen < 0)
         return plen;
-    if (!sa->init_req || !sa->init_resp || !c->psk_len)
+    if (!sa->setup->init_req || !sa->setup->init_resp || !c->psk_len)
         return IKE_ERR_STATE;
     const struct ike_key *sk_p = for_initiator ? &sa->keys.sk_pi : &sa->keys.sk_pr;
     struct ike_iov id = {id_body, id_len};
@@ -40,11 +40,11 @@ int ike_auth_psk(struct ike_engine *e, struct ike_sa *sa, bool for_initiator,
         goto out;
     struct ike_iov octets[3];
     if (for_initiator) {
-        octets[0] = (struct ike_iov){sa->init_req, sa->init_req_len};
-        octets[1] = (struct ike_iov){sa->nonce_r, sa->nonce_r_len};
+        octets[0] = (struct ike_iov){sa->setup->init_req, sa->setup->init_req_len};
+        octets[1] = (struct ike_iov){sa->setup->nonce_r, sa->setup->nonce_r_len};
     } else {
-        octets[0] = (struct ike_iov){sa->init_resp, sa->init_resp_len};
-        octets[1] = (struct ike_iov){sa->nonce_i, sa->nonce_i_len};
+        octets[0] = (struct ike_iov){sa->setup->init_resp, sa->setup->init_resp_len};
+        octets[1] = (struct ike_iov){sa->setup->nonce_i, sa->setup->nonce_i_len};
     }
     octets[2] = (struct ike_iov){maced_id, (size_t)plen};
     /* AUTH = prf(prf(PSK, pad), SignedOctets) */

@@ -17,9 +17,8 @@
 #include "ike/err.h"
 
 static const char *const state_names[CHILD_STATE_COUNT] = {
-    [CHILD_CREATING] = "CREATING", [CHILD_INSTALLED] = "INSTALLED",
-    [CHILD_REKEYING] = "REKEYING", [CHILD_REKEYED] = "REKEYED",
-    [CHILD_DELETING] = "DELETING", [CHILD_DEAD] = "DEAD",
+    [CHILD_CREATING] = "CREATING", [CHILD_INSTALLED] = "INSTALLED", [CHILD_REKEYING] = "REKEYING",
+    [CHILD_REKEYED] = "REKEYED",   [CHILD_DELETING] = "DELETING",   [CHILD_DEAD] = "DEAD",
 };
 
 #define B(s) (1u << (s))
@@ -42,8 +41,8 @@ void ike_child_set_state(struct ike_engine *e, struct ike_child *ch, enum ike_ch
 {
     if (!(allowed[ch->state] & B(to))) {
         ike_log(e, IKE_LOG_ERROR, "Child SA %08x/%08x: refused transition %s -> %s (%s)",
-                ch->spi_in, ch->spi_out, ike_child_state_name(ch->state),
-                ike_child_state_name(to), reason);
+                ch->spi_in, ch->spi_out, ike_child_state_name(ch->state), ike_child_state_name(to),
+                reason);
         return;
     }
     ike_log(e, IKE_LOG_INFO, "Child SA %08x/%08x (%s): %s -> %s (%s)", ch->spi_in, ch->spi_out,
@@ -202,9 +201,12 @@ static int policies(struct ike_engine *e, const struct ike_child *ch, enum pol_m
             out.ip_proto = r->ip_proto;
             out.sport = l->start_port == l->end_port ? l->start_port : 0;
             out.dport = r->start_port == r->end_port ? r->start_port : 0;
-            struct ike_selector in = {.src = out.dst, .dst = out.src,
-                                      .src_prefix = out.dst_prefix, .dst_prefix = out.src_prefix,
-                                      .ip_proto = out.ip_proto, .sport = out.dport,
+            struct ike_selector in = {.src = out.dst,
+                                      .dst = out.src,
+                                      .src_prefix = out.dst_prefix,
+                                      .dst_prefix = out.src_prefix,
+                                      .ip_proto = out.ip_proto,
+                                      .sport = out.dport,
                                       .dport = out.sport};
             emit_policy(e, ch, &out, IKE_DIR_OUT, mode);
             if (mode == POL_PIN)
@@ -226,7 +228,8 @@ static uint64_t policy_key(const struct ike_child *ch)
                                (const uint8_t *)&ch->ts_remote};
     size_t lens[3] = {sizeof(ch->reqid),
                       offsetof(struct ike_ts_payload, ts) + ch->ts_local.n * sizeof(struct ike_ts),
-                      offsetof(struct ike_ts_payload, ts) + ch->ts_remote.n * sizeof(struct ike_ts)};
+                      offsetof(struct ike_ts_payload, ts) +
+                          ch->ts_remote.n * sizeof(struct ike_ts)};
     for (int k = 0; k < 3; k++)
         for (size_t i = 0; i < lens[k]; i++)
             h = (h ^ parts[k][i]) * 0x100000001b3ULL;
@@ -338,11 +341,11 @@ void ike_child_remove(struct ike_engine *e, struct ike_child *ch, int err)
     if (ike_child_in_kernel(ch)) {
         policies_leave(e, ch);
         struct ike_kernel_op op = {.type = IKE_KOP_DEL_SA};
-        op.u.sa_id = (struct ike_sa_id){.dst = sa->remote.addr, .spi = ch->spi_out,
-                                        .proto = IKE_IPPROTO_ESP};
+        op.u.sa_id = (struct ike_sa_id){
+            .dst = sa->remote.addr, .spi = ch->spi_out, .proto = IKE_IPPROTO_ESP};
         ike_out_kernel(e, &op);
-        op.u.sa_id = (struct ike_sa_id){.dst = sa->local.addr, .spi = ch->spi_in,
-                                        .proto = IKE_IPPROTO_ESP};
+        op.u.sa_id =
+            (struct ike_sa_id){.dst = sa->local.addr, .spi = ch->spi_in, .proto = IKE_IPPROTO_ESP};
         ike_out_kernel(e, &op);
         ike_out_event(e, sa, ch, IKE_EV_CHILD_DOWN, err);
     }

@@ -44,13 +44,13 @@ void *ike_map_at(const struct ike_map *m, uint32_t i);
 /* ---- states (one transition function each, in ike_sa.c / child_sa.c) ---- */
 enum ike_sa_state {
     IKE_SA_CREATED = 0,
-    IKE_SA_INIT_SENT,  /* initiator: IKE_SA_INIT request out */
-    IKE_SA_INIT_DONE,  /* responder: IKE_SA_INIT answered, waiting IKE_AUTH */
-    IKE_SA_AUTH_SENT,  /* initiator: IKE_AUTH request out */
+    IKE_SA_INIT_SENT, /* initiator: IKE_SA_INIT request out */
+    IKE_SA_INIT_DONE, /* responder: IKE_SA_INIT answered, waiting IKE_AUTH */
+    IKE_SA_AUTH_SENT, /* initiator: IKE_AUTH request out */
     IKE_SA_ESTABLISHED,
-    IKE_SA_REKEYED,    /* replaced by a rekey; its DELETE pending */
-    IKE_SA_DELETING,   /* our DELETE of the IKE SA is out */
-    IKE_SA_DEAD,       /* about to be freed */
+    IKE_SA_REKEYED,  /* replaced by a rekey; its DELETE pending */
+    IKE_SA_DELETING, /* our DELETE of the IKE SA is out */
+    IKE_SA_DEAD,     /* about to be freed */
     IKE_SA_STATE_COUNT
 };
 
@@ -117,7 +117,7 @@ struct ike_child {
     uint32_t reqid;
     uint64_t rekey_at_ms, expire_at_ms;
     struct ike_sa *ike;
-    struct ike_child *next; /* in ike->children, or the free list */
+    struct ike_child *next;     /* in ike->children, or the free list */
     struct ike_policy_ref *pol; /* the policies this child uses */
     struct ike_child *pol_next; /* other users of the same policies */
 };
@@ -134,14 +134,31 @@ struct ike_policy_ref {
 
 /* A pending exchange we will initiate, or the one outstanding. */
 struct ike_task {
-    uint8_t type;             /* enum ike_task_type */
-    struct ike_child *child;  /* CHILD_CREATE: the child being made */
-    uint32_t del_spi;         /* CHILD_DELETE / CHILD_REKEY: old child's inbound SPI */
-    struct ike_sa *new_sa;    /* IKE_REKEY: the IKE SA being made */
+    uint8_t type;                /* enum ike_task_type */
+    struct ike_child *child;     /* CHILD_CREATE: the child being made */
+    uint32_t del_spi;            /* CHILD_DELETE / CHILD_REKEY: old child's inbound SPI */
+    struct ike_sa *new_sa;       /* IKE_REKEY: the IKE SA being made */
     struct ike_child *collision; /* CHILD_REKEY: the peer's rekey of the same SA */
-    struct ike_ke *ke;        /* CHILD_CREATE with PFS: our private half */
-    uint16_t dh;              /* CHILD_CREATE: group offered (0 = none) */
+    struct ike_ke *ke;           /* CHILD_CREATE with PFS: our private half */
+    uint16_t dh;                 /* CHILD_CREATE: group offered (0 = none) */
     uint8_t nonce[IKE_NONCE_LEN];
+};
+
+/* What an IKE SA needs only while it is being set up: about 1.7 KB that
+ * an established SA does not carry (DESIGN.md 6: <= 3.2 KB per SA). */
+struct ike_setup {
+    struct ike_ke *ke;             /* our private half of the KE */
+    uint8_t *init_req, *init_resp; /* RealMessage1 / RealMessage2 */
+    size_t init_req_len, init_resp_len;
+    uint8_t nonce_i[IKE_NONCE_MAX], nonce_r[IKE_NONCE_MAX];
+    uint8_t nonce_i_len, nonce_r_len;
+    uint8_t cookie[IKE_COOKIE_MAX];
+    uint8_t cookie_len;
+    uint16_t ke_group;          /* group of the KE we send in IKE_SA_INIT */
+    uint16_t ke_pub_group;      /* group of ke / ke_pub */
+    uint8_t ke_pub[IKE_KE_MAX]; /* our public value, kept for a COOKIE retry */
+    size_t ke_pub_len;
+    struct ike_child *first_child; /* negotiated in IKE_AUTH */
 };
 
 struct ike_sa {
@@ -155,19 +172,9 @@ struct ike_sa {
     struct ike_encr_info encr;
     struct ike_integ_info integ;
 
-    /* Setup material, freed once IKE_AUTH completes. */
-    struct ike_ke *ke;
-    uint8_t *init_req, *init_resp; /* RealMessage1 / RealMessage2 */
-    size_t init_req_len, init_resp_len;
-    uint8_t nonce_i[IKE_NONCE_MAX], nonce_r[IKE_NONCE_MAX];
-    uint8_t nonce_i_len, nonce_r_len;
-    uint8_t cookie[IKE_COOKIE_MAX];
-    uint8_t cookie_len;
-    uint16_t ke_group; /* group of the KE we send in IKE_SA_INIT */
-    uint16_t ke_pub_group; /* group of ke / ke_pub */
-    uint8_t ke_pub[IKE_KE_MAX]; /* our public value, kept for a COOKIE retry */
-    size_t ke_pub_len;
-    struct ike_child *first_child; /* negotiated in IKE_AUTH */
+    /* Setup material (IKE_SA_INIT/IKE_AUTH, or the CREATE_CHILD_SA that
+     * made a rekeyed IKE SA): on the heap, freed once the SA is up. */
+    struct ike_setup *setup;
 
     /* Our requests (window size 1, RFC 7296 2.3). */
     uint32_t msg_id_out;      /* ID of our next (or outstanding) request */
@@ -179,8 +186,8 @@ struct ike_sa {
     uint8_t n_pending;
 
     /* Peer's requests. */
-    uint32_t msg_id_in;       /* ID we expect next from the peer */
-    uint8_t *last_resp;       /* our last response, for retransmits */
+    uint32_t msg_id_in; /* ID we expect next from the peer */
+    uint8_t *last_resp; /* our last response, for retransmits */
     size_t last_resp_len;
     bool have_last_resp;
 
@@ -216,10 +223,10 @@ struct ike_engine {
     struct ike_conn *conns;
     uint32_t next_reqid;
 
-    struct ike_map sa_by_spi;      /* our SPI -> struct ike_sa */
+    struct ike_map sa_by_spi;       /* our SPI -> struct ike_sa */
     struct ike_map halfopen_by_spi; /* peer's SPIi -> responder SA */
-    struct ike_map child_by_spi;   /* inbound SPI -> struct ike_child */
-    struct ike_map pol_refs;       /* policy key -> struct ike_policy_ref */
+    struct ike_map child_by_spi;    /* inbound SPI -> struct ike_child */
+    struct ike_map pol_refs;        /* policy key -> struct ike_policy_ref */
     size_t n_sas, n_half_open;
 
     struct ike_sa **heap; /* min-heap on deadline_ms */
@@ -233,8 +240,8 @@ struct ike_engine {
     uint8_t *last_popped; /* freed on the next pop */
 
     uint8_t cookie_secret[32];
-    uint64_t now_ms;     /* time of the current call into the engine */
-    bool shutting_down;  /* no restarts while shutting down or freeing */
+    uint64_t now_ms;    /* time of the current call into the engine */
+    bool shutting_down; /* no restarts while shutting down or freeing */
 
     /* Scratch buffers, one message at a time. */
     uint8_t plain[IKE_MSG_MAX];
@@ -264,7 +271,7 @@ void ike_sa_set_state(struct ike_engine *e, struct ike_sa *sa, enum ike_sa_state
                       const char *reason);
 const char *ike_sa_state_name(enum ike_sa_state s);
 uint64_t ike_sa_our_spi(const struct ike_sa *sa);
-void ike_sa_free_setup(struct ike_sa *sa);
+void ike_sa_free_setup(struct ike_engine *e, struct ike_sa *sa);
 void ike_sa_restart(struct ike_engine *e, struct ike_conn *conn);
 struct ike_sa *ike_sa_find(struct ike_engine *e, uint64_t our_spi);
 
@@ -325,8 +332,7 @@ int ike_msg_open(struct ike_engine *e, struct ike_sa *sa, const uint8_t *msg, si
                  const struct ike_payload_list *outer, struct ike_payload_list *inner);
 /* Send an encrypted message holding only one Notify (an error response). */
 int ike_msg_notify_response(struct ike_engine *e, struct ike_sa *sa, uint8_t exchange,
-                            uint32_t msg_id, uint16_t type, const uint8_t *data,
-                            size_t data_len);
+                            uint32_t msg_id, uint16_t type, const uint8_t *data, size_t data_len);
 /* Find a notify of a type in a chain (NULL if absent); *n filled. */
 const struct ike_payload *ike_msg_find_notify(const struct ike_payload_list *l, uint16_t type,
                                               struct ike_notify_payload *n);
@@ -334,9 +340,8 @@ const struct ike_payload *ike_msg_find_notify(const struct ike_payload_list *l, 
 uint16_t ike_msg_error_notify(const struct ike_payload_list *l);
 
 /* ---- proposal.c ---- */
-void ike_proposal_build(const struct ike_prop_cfg *cfg, size_t n, uint8_t proto,
-                        const uint8_t *spi, uint8_t spi_size, uint16_t only_dh,
-                        struct ike_sa_payload *out);
+void ike_proposal_build(const struct ike_prop_cfg *cfg, size_t n, uint8_t proto, const uint8_t *spi,
+                        uint8_t spi_size, uint16_t only_dh, struct ike_sa_payload *out);
 /* Select from the peer's offer: returns the index of the chosen proposal
  * or IKE_ERR_NO_PROPOSAL; *algs filled. prefer_dh: the KE payload's group,
  * taken when the proposal allows it. ignore_dh: IKE_AUTH child proposals. */
@@ -383,8 +388,8 @@ void ike_rekey_ike_deleted(struct ike_engine *e, struct ike_sa *sa);
 /* Forget references to a child or IKE SA about to be freed. */
 void ike_rekey_forget_child(struct ike_child *ch);
 int ike_nonce_cmp(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len);
-void ike_low_nonce(uint8_t *out, uint8_t *out_len, const uint8_t *a, size_t a_len,
-                   const uint8_t *b, size_t b_len);
+void ike_low_nonce(uint8_t *out, uint8_t *out_len, const uint8_t *a, size_t a_len, const uint8_t *b,
+                   size_t b_len);
 
 /* ---- auth_psk.c ---- */
 int ike_auth_psk(struct ike_engine *e, struct ike_sa *sa, bool for_initiator,

@@ -119,7 +119,7 @@ int ike_auth_build_request(struct ike_engine *e, struct ike_sa *sa, uint64_t now
     if (!ch)
         return IKE_ERR_NOMEM;
     ch->we_initiated = true;
-    sa->first_child = ch;
+    sa->setup->first_child = ch;
     /* SAi2, TSi, TSr: no KE in IKE_AUTH, so no DH transforms */
     if ((rc = ike_child_offer(e, sa, ch, IKE_DH_NONE, &mb)) < 0)
         return rc;
@@ -169,10 +169,10 @@ static void established(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms
 static int first_child_up(struct ike_engine *e, struct ike_sa *sa, struct ike_child *ch,
                           uint64_t now_ms)
 {
-    int rc = ike_child_derive(e, sa, ch, NULL, 0, sa->nonce_i, sa->nonce_i_len, sa->nonce_r,
-                              sa->nonce_r_len);
+    int rc = ike_child_derive(e, sa, ch, NULL, 0, sa->setup->nonce_i, sa->setup->nonce_i_len,
+                              sa->setup->nonce_r, sa->setup->nonce_r_len);
     if (rc == 0) {
-        sa->first_child = NULL;
+        sa->setup->first_child = NULL;
         ike_child_attach(e, sa, ch);
         rc = ike_child_install(e, ch, now_ms, true);
     }
@@ -218,9 +218,9 @@ int ike_auth_process_request(struct ike_engine *e, struct ike_sa *sa, const stru
     if (n < 0)
         return n;
     ike_msg_hdr(sa, IKE_AUTH, true, h->msg_id, &rh);
-    int len = ike_msg_seal(e, sa, &rh, ike_mb_first_type(&mb), e->plain + IKE_MSG_MAX / 2,
-                           (size_t)n);
-    ike_sa_free_setup(sa);
+    int len =
+        ike_msg_seal(e, sa, &rh, ike_mb_first_type(&mb), e->plain + IKE_MSG_MAX / 2, (size_t)n);
+    ike_sa_free_setup(e, sa);
     if (len < 0)
         return len;
     return ike_send_response(e, sa, e->msg, (size_t)len);
@@ -233,7 +233,7 @@ int ike_auth_process_response(struct ike_engine *e, struct ike_sa *sa,
         return IKE_ERR_STATE;
     uint16_t err = ike_msg_error_notify(in);
     int rc = err == IKE_N_AUTHENTICATION_FAILED ? IKE_ERR_AUTH_FAILED
-                                                 : verify_auth(e, sa, false, in, IKE_PL_IDR);
+                                                : verify_auth(e, sa, false, in, IKE_PL_IDR);
     if (rc < 0) {
         ike_log(e, IKE_LOG_WARN, "%s: IKE_AUTH failed: %s (check the PSK and IDs on both sides)",
                 sa->conn->cfg.name, ike_err_str(rc));
@@ -241,7 +241,7 @@ int ike_auth_process_response(struct ike_engine *e, struct ike_sa *sa,
         return rc;
     }
     established(e, sa, now_ms);
-    struct ike_child *ch = sa->first_child;
+    struct ike_child *ch = sa->setup->first_child;
     if (err) {
         ike_log(e, IKE_LOG_WARN, "%s: peer refused the Child SA: %s", sa->conn->cfg.name,
                 ike_notify_name(err));
@@ -255,11 +255,7 @@ int ike_auth_process_response(struct ike_engine *e, struct ike_sa *sa,
         ike_out_event(e, sa, NULL, IKE_EV_CHILD_FAILED, rc);
         /* 2.21: a bad child answer means the child is deleted, IKE stays */
     }
-    if (sa->first_child) {
-        ike_child_release(e, sa->first_child);
-        sa->first_child = NULL;
-    }
-    ike_sa_free_setup(sa);
+    ike_sa_free_setup(e, sa); /* also drops an unused first child */
     ike_request_done(e, sa);
     ike_task_next(e, sa, now_ms);
     return 0;

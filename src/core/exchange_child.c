@@ -91,8 +91,8 @@ int ike_child_accept(struct ike_engine *e, struct ike_sa *sa, const struct ike_p
     struct ike_ke_payload ke;
     if (p_ke && ike_ke_decode(p_ke->body, &ke) == 0)
         ke_group = ke.group;
-    int idx = ike_proposal_select(c->esp, c->n_esp, IKE_PROTO_ESP, &sap, ke_group, in_auth,
-                                  &ch->algs);
+    int idx =
+        ike_proposal_select(c->esp, c->n_esp, IKE_PROTO_ESP, &sap, ke_group, in_auth, &ch->algs);
     if (idx < 0 || sap.p[idx].spi_size != 4) {
         *notify = IKE_N_NO_PROPOSAL_CHOSEN;
         return IKE_ERR_NO_PROPOSAL;
@@ -177,11 +177,11 @@ int ike_child_build_request(struct ike_engine *e, struct ike_sa *sa, struct ike_
     struct ike_msg_builder mb;
     struct ike_hdr h;
     ike_mb_init_chain(&mb, e->plain, sizeof(e->plain));
-    ike_child_offer(e, sa, t->child, t->dh, &mb); /* SA */
+    ike_child_offer(e, sa, t->child, t->dh, &mb);   /* SA */
     ike_nonce_encode(&mb, t->nonce, IKE_NONCE_LEN); /* Ni */
     if (t->dh)
         ike_ke_encode(&mb, t->dh, pub, pub_len); /* [KEi] */
-    ike_child_offer_ts(sa, t->child, &mb); /* TSi, TSr */
+    ike_child_offer_ts(sa, t->child, &mb);       /* TSi, TSr */
     int n = ike_mb_finish(&mb);
     if (n < 0)
         return n;
@@ -193,9 +193,8 @@ int ike_child_build_request(struct ike_engine *e, struct ike_sa *sa, struct ike_
 }
 
 /* Nonce and (if negotiated) g^ir of the peer's half of the exchange. */
-static int peer_nonce_ke(struct ike_engine *e, const struct ike_payload_list *in,
-                         struct ike_ke *ke, uint16_t dh, struct ike_view *nonce,
-                         struct ike_secret *g)
+static int peer_nonce_ke(struct ike_engine *e, const struct ike_payload_list *in, struct ike_ke *ke,
+                         uint16_t dh, struct ike_view *nonce, struct ike_secret *g)
 {
     const struct ike_payload *p_n = ike_payload_find(in, IKE_PL_NONCE, 0);
     if (!p_n || ike_nonce_decode(p_n->body, nonce) < 0)
@@ -211,8 +210,7 @@ static int peer_nonce_ke(struct ike_engine *e, const struct ike_payload_list *in
 
 static int child_failed(struct ike_engine *e, struct ike_sa *sa, int rc, uint64_t now_ms)
 {
-    ike_log(e, IKE_LOG_WARN, "%s: CREATE_CHILD_SA failed: %s", sa->conn->cfg.name,
-            ike_err_str(rc));
+    ike_log(e, IKE_LOG_WARN, "%s: CREATE_CHILD_SA failed: %s", sa->conn->cfg.name, ike_err_str(rc));
     ike_out_event(e, sa, sa->out_task.child, IKE_EV_CHILD_FAILED, rc);
     ike_request_done(e, sa);
     ike_task_next(e, sa, now_ms);
@@ -271,8 +269,7 @@ int ike_child_process_response(struct ike_engine *e, struct ike_sa *sa,
 /* Responder: derive, install, then answer (inbound SA before the peer can
  * send on it). */
 static int child_respond(struct ike_engine *e, struct ike_sa *sa, const struct ike_hdr *h,
-                         const struct ike_payload_list *in, struct ike_child *ch,
-                         uint64_t now_ms)
+                         const struct ike_payload_list *in, struct ike_child *ch, uint64_t now_ms)
 {
     uint8_t nr[IKE_NONCE_LEN], pub[IKE_KE_MAX];
     size_t pub_len = 0;
@@ -306,8 +303,8 @@ static int child_respond(struct ike_engine *e, struct ike_sa *sa, const struct i
     if (n < 0)
         return n;
     ike_msg_hdr(sa, CREATE_CHILD_SA, true, h->msg_id, &rh);
-    int len = ike_msg_seal(e, sa, &rh, ike_mb_first_type(&mb), e->plain + IKE_MSG_MAX / 2,
-                           (size_t)n);
+    int len =
+        ike_msg_seal(e, sa, &rh, ike_mb_first_type(&mb), e->plain + IKE_MSG_MAX / 2, (size_t)n);
     return len < 0 ? len : ike_send_response(e, sa, e->msg, (size_t)len);
 }
 
@@ -316,16 +313,16 @@ int ike_child_process_request(struct ike_engine *e, struct ike_sa *sa, const str
 {
     /* 2.25: nothing new on an IKE SA that is being rekeyed or replaced. */
     if (sa->state != IKE_SA_ESTABLISHED)
-        return ike_msg_notify_response(e, sa, CREATE_CHILD_SA, h->msg_id,
-                                       IKE_N_TEMPORARY_FAILURE, NULL, 0);
+        return ike_msg_notify_response(e, sa, CREATE_CHILD_SA, h->msg_id, IKE_N_TEMPORARY_FAILURE,
+                                       NULL, 0);
     struct ike_notify_payload rekey;
     if (ike_msg_find_notify(in, IKE_N_REKEY_SA, &rekey))
         return ike_rekey_child_process_request(e, sa, h, in, &rekey, now_ms);
     if (!ike_payload_find(in, IKE_PL_TSI, 0)) /* no selectors: the IKE SA itself */
         return ike_rekey_ike_process_request(e, sa, h, in, now_ms);
     if (sa->out_task.type == TASK_IKE_REKEY)
-        return ike_msg_notify_response(e, sa, CREATE_CHILD_SA, h->msg_id,
-                                       IKE_N_TEMPORARY_FAILURE, NULL, 0);
+        return ike_msg_notify_response(e, sa, CREATE_CHILD_SA, h->msg_id, IKE_N_TEMPORARY_FAILURE,
+                                       NULL, 0);
     struct ike_child *ch = ike_child_new(e, sa);
     if (!ch)
         return IKE_ERR_NOMEM;
@@ -337,8 +334,8 @@ int ike_child_process_request(struct ike_engine *e, struct ike_sa *sa, const str
         (!p_ke || ike_ke_decode(p_ke->body, &kp) < 0 || kp.group != ch->algs.dh)) {
         uint8_t g[2] = {(uint8_t)(ch->algs.dh >> 8), (uint8_t)ch->algs.dh};
         ike_child_release(e, ch);
-        return ike_msg_notify_response(e, sa, CREATE_CHILD_SA, h->msg_id,
-                                       IKE_N_INVALID_KE_PAYLOAD, g, 2);
+        return ike_msg_notify_response(e, sa, CREATE_CHILD_SA, h->msg_id, IKE_N_INVALID_KE_PAYLOAD,
+                                       g, 2);
     }
     if (rc == 0 && (rc = child_respond(e, sa, h, in, ch, now_ms)) == 0)
         return 0;

@@ -77,16 +77,14 @@ int ike_info_process_response(struct ike_engine *e, struct ike_sa *sa,
 /* Remove the Child SAs a Delete names (their inbound = our outbound SPIs);
  * append our inbound SPIs of those pairs to spis_out. */
 static int delete_children(struct ike_engine *e, struct ike_sa *sa,
-                           const struct ike_delete_payload *d, uint8_t *spis_out,
-                           uint16_t *n_out)
+                           const struct ike_delete_payload *d, uint8_t *spis_out, uint16_t *n_out)
 {
     if (d->spi_size != 4)
         return IKE_ERR_INVALID_SYNTAX;
     for (uint16_t i = 0; i < d->n_spi; i++) {
         struct ike_child *ch = ike_child_by_out_spi(sa, ike_delete_spi32(d, i));
         if (!ch) {
-            ike_log(e, IKE_LOG_INFO, "peer deleted unknown Child SA %08x",
-                    ike_delete_spi32(d, i));
+            ike_log(e, IKE_LOG_INFO, "peer deleted unknown Child SA %08x", ike_delete_spi32(d, i));
             continue;
         }
         if (*n_out < IKE_MAX_DELETE_SPIS)
@@ -109,8 +107,8 @@ int ike_info_process_request(struct ike_engine *e, struct ike_sa *sa, const stru
         if (in->pl[i].type != IKE_PL_DELETE)
             continue;
         if (ike_delete_decode(in->pl[i].body, &d) < 0)
-            return ike_msg_notify_response(e, sa, INFORMATIONAL, h->msg_id,
-                                           IKE_N_INVALID_SYNTAX, NULL, 0);
+            return ike_msg_notify_response(e, sa, INFORMATIONAL, h->msg_id, IKE_N_INVALID_SYNTAX,
+                                           NULL, 0);
         if (d.proto == IKE_PROTO_IKE) {
             delete_ike = true;
         } else if (d.proto == IKE_PROTO_ESP) {
@@ -127,8 +125,8 @@ int ike_info_process_request(struct ike_engine *e, struct ike_sa *sa, const stru
     if (n < 0)
         return n;
     ike_msg_hdr(sa, INFORMATIONAL, true, h->msg_id, &rh);
-    int len = ike_msg_seal(e, sa, &rh, ike_mb_first_type(&mb), e->plain + IKE_MSG_MAX / 2,
-                           (size_t)n);
+    int len =
+        ike_msg_seal(e, sa, &rh, ike_mb_first_type(&mb), e->plain + IKE_MSG_MAX / 2, (size_t)n);
     if (len < 0)
         return len;
     int rc = ike_send_response(e, sa, e->msg, (size_t)len);

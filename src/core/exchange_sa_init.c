@@ -32,11 +32,21 @@ int ike_ke_generate(struct ike_engine *e, uint16_t group, struct ike_ke **ke, ui
      * which would only make exponentiation slower. */
     size_t n = group == MODP_2048 ? 32 : group == MODP_3072 ? 40 : 48;
     switch (group) {
-    case CURVE25519: n = 32; break;
-    case CURVE448: n = 56; break;
-    case ECP_256: n = 32; break;
-    case ECP_384: n = 48; break;
-    case ECP_521: n = 66; break;
+    case CURVE25519:
+        n = 32;
+        break;
+    case CURVE448:
+        n = 56;
+        break;
+    case ECP_256:
+        n = 32;
+        break;
+    case ECP_384:
+        n = 48;
+        break;
+    case ECP_521:
+        n = 66;
+        break;
     }
     ike_random(e, seed, n);
     if (group == ECP_256 || group == ECP_384)
@@ -56,9 +66,8 @@ static int nat_hash(struct ike_engine *e, uint64_t spi_i, uint64_t spi_r,
     uint8_t spis[16], port[2] = {(uint8_t)(ep->port >> 8), (uint8_t)ep->port};
     ike_put_be64(spis, spi_i);
     ike_put_be64(spis + 8, spi_r);
-    struct ike_iov iov[3] = {{spis, 16},
-                             {ep->addr.bytes, ep->addr.family == IKE_AF_INET ? 4u : 16u},
-                             {port, 2}};
+    struct ike_iov iov[3] = {
+        {spis, 16}, {ep->addr.bytes, ep->addr.family == IKE_AF_INET ? 4u : 16u}, {port, 2}};
     if (!e->c->sha1)
         return IKE_ERR_UNSUPPORTED_ALG;
     return e->c->sha1(iov, 3, out);
@@ -94,59 +103,61 @@ static int derive_ike_keys(struct ike_engine *e, struct ike_sa *sa, const struct
     int prf_len = ike_alg_prf_len(sa->algs.prf);
     if (prf_len < 0)
         return prf_len;
-    struct ike_sa_key_lens lens = {.prf_id = sa->algs.prf, .prf_len = (size_t)prf_len,
-                                   .integ_len = sa->integ.key_len, .encr_len = sa->encr.key_len};
+    struct ike_sa_key_lens lens = {.prf_id = sa->algs.prf,
+                                   .prf_len = (size_t)prf_len,
+                                   .integ_len = sa->integ.key_len,
+                                   .encr_len = sa->encr.key_len};
     uint8_t spi_i[8], spi_r[8];
     ike_put_be64(spi_i, sa->spi_i);
     ike_put_be64(spi_r, sa->spi_r);
-    return ike_keys_ike_sa(e->c, &lens, g->p, g->len, sa->nonce_i, sa->nonce_i_len, sa->nonce_r,
-                           sa->nonce_r_len, spi_i, spi_r, &sa->keys);
+    return ike_keys_ike_sa(e->c, &lens, g->p, g->len, sa->setup->nonce_i, sa->setup->nonce_i_len,
+                           sa->setup->nonce_r, sa->setup->nonce_r_len, spi_i, spi_r, &sa->keys);
 }
 
 /* ---- initiator ---- */
 int ike_init_start(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
 {
     const struct ike_conn_cfg *c = &sa->conn->cfg;
-    if (!sa->ke_group)
-        sa->ke_group = ike_proposal_first_dh(c->ike, c->n_ike);
+    if (!sa->setup->ke_group)
+        sa->setup->ke_group = ike_proposal_first_dh(c->ike, c->n_ike);
     /* A COOKIE retry repeats every other payload unchanged (2.6); an
      * INVALID_KE retry needs a key pair of the new group. */
-    if (!sa->ke || sa->ke_pub_group != sa->ke_group) {
-        if (sa->ke)
-            e->c->ke_free(sa->ke);
-        sa->ke = NULL;
-        int rc = ike_ke_generate(e, sa->ke_group, &sa->ke, sa->ke_pub, sizeof(sa->ke_pub),
-                                 &sa->ke_pub_len);
+    if (!sa->setup->ke || sa->setup->ke_pub_group != sa->setup->ke_group) {
+        if (sa->setup->ke)
+            e->c->ke_free(sa->setup->ke);
+        sa->setup->ke = NULL;
+        int rc = ike_ke_generate(e, sa->setup->ke_group, &sa->setup->ke, sa->setup->ke_pub,
+                                 sizeof(sa->setup->ke_pub), &sa->setup->ke_pub_len);
         if (rc < 0)
             return rc;
-        sa->ke_pub_group = sa->ke_group;
+        sa->setup->ke_pub_group = sa->setup->ke_group;
     }
-    if (!sa->nonce_i_len) {
-        sa->nonce_i_len = IKE_NONCE_LEN;
-        ike_random(e, sa->nonce_i, IKE_NONCE_LEN);
+    if (!sa->setup->nonce_i_len) {
+        sa->setup->nonce_i_len = IKE_NONCE_LEN;
+        ike_random(e, sa->setup->nonce_i, IKE_NONCE_LEN);
     }
-    const uint8_t *pub = sa->ke_pub;
-    size_t pub_len = sa->ke_pub_len;
+    const uint8_t *pub = sa->setup->ke_pub;
+    size_t pub_len = sa->setup->ke_pub_len;
 
     struct ike_hdr h;
     struct ike_msg_builder mb;
     struct ike_sa_payload sap;
     ike_msg_hdr(sa, IKE_SA_INIT, false, 0, &h);
     ike_mb_init(&mb, e->msg, sizeof(e->msg), &h);
-    if (sa->cookie_len) /* 2.6: the cookie is the first payload */
-        ike_notify_encode(&mb, 0, NULL, 0, IKE_N_COOKIE, sa->cookie, sa->cookie_len);
-    ike_proposal_build(c->ike, c->n_ike, IKE_PROTO_IKE, NULL, 0, sa->ke_group, &sap);
+    if (sa->setup->cookie_len) /* 2.6: the cookie is the first payload */
+        ike_notify_encode(&mb, 0, NULL, 0, IKE_N_COOKIE, sa->setup->cookie, sa->setup->cookie_len);
+    ike_proposal_build(c->ike, c->n_ike, IKE_PROTO_IKE, NULL, 0, sa->setup->ke_group, &sap);
     ike_sa_encode(&mb, &sap);
-    ike_ke_encode(&mb, sa->ke_group, pub, pub_len);
-    ike_nonce_encode(&mb, sa->nonce_i, sa->nonce_i_len);
+    ike_ke_encode(&mb, sa->setup->ke_group, pub, pub_len);
+    ike_nonce_encode(&mb, sa->setup->nonce_i, sa->setup->nonce_i_len);
     add_nat_d(e, &mb, sa, 0);
     int len = ike_mb_finish(&mb);
     if (len < 0)
         return len;
-    free(sa->init_req);
-    if (!(sa->init_req = dup_bytes(e->msg, (size_t)len)))
+    free(sa->setup->init_req);
+    if (!(sa->setup->init_req = dup_bytes(e->msg, (size_t)len)))
         return IKE_ERR_NOMEM;
-    sa->init_req_len = (size_t)len;
+    sa->setup->init_req_len = (size_t)len;
     sa->out_task.type = TASK_IKE_INIT;
     if (sa->state == IKE_SA_CREATED)
         ike_sa_set_state(e, sa, IKE_SA_INIT_SENT, "initiating");
@@ -162,22 +173,22 @@ static int init_retry(struct ike_engine *e, struct ike_sa *sa, const struct ike_
     if (ike_msg_find_notify(l, IKE_N_COOKIE, &n)) {
         if (!n.data.len || n.data.len > IKE_COOKIE_MAX)
             return IKE_ERR_INVALID_SYNTAX;
-        memcpy(sa->cookie, n.data.p, n.data.len);
-        sa->cookie_len = (uint8_t)n.data.len;
+        memcpy(sa->setup->cookie, n.data.p, n.data.len);
+        sa->setup->cookie_len = (uint8_t)n.data.len;
         ike_log(e, IKE_LOG_INFO, "responder demands a COOKIE, retrying");
     } else if (ike_msg_find_notify(l, IKE_N_INVALID_KE_PAYLOAD, &n)) {
         const struct ike_conn_cfg *c = &sa->conn->cfg;
         if (n.data.len != 2)
             return IKE_ERR_INVALID_SYNTAX;
         uint16_t g = (uint16_t)(n.data.p[0] << 8 | n.data.p[1]);
-        if (g == sa->ke_group || !ike_proposal_has_dh(c->ike, c->n_ike, g)) {
+        if (g == sa->setup->ke_group || !ike_proposal_has_dh(c->ike, c->n_ike, g)) {
             ike_log(e, IKE_LOG_WARN, "responder wants DH group %s, which ike= does not offer",
                     ike_transform_name(IKE_TRANSFORM_DH, g));
             return IKE_ERR_NO_PROPOSAL;
         }
         ike_log(e, IKE_LOG_INFO, "responder wants DH group %s, retrying",
                 ike_transform_name(IKE_TRANSFORM_DH, g));
-        sa->ke_group = g;
+        sa->setup->ke_group = g;
     } else {
         return 0;
     }
@@ -198,11 +209,16 @@ static int init_fail(struct ike_engine *e, struct ike_sa *sa, int rc, const char
 static int notify_to_err(uint16_t n)
 {
     switch (n) {
-    case IKE_N_NO_PROPOSAL_CHOSEN: return IKE_ERR_NO_PROPOSAL;
-    case IKE_N_AUTHENTICATION_FAILED: return IKE_ERR_AUTH_FAILED;
-    case IKE_N_TS_UNACCEPTABLE: return IKE_ERR_TS_UNACCEPTABLE;
-    case IKE_N_INVALID_KE_PAYLOAD: return IKE_ERR_INVALID_KE;
-    case IKE_N_TEMPORARY_FAILURE: return IKE_ERR_TEMPORARY;
+    case IKE_N_NO_PROPOSAL_CHOSEN:
+        return IKE_ERR_NO_PROPOSAL;
+    case IKE_N_AUTHENTICATION_FAILED:
+        return IKE_ERR_AUTH_FAILED;
+    case IKE_N_TS_UNACCEPTABLE:
+        return IKE_ERR_TS_UNACCEPTABLE;
+    case IKE_N_INVALID_KE_PAYLOAD:
+        return IKE_ERR_INVALID_KE;
+    case IKE_N_TEMPORARY_FAILURE:
+        return IKE_ERR_TEMPORARY;
     }
     return IKE_ERR_INVALID_SYNTAX;
 }
@@ -261,26 +277,26 @@ int ike_init_process_response(struct ike_engine *e, struct ike_sa *sa, const str
     if (!h->spi_r)
         return IKE_ERR_BAD_SPI;
     rc = ike_proposal_check_reply(c->ike, c->n_ike, IKE_PROTO_IKE, &sap, false, &sa->algs);
-    if (rc == 0 && (sa->algs.dh != sa->ke_group || ke.group != sa->ke_group))
+    if (rc == 0 && (sa->algs.dh != sa->setup->ke_group || ke.group != sa->setup->ke_group))
         rc = IKE_ERR_NO_PROPOSAL;
     if (rc < 0)
         return init_fail(e, sa, rc, "responder chose a proposal we did not offer");
     struct ike_secret g = {0};
-    rc = e->c->ke_derive(sa->ke, ke.data.p, ke.data.len, &g);
+    rc = e->c->ke_derive(sa->setup->ke, ke.data.p, ke.data.len, &g);
     if (rc < 0)
         return init_fail(e, sa, rc, "responder's KE payload is invalid");
-    e->c->ke_free(sa->ke);
-    sa->ke = NULL;
+    e->c->ke_free(sa->setup->ke);
+    sa->setup->ke = NULL;
     sa->spi_r = h->spi_r;
-    memcpy(sa->nonce_r, nr.p, nr.len);
-    sa->nonce_r_len = (uint8_t)nr.len;
+    memcpy(sa->setup->nonce_r, nr.p, nr.len);
+    sa->setup->nonce_r_len = (uint8_t)nr.len;
     rc = derive_ike_keys(e, sa, &g);
     ike_secret_free(&g);
     if (rc < 0)
         return init_fail(e, sa, rc, "key derivation");
-    if (!(sa->init_resp = dup_bytes(msg, len)))
+    if (!(sa->setup->init_resp = dup_bytes(msg, len)))
         return init_fail(e, sa, IKE_ERR_NOMEM, "out of memory");
-    sa->init_resp_len = len;
+    sa->setup->init_resp_len = len;
     ike_timers_response_received(e, sa, now_ms);
     ike_request_done(e, sa);
     rc = ike_auth_build_request(e, sa, now_ms);
@@ -293,7 +309,9 @@ static int stateless_notify(struct ike_engine *e, const struct ike_hdr *req,
                             const struct ike_endpoint *from, const struct ike_endpoint *to,
                             uint16_t type, const uint8_t *data, size_t len)
 {
-    struct ike_hdr h = {.spi_i = req->spi_i, .version = IKE_VERSION_2, .exchange = IKE_SA_INIT,
+    struct ike_hdr h = {.spi_i = req->spi_i,
+                        .version = IKE_VERSION_2,
+                        .exchange = IKE_SA_INIT,
                         .flags = IKE_FLAG_RESPONSE};
     struct ike_msg_builder mb;
     uint8_t buf[256];
@@ -313,9 +331,8 @@ static int make_cookie(struct ike_engine *e, struct ike_view ni, const struct ik
 {
     uint8_t spi[8];
     ike_put_be64(spi, spi_i);
-    struct ike_iov iov[3] = {{ni.p, ni.len},
-                             {from->addr.bytes, from->addr.family == IKE_AF_INET ? 4u : 16u},
-                             {spi, 8}};
+    struct ike_iov iov[3] = {
+        {ni.p, ni.len}, {from->addr.bytes, from->addr.family == IKE_AF_INET ? 4u : 16u}, {spi, 8}};
     return e->c->prf(PRF_HMAC_SHA2_256, e->cookie_secret, sizeof(e->cookie_secret), iov, 3, out);
 }
 
@@ -336,11 +353,13 @@ static bool init_retransmit(struct ike_engine *e, const struct ike_hdr *h, const
                             size_t len)
 {
     struct ike_sa *sa = ike_map_get(&e->halfopen_by_spi, h->spi_i);
-    if (!sa || !sa->init_req)
+    if (!sa || !sa->setup || !sa->setup->init_req)
         return false;
-    if (sa->init_req_len == len && !memcmp(sa->init_req, msg, len) && sa->init_resp) {
+    if (sa->setup->init_req_len == len && !memcmp(sa->setup->init_req, msg, len) &&
+        sa->setup->init_resp) {
         ike_log(e, IKE_LOG_INFO, "IKE_SA_INIT request retransmitted, resending response");
-        ike_out_datagram(e, &sa->local, &sa->remote, sa->init_resp, sa->init_resp_len);
+        ike_out_datagram(e, &sa->local, &sa->remote, sa->setup->init_resp,
+                         sa->setup->init_resp_len);
     }
     return true; /* same SPIi, other content: dropped */
 }
@@ -357,23 +376,22 @@ static int init_build_response(struct ike_engine *e, struct ike_sa *sa, uint8_t 
     ike_proposal_answer(prop_num, IKE_PROTO_IKE, NULL, 0, &sa->algs, &ans);
     ike_sa_encode(&mb, &ans);
     ike_ke_encode(&mb, sa->algs.dh, pub, pub_len);
-    ike_nonce_encode(&mb, sa->nonce_r, sa->nonce_r_len);
+    ike_nonce_encode(&mb, sa->setup->nonce_r, sa->setup->nonce_r_len);
     add_nat_d(e, &mb, sa, sa->spi_r);
     int len = ike_mb_finish(&mb);
     if (len < 0)
         return len;
-    if (!(sa->init_resp = dup_bytes(e->msg, (size_t)len)))
+    if (!(sa->setup->init_resp = dup_bytes(e->msg, (size_t)len)))
         return IKE_ERR_NOMEM;
-    sa->init_resp_len = (size_t)len;
+    sa->setup->init_resp_len = (size_t)len;
     return ike_send_response(e, sa, e->msg, (size_t)len);
 }
 
 /* Create the responder SA once the offer is acceptable. */
 static int init_accept(struct ike_engine *e, struct ike_conn *conn, const struct ike_hdr *h,
                        const uint8_t *msg, size_t len, const struct ike_endpoint *from,
-                       const struct ike_endpoint *to, const struct ike_algs *algs,
-                       uint8_t prop_num, const struct ike_ke_payload *ke, struct ike_view ni,
-                       uint64_t now_ms)
+                       const struct ike_endpoint *to, const struct ike_algs *algs, uint8_t prop_num,
+                       const struct ike_ke_payload *ke, struct ike_view ni, uint64_t now_ms)
 {
     struct ike_sa *sa = ike_sa_new(e, conn, false);
     if (!sa)
@@ -382,24 +400,24 @@ static int init_accept(struct ike_engine *e, struct ike_conn *conn, const struct
     sa->local = *to;
     sa->remote = *from;
     sa->algs = *algs;
-    memcpy(sa->nonce_i, ni.p, ni.len);
-    sa->nonce_i_len = (uint8_t)ni.len;
-    sa->nonce_r_len = IKE_NONCE_LEN;
-    ike_random(e, sa->nonce_r, IKE_NONCE_LEN);
+    memcpy(sa->setup->nonce_i, ni.p, ni.len);
+    sa->setup->nonce_i_len = (uint8_t)ni.len;
+    sa->setup->nonce_r_len = IKE_NONCE_LEN;
+    ike_random(e, sa->setup->nonce_r, IKE_NONCE_LEN);
     if (ike_map_put(&e->halfopen_by_spi, sa->spi_i, sa) == 0)
         e->n_half_open++;
     uint8_t pub[IKE_KE_MAX];
     size_t pub_len = 0;
     struct ike_secret g = {0};
-    int rc = ike_ke_generate(e, algs->dh, &sa->ke, pub, sizeof(pub), &pub_len);
+    int rc = ike_ke_generate(e, algs->dh, &sa->setup->ke, pub, sizeof(pub), &pub_len);
     if (rc == 0)
-        rc = e->c->ke_derive(sa->ke, ke->data.p, ke->data.len, &g);
+        rc = e->c->ke_derive(sa->setup->ke, ke->data.p, ke->data.len, &g);
     if (rc == 0)
         rc = derive_ike_keys(e, sa, &g);
     ike_secret_free(&g);
-    if (rc == 0 && !(sa->init_req = dup_bytes(msg, len)))
+    if (rc == 0 && !(sa->setup->init_req = dup_bytes(msg, len)))
         rc = IKE_ERR_NOMEM;
-    sa->init_req_len = len;
+    sa->setup->init_req_len = len;
     if (rc < 0) {
         ike_log(e, IKE_LOG_WARN, "IKE_SA_INIT from peer: %s", ike_err_str(rc));
         if (rc == IKE_ERR_KE_INVALID || rc == IKE_ERR_KE_ZERO)
@@ -407,8 +425,8 @@ static int init_accept(struct ike_engine *e, struct ike_conn *conn, const struct
         ike_sa_destroy(e, sa, rc);
         return rc;
     }
-    e->c->ke_free(sa->ke);
-    sa->ke = NULL;
+    e->c->ke_free(sa->setup->ke);
+    sa->setup->ke = NULL;
     ike_sa_set_state(e, sa, IKE_SA_INIT_DONE, "IKE_SA_INIT answered");
     sa->half_open_at_ms = now_ms + e->opts.half_open_timeout_ms;
     ike_timers_update(e, sa);
@@ -441,8 +459,7 @@ int ike_init_process_request(struct ike_engine *e, const struct ike_hdr *h, cons
         return stateless_notify(e, h, from, to, IKE_N_NO_PROPOSAL_CHOSEN, NULL, 0);
     }
     uint8_t want[32];
-    if (e->n_half_open >= e->opts.cookie_threshold &&
-        !cookie_ok(e, &l, ni, from, h->spi_i, want))
+    if (e->n_half_open >= e->opts.cookie_threshold && !cookie_ok(e, &l, ni, from, h->spi_i, want))
         return stateless_notify(e, h, from, to, IKE_N_COOKIE, want, sizeof(want));
     struct ike_algs algs;
     int idx = ike_proposal_select(conn->cfg.ike, conn->cfg.n_ike, IKE_PROTO_IKE, &sap, ke.group,

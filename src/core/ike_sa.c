@@ -14,16 +14,15 @@ static const char *const state_names[IKE_SA_STATE_COUNT] = {
     [IKE_SA_CREATED] = "CREATED",         [IKE_SA_INIT_SENT] = "INIT_SENT",
     [IKE_SA_INIT_DONE] = "INIT_DONE",     [IKE_SA_AUTH_SENT] = "AUTH_SENT",
     [IKE_SA_ESTABLISHED] = "ESTABLISHED", [IKE_SA_REKEYED] = "REKEYED",
-    [IKE_SA_DELETING] = "DELETING",
-    [IKE_SA_DEAD] = "DEAD",
+    [IKE_SA_DELETING] = "DELETING",       [IKE_SA_DEAD] = "DEAD",
 };
 
 /* allowed[from] is a bit set of the states `from` may move to. */
 #define B(s) (1u << (s))
 static const uint32_t allowed[IKE_SA_STATE_COUNT] = {
     /* CREATED -> ESTABLISHED: a rekey makes a keyed IKE SA directly. */
-    [IKE_SA_CREATED] = B(IKE_SA_INIT_SENT) | B(IKE_SA_INIT_DONE) | B(IKE_SA_ESTABLISHED) |
-                       B(IKE_SA_DEAD),
+    [IKE_SA_CREATED] =
+        B(IKE_SA_INIT_SENT) | B(IKE_SA_INIT_DONE) | B(IKE_SA_ESTABLISHED) | B(IKE_SA_DEAD),
     [IKE_SA_INIT_SENT] = B(IKE_SA_INIT_SENT) | B(IKE_SA_AUTH_SENT) | B(IKE_SA_DEAD),
     [IKE_SA_INIT_DONE] = B(IKE_SA_ESTABLISHED) | B(IKE_SA_DEAD),
     [IKE_SA_AUTH_SENT] = B(IKE_SA_ESTABLISHED) | B(IKE_SA_DEAD),
@@ -84,7 +83,9 @@ struct ike_sa *ike_sa_new(struct ike_engine *e, struct ike_conn *conn, bool init
         sa->spi_i = spi;
     else
         sa->spi_r = spi;
-    if (ike_map_put(&e->sa_by_spi, spi, sa) < 0) {
+    sa->setup = calloc(1, sizeof(*sa->setup));
+    if (!sa->setup || ike_map_put(&e->sa_by_spi, spi, sa) < 0) {
+        free(sa->setup);
         sa->next_free = e->free_sas;
         e->free_sas = sa;
         return NULL;
@@ -93,13 +94,22 @@ struct ike_sa *ike_sa_new(struct ike_engine *e, struct ike_conn *conn, bool init
     return sa;
 }
 
-/* Drop what only the setup needs (RealMessage1/2, nonces' heap copies, KE). */
-void ike_sa_free_setup(struct ike_sa *sa)
+/* Drop what only the setup needs (RealMessage1/2, nonces, KE, the child
+ * negotiated in IKE_AUTH if it never got installed). */
+void ike_sa_free_setup(struct ike_engine *e, struct ike_sa *sa)
 {
-    free(sa->init_req);
-    free(sa->init_resp);
-    sa->init_req = sa->init_resp = NULL;
-    sa->init_req_len = sa->init_resp_len = 0;
+    struct ike_setup *s = sa->setup;
+    if (!s)
+        return;
+    if (s->ke)
+        e->c->ke_free(s->ke);
+    if (s->first_child)
+        ike_child_release(e, s->first_child);
+    free(s->init_req);
+    free(s->init_resp);
+    ike_wipe(s, sizeof(*s)); /* nonces feed the keys: wipe them too */
+    free(s);
+    sa->setup = NULL;
 }
 
 void ike_sa_destroy(struct ike_engine *e, struct ike_sa *sa, int err)
@@ -108,15 +118,13 @@ void ike_sa_destroy(struct ike_engine *e, struct ike_sa *sa, int err)
         return;
     ike_rekey_ike_deleted(e, sa); /* hand children to a rekey's survivor */
     bool was_up = (sa->state == IKE_SA_ESTABLISHED || sa->state == IKE_SA_DELETING ||
-                   sa->state == IKE_SA_REKEYED) && !sa->replaced;
+                   sa->state == IKE_SA_REKEYED) &&
+                  !sa->replaced;
     while (sa->children) {
         struct ike_child *ch = sa->children;
         ike_child_remove(e, ch, err); /* unlinks and frees */
     }
-    if (sa->first_child) {
-        ike_child_release(e, sa->first_child);
-        sa->first_child = NULL;
-    }
+    ike_sa_free_setup(e, sa);
     ike_sa_set_state(e, sa, IKE_SA_DEAD, err ? ike_err_str(err) : "deleted");
     if (was_up || err)
         ike_out_event(e, sa, NULL, IKE_EV_IKE_DOWN, err);
@@ -132,9 +140,6 @@ void ike_sa_destroy(struct ike_engine *e, struct ike_sa *sa, int err)
     ike_task_clear(e, &sa->out_task);
     for (uint8_t i = 0; i < sa->n_pending; i++)
         ike_task_clear(e, &sa->pending[i]);
-    if (sa->ke)
-        e->c->ke_free(sa->ke);
-    ike_sa_free_setup(sa);
     free(sa->out_req);
     free(sa->last_resp);
     ike_sa_keys_clear(&sa->keys);

@@ -21,9 +21,8 @@ static void add_t(struct ike_proposal *p, uint8_t type, uint16_t id, uint16_t ke
 
 /* only_dh: 0 = no DH transforms (IKE_AUTH children); otherwise the group
  * of our KE payload first, then the other configured groups. */
-void ike_proposal_build(const struct ike_prop_cfg *cfg, size_t n, uint8_t proto,
-                        const uint8_t *spi, uint8_t spi_size, uint16_t only_dh,
-                        struct ike_sa_payload *out)
+void ike_proposal_build(const struct ike_prop_cfg *cfg, size_t n, uint8_t proto, const uint8_t *spi,
+                        uint8_t spi_size, uint16_t only_dh, struct ike_sa_payload *out)
 {
     memset(out, 0, sizeof(*out));
     for (size_t i = 0; i < n && i < IKE_MAX_PROPOSALS; i++) {
@@ -110,11 +109,22 @@ static bool fits(const struct ike_prop_cfg *c, uint8_t proto, const struct ike_p
             continue;
         got[t->type] = true;
         switch (t->type) {
-        case IKE_TRANSFORM_ENCR: a->encr = t->id; a->encr_keylen = t->keylen; break;
-        case IKE_TRANSFORM_PRF: a->prf = t->id; break;
-        case IKE_TRANSFORM_INTEG: a->integ = t->id; break;
-        case IKE_TRANSFORM_DH: a->dh = t->id; break;
-        case IKE_TRANSFORM_ESN: a->esn = t->id == ESN_YES; break;
+        case IKE_TRANSFORM_ENCR:
+            a->encr = t->id;
+            a->encr_keylen = t->keylen;
+            break;
+        case IKE_TRANSFORM_PRF:
+            a->prf = t->id;
+            break;
+        case IKE_TRANSFORM_INTEG:
+            a->integ = t->id;
+            break;
+        case IKE_TRANSFORM_DH:
+            a->dh = t->id;
+            break;
+        case IKE_TRANSFORM_ESN:
+            a->esn = t->id == ESN_YES;
+            break;
         }
     }
     if (!got[IKE_TRANSFORM_ENCR])

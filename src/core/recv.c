@@ -28,9 +28,8 @@ static void log_received(struct ike_engine *e, const struct ike_hdr *h, size_t l
         return;
     char f[IKE_ENDPOINT_STRLEN];
     ike_log(e, IKE_LOG_INFO, "received %s %s #%u [%016llx_%016llx] from %s (%zu bytes)",
-            ike_exchange_name(h->exchange),
-            (h->flags & IKE_FLAG_RESPONSE) ? "response" : "request", h->msg_id,
-            (unsigned long long)h->spi_i, (unsigned long long)h->spi_r,
+            ike_exchange_name(h->exchange), (h->flags & IKE_FLAG_RESPONSE) ? "response" : "request",
+            h->msg_id, (unsigned long long)h->spi_i, (unsigned long long)h->spi_r,
             ike_endpoint_fmt(from, f, sizeof(f)), len);
 }
 
@@ -40,8 +39,8 @@ static int open_message(struct ike_engine *e, struct ike_sa *sa, const struct ik
 {
     struct ike_payload_list outer;
     uint8_t bad_type = 0;
-    int rc = ike_payloads_decode(h->next_payload, data + IKE_HDR_LEN, len - IKE_HDR_LEN,
-                                 &outer, &bad_type);
+    int rc = ike_payloads_decode(h->next_payload, data + IKE_HDR_LEN, len - IKE_HDR_LEN, &outer,
+                                 &bad_type);
     if (rc < 0)
         return rc;
     rc = ike_msg_open(e, sa, data, len, &outer, inner);
@@ -114,8 +113,7 @@ static int recv_request(struct ike_engine *e, struct ike_sa *sa, const struct ik
 }
 
 int ike_engine_recv(struct ike_engine *e, const uint8_t *data, size_t len,
-                    const struct ike_endpoint *from, const struct ike_endpoint *to,
-                    uint64_t now_ms)
+                    const struct ike_endpoint *from, const struct ike_endpoint *to, uint64_t now_ms)
 {
     e->now_ms = now_ms;
     struct ike_hdr h;

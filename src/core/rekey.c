@@ -36,7 +36,7 @@
 #include "ike/err.h"
 
 #define PASSIVE_DELETE_TIMEOUT_MS 30000 /* replaced SA whose DELETE never came */
-#define TEMPFAIL_RETRY_MS 2000          /* 2.25: retry "after a short delay" */
+#define TEMPFAIL_RETRY_MS         2000  /* 2.25: retry "after a short delay" */
 
 /* "Lowest" is octet by octet; a nonce that is a prefix of the other is
  * the lower one (2.8.1). */
@@ -49,8 +49,8 @@ int ike_nonce_cmp(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len
     return a_len < b_len ? -1 : a_len > b_len ? 1 : 0;
 }
 
-void ike_low_nonce(uint8_t *out, uint8_t *out_len, const uint8_t *a, size_t a_len,
-                   const uint8_t *b, size_t b_len)
+void ike_low_nonce(uint8_t *out, uint8_t *out_len, const uint8_t *a, size_t a_len, const uint8_t *b,
+                   size_t b_len)
 {
     const uint8_t *lo = ike_nonce_cmp(a, a_len, b, b_len) <= 0 ? a : b;
     size_t n = lo == a ? a_len : b_len;
@@ -211,7 +211,8 @@ static void resolve_child_collision(struct ike_engine *e, struct ike_sa *sa, str
 static int child_rekey_failed(struct ike_engine *e, struct ike_sa *sa, struct ike_child *old,
                               int err, uint64_t now_ms)
 {
-    ike_log(e, IKE_LOG_WARN, "%s: rekey of Child SA %08x/%08x failed: %s; retrying while it is valid",
+    ike_log(e, IKE_LOG_WARN,
+            "%s: rekey of Child SA %08x/%08x failed: %s; retrying while it is valid",
             sa->conn->cfg.name, old ? old->spi_in : 0, old ? old->spi_out : 0, ike_err_str(err));
     ike_out_event(e, sa, old, IKE_EV_REKEY_FAILED, err);
     if (old && old->state == CHILD_REKEYING && sa->out_task.collision) {
@@ -236,8 +237,8 @@ static int retry_with_group(struct ike_engine *e, struct ike_sa *sa, uint16_t g,
     bool ike = t->type == TASK_IKE_REKEY;
     if (g == t->dh || !ike_proposal_has_dh(ike ? c->ike : c->esp, ike ? c->n_ike : c->n_esp, g))
         return IKE_ERR_INVALID_KE;
-    ike_log(e, IKE_LOG_INFO, "%s: peer wants DH group %s for the rekey, retrying",
-            c->name, ike_transform_name(IKE_TRANSFORM_DH, g));
+    ike_log(e, IKE_LOG_INFO, "%s: peer wants DH group %s for the rekey, retrying", c->name,
+            ike_transform_name(IKE_TRANSFORM_DH, g));
     struct ike_task retry = *t;
     retry.dh = g;
     t->child = NULL;
@@ -426,8 +427,8 @@ static int child_rekey_respond(struct ike_engine *e, struct ike_sa *sa, const st
     if (n < 0)
         return n;
     ike_msg_hdr(sa, CREATE_CHILD_SA, true, h->msg_id, &rh);
-    int len = ike_msg_seal(e, sa, &rh, ike_mb_first_type(&mb), e->plain + IKE_MSG_MAX / 2,
-                           (size_t)n);
+    int len =
+        ike_msg_seal(e, sa, &rh, ike_mb_first_type(&mb), e->plain + IKE_MSG_MAX / 2, (size_t)n);
     return len < 0 ? len : ike_send_response(e, sa, e->msg, (size_t)len);
 }
 
@@ -478,8 +479,8 @@ int ike_rekey_child_process_request(struct ike_engine *e, struct ike_sa *sa,
         (!p_ke || ike_ke_decode(p_ke->body, &kp) < 0 || kp.group != ch->algs.dh)) {
         uint8_t g[2] = {(uint8_t)(ch->algs.dh >> 8), (uint8_t)ch->algs.dh};
         ike_child_release(e, ch);
-        return ike_msg_notify_response(e, sa, CREATE_CHILD_SA, h->msg_id,
-                                       IKE_N_INVALID_KE_PAYLOAD, g, 2);
+        return ike_msg_notify_response(e, sa, CREATE_CHILD_SA, h->msg_id, IKE_N_INVALID_KE_PAYLOAD,
+                                       g, 2);
     }
     if (rc == 0)
         rc = child_rekey_respond(e, sa, h, in, ch, now_ms);
@@ -511,14 +512,16 @@ static int derive_rekeyed(struct ike_engine *e, struct ike_sa *old, struct ike_s
     int prf_len = ike_alg_prf_len(n->algs.prf);
     if (rc < 0 || prf_len < 0)
         return rc < 0 ? rc : prf_len;
-    struct ike_sa_key_lens lens = {.prf_id = n->algs.prf, .prf_len = (size_t)prf_len,
-                                   .integ_len = n->integ.key_len, .encr_len = n->encr.key_len};
+    struct ike_sa_key_lens lens = {.prf_id = n->algs.prf,
+                                   .prf_len = (size_t)prf_len,
+                                   .integ_len = n->integ.key_len,
+                                   .encr_len = n->encr.key_len};
     uint8_t spi_i[8], spi_r[8];
     ike_put_be64(spi_i, n->spi_i);
     ike_put_be64(spi_r, n->spi_r);
     return ike_keys_ike_rekey(e->c, old->algs.prf, &old->keys.sk_d, &lens, g->p, g->len,
-                              n->nonce_i, n->nonce_i_len, n->nonce_r, n->nonce_r_len, spi_i,
-                              spi_r, &n->keys);
+                              n->setup->nonce_i, n->setup->nonce_i_len, n->setup->nonce_r,
+                              n->setup->nonce_r_len, spi_i, spi_r, &n->keys);
 }
 
 /* Children and queued Child work move to the new IKE SA (2.18); the old
@@ -577,7 +580,7 @@ static void resolve_ike_collision(struct ike_engine *e, struct ike_sa *old, uint
             (unsigned long long)redundant->spi_r);
     move_children(e, old, survivor);
     if (ours_lowest) {
-        delete_ike_sa(e, ours, now_ms); /* we made it, we delete it */
+        delete_ike_sa(e, ours, now_ms);                         /* we made it, we delete it */
         old->delete_at_ms = now_ms + PASSIVE_DELETE_TIMEOUT_MS; /* the winner deletes old */
     } else {
         redundant->delete_at_ms = now_ms + PASSIVE_DELETE_TIMEOUT_MS;
@@ -627,12 +630,12 @@ int ike_rekey_ike_build_request(struct ike_engine *e, struct ike_sa *sa, struct 
             t->dh = sa->algs.dh; /* the IKE SA's own group first */
     }
     struct ike_sa *n = t->new_sa;
-    n->nonce_i_len = IKE_NONCE_LEN;
-    ike_random(e, n->nonce_i, IKE_NONCE_LEN);
-    if (n->ke)
-        e->c->ke_free(n->ke);
-    n->ke = NULL;
-    int rc = ike_ke_generate(e, t->dh, &n->ke, pub, sizeof(pub), &pub_len);
+    n->setup->nonce_i_len = IKE_NONCE_LEN;
+    ike_random(e, n->setup->nonce_i, IKE_NONCE_LEN);
+    if (n->setup->ke)
+        e->c->ke_free(n->setup->ke);
+    n->setup->ke = NULL;
+    int rc = ike_ke_generate(e, t->dh, &n->setup->ke, pub, sizeof(pub), &pub_len);
     if (rc < 0)
         return rc;
     struct ike_msg_builder mb;
@@ -642,7 +645,7 @@ int ike_rekey_ike_build_request(struct ike_engine *e, struct ike_sa *sa, struct 
     ike_mb_init_chain(&mb, e->plain, sizeof(e->plain));
     ike_proposal_build(c->ike, c->n_ike, IKE_PROTO_IKE, spi, 8, t->dh, &sap);
     ike_sa_encode(&mb, &sap);
-    ike_nonce_encode(&mb, n->nonce_i, n->nonce_i_len);
+    ike_nonce_encode(&mb, n->setup->nonce_i, n->setup->nonce_i_len);
     ike_ke_encode(&mb, t->dh, pub, pub_len);
     int len = ike_mb_finish(&mb);
     if (len < 0)
@@ -672,8 +675,9 @@ static int decode_ike_rekey(const struct ike_payload_list *in, struct ike_sa_pay
 static void ike_rekeyed(struct ike_engine *e, struct ike_sa *old, struct ike_sa *n,
                         bool we_initiated, uint64_t now_ms)
 {
-    ike_low_nonce(n->low_nonce, &n->low_nonce_len, n->nonce_i, n->nonce_i_len, n->nonce_r,
-                  n->nonce_r_len);
+    ike_low_nonce(n->low_nonce, &n->low_nonce_len, n->setup->nonce_i, n->setup->nonce_i_len,
+                  n->setup->nonce_r, n->setup->nonce_r_len);
+    ike_sa_free_setup(e, n); /* keyed: the nonces are no longer needed */
     ike_sa_set_state(e, n, IKE_SA_ESTABLISHED, "rekeyed IKE SA");
     ike_timers_established(e, n, now_ms);
     struct ike_event *ev = ike_out_event(e, n, NULL, IKE_EV_IKE_REKEYED, 0);
@@ -748,18 +752,18 @@ int ike_rekey_ike_process_response(struct ike_engine *e, struct ike_sa *sa,
     if (rc == 0 && (sap.p[0].spi_size != 8 || n->algs.dh != t->dh || ke.group != t->dh))
         rc = IKE_ERR_NO_PROPOSAL;
     if (rc == 0)
-        rc = e->c->ke_derive(n->ke, ke.data.p, ke.data.len, &gir);
+        rc = e->c->ke_derive(n->setup->ke, ke.data.p, ke.data.len, &gir);
     if (rc == 0) {
         n->spi_r = ike_be64(sap.p[0].spi);
-        memcpy(n->nonce_r, nr.p, nr.len);
-        n->nonce_r_len = (uint8_t)nr.len;
+        memcpy(n->setup->nonce_r, nr.p, nr.len);
+        n->setup->nonce_r_len = (uint8_t)nr.len;
         rc = derive_rekeyed(e, sa, n, &gir);
     }
     ike_secret_free(&gir);
     if (rc < 0)
         return ike_rekey_failed(e, sa, rc, now_ms);
-    e->c->ke_free(n->ke);
-    n->ke = NULL;
+    e->c->ke_free(n->setup->ke);
+    n->setup->ke = NULL;
     t->new_sa = NULL;
     sa->rekey_fails = 0;
     ike_rekeyed(e, sa, n, true, now_ms);
@@ -794,14 +798,14 @@ static uint16_t ike_rekey_accept(struct ike_engine *e, struct ike_sa *sa,
     n->local = sa->local;
     n->remote = sa->remote;
     n->algs = algs;
-    memcpy(n->nonce_i, ni.p, ni.len);
-    n->nonce_i_len = (uint8_t)ni.len;
-    n->nonce_r_len = IKE_NONCE_LEN;
-    ike_random(e, n->nonce_r, IKE_NONCE_LEN);
+    memcpy(n->setup->nonce_i, ni.p, ni.len);
+    n->setup->nonce_i_len = (uint8_t)ni.len;
+    n->setup->nonce_r_len = IKE_NONCE_LEN;
+    ike_random(e, n->setup->nonce_r, IKE_NONCE_LEN);
     struct ike_secret g = {0};
-    int rc = ike_ke_generate(e, algs.dh, &n->ke, pub, IKE_KE_MAX, pub_len);
+    int rc = ike_ke_generate(e, algs.dh, &n->setup->ke, pub, IKE_KE_MAX, pub_len);
     if (rc == 0)
-        rc = e->c->ke_derive(n->ke, ke.data.p, ke.data.len, &g);
+        rc = e->c->ke_derive(n->setup->ke, ke.data.p, ke.data.len, &g);
     if (rc == 0)
         rc = derive_rekeyed(e, sa, n, &g);
     ike_secret_free(&g);
@@ -809,8 +813,8 @@ static uint16_t ike_rekey_accept(struct ike_engine *e, struct ike_sa *sa,
         ike_sa_destroy(e, n, 0);
         return IKE_N_NO_PROPOSAL_CHOSEN;
     }
-    e->c->ke_free(n->ke);
-    n->ke = NULL;
+    e->c->ke_free(n->setup->ke);
+    n->setup->ke = NULL;
     *prop_num = sap.p[idx].num;
     *out = n;
     return 0;
@@ -842,7 +846,7 @@ int ike_rekey_ike_process_request(struct ike_engine *e, struct ike_sa *sa, const
     ike_mb_init_chain(&mb, e->plain + IKE_MSG_MAX / 2, IKE_MSG_MAX / 2);
     ike_proposal_answer(prop_num, IKE_PROTO_IKE, spi, 8, &n->algs, &ans);
     ike_sa_encode(&mb, &ans);
-    ike_nonce_encode(&mb, n->nonce_r, n->nonce_r_len);
+    ike_nonce_encode(&mb, n->setup->nonce_r, n->setup->nonce_r_len);
     ike_ke_encode(&mb, n->algs.dh, pub, pub_len);
     int len = ike_mb_finish(&mb);
     ike_msg_hdr(sa, CREATE_CHILD_SA, true, h->msg_id, &rh);

@@ -150,8 +150,8 @@ void ike_timers_request_sent(struct ike_engine *e, struct ike_sa *sa, uint64_t n
 {
     const struct ike_conn_cfg *c = &sa->conn->cfg;
     sa->retransmit_at_ms =
-        now_ms + ike_retransmit_timeout_ms(c->retransmit_base_ms, c->retransmit_factor_pct,
-                                           sa->retransmits);
+        now_ms +
+        ike_retransmit_timeout_ms(c->retransmit_base_ms, c->retransmit_factor_pct, sa->retransmits);
     ike_timers_update(e, sa);
 }
 

@@ -110,8 +110,7 @@ void ike_task_next(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
             ike_task_clear(e, &sa->out_task); /* overtaken by events: nothing to do */
         } else if (rc < 0) {
             ike_log(e, IKE_LOG_WARN, "IKE SA %016llx_%016llx: could not start request: %s",
-                    (unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r,
-                    ike_err_str(rc));
+                    (unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r, ike_err_str(rc));
             ike_task_clear(e, &sa->out_task);
         }
         if (sa->state == IKE_SA_DEAD)
