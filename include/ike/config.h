@@ -16,11 +16,11 @@
 
 #include "ike/types.h"
 
-#define IKE_CONN_NAME_MAX  64
-#define IKE_ID_MAX         128 /* identification data bytes */
-#define IKE_PSK_MAX        128
-#define IKE_CFG_PROPOSALS  8   /* proposals per ike= / esp= list */
-#define IKE_CFG_ALGS       4   /* algorithms of one type within a proposal */
+#define IKE_CONN_NAME_MAX 64
+#define IKE_ID_MAX        128 /* identification data bytes */
+#define IKE_PSK_MAX       128
+#define IKE_CFG_PROPOSALS 8 /* proposals per ike= / esp= list */
+#define IKE_CFG_ALGS      4 /* algorithms of one type within a proposal */
 
 /* One proposal of ike= or esp= (strongSwan syntax: one dash-separated
  * item list). Each list holds alternatives of one transform type in
@@ -51,7 +51,7 @@ struct ike_id_cfg {
     uint8_t type; /* ID_*; 0 = derive from the address */
     uint8_t len;
     uint8_t data[IKE_ID_MAX];
-    bool any;     /* %any: accept any peer identity */
+    bool any; /* %any: accept any peer identity */
 };
 
 enum ike_dpd_action { IKE_DPD_CLEAR = 0, IKE_DPD_HOLD, IKE_DPD_RESTART };
@@ -74,25 +74,25 @@ struct ike_conn_cfg {
     struct ike_prop_cfg ike[IKE_CFG_PROPOSALS]; /* ike= */
     struct ike_prop_cfg esp[IKE_CFG_PROPOSALS]; /* esp= */
 
-    uint8_t mode;                 /* type=tunnel|transport (enum ike_ipsec_mode) */
-    uint8_t auto_mode;            /* auto= (enum ike_auto) */
-    uint64_t ike_lifetime_ms;     /* ikelifetime (default 3h) */
-    uint64_t child_lifetime_ms;   /* lifetime / keylife (default 1h) */
-    uint64_t rekey_margin_ms;     /* rekeymargin (default 9m) */
-    uint32_t rekey_fuzz_pct;      /* rekeyfuzz (default 100) */
+    uint8_t mode;                          /* type=tunnel|transport (enum ike_ipsec_mode) */
+    uint8_t auto_mode;                     /* auto= (enum ike_auto) */
+    uint64_t ike_lifetime_ms;              /* ikelifetime (default 3h) */
+    uint64_t child_lifetime_ms;            /* lifetime / keylife (default 1h) */
+    uint64_t rekey_margin_ms;              /* rekeymargin (default 9m) */
+    uint32_t rekey_fuzz_pct;               /* rekeyfuzz (default 100) */
     uint64_t life_bytes, life_packets;     /* lifebytes, lifepackets (0 = none) */
     uint64_t margin_bytes, margin_packets; /* marginbytes, marginpackets */
-    bool rekey;                   /* rekey=yes|no */
-    uint64_t dpd_delay_ms;        /* dpddelay (0 = off) */
-    uint64_t dpd_timeout_ms;      /* dpdtimeout */
-    uint8_t dpd_action;           /* dpdaction (enum ike_dpd_action) */
-    uint8_t close_action;         /* closeaction (enum ike_dpd_action) */
-    uint32_t keyingtries;         /* keyingtries (0 = %forever) */
+    bool rekey;                            /* rekey=yes|no */
+    uint64_t dpd_delay_ms;                 /* dpddelay (0 = off) */
+    uint64_t dpd_timeout_ms;               /* dpdtimeout */
+    uint8_t dpd_action;                    /* dpdaction (enum ike_dpd_action) */
+    uint8_t close_action;                  /* closeaction (enum ike_dpd_action) */
+    uint32_t keyingtries;                  /* keyingtries (0 = %forever) */
 
     /* Retransmission (RFC 7296 2.4), strongSwan-like defaults. */
-    uint32_t retransmit_base_ms;  /* 4000 */
+    uint32_t retransmit_base_ms;    /* 4000 */
     uint32_t retransmit_factor_pct; /* 180 = x1.8 per try */
-    uint32_t retransmit_tries;    /* 5 */
+    uint32_t retransmit_tries;      /* 5 */
 
     uint32_t reqid; /* 0 = engine assigns */
 };

@@ -59,12 +59,12 @@ int ike_ct_memcmp(const void *a, const void *b, size_t n);
  * fixed-size algorithms). Return IKE_ERR_UNSUPPORTED_ALG when unknown. */
 struct ike_encr_info {
     uint16_t id;
-    uint16_t key_bits;  /* without salt */
-    uint8_t key_len;    /* bytes of keying material incl. salt */
+    uint16_t key_bits; /* without salt */
+    uint8_t key_len;   /* bytes of keying material incl. salt */
     uint8_t salt_len;
     uint8_t iv_len;
     uint8_t block_len;
-    uint8_t icv_len;    /* AEAD tag; 0 for non-AEAD */
+    uint8_t icv_len; /* AEAD tag; 0 for non-AEAD */
     bool aead;
 };
 int ike_alg_encr(uint16_t id, uint16_t keylen_bits, struct ike_encr_info *out);
@@ -102,8 +102,8 @@ struct ike_sk_params {
 
 struct ike_crypto_ops {
     /* out = prf(key, data[0] | data[1] | ...); *out_len = ike_alg_prf_len. */
-    int (*prf)(uint16_t prf_id, const uint8_t *key, size_t key_len,
-               const struct ike_iov *data, size_t n_data, uint8_t *out);
+    int (*prf)(uint16_t prf_id, const uint8_t *key, size_t key_len, const struct ike_iov *data,
+               size_t n_data, uint8_t *out);
 
     /* Fill buf with n random bytes (CSPRNG). Used by the daemon to seed
      * the engine's random callback; the engine itself takes randomness
@@ -119,8 +119,8 @@ struct ike_crypto_ops {
      * on-curve for ECP; all-zero result for X25519/X448) and computes g^ir
      * (ECP: x coordinate only) into a new secret. ke_free wipes.
      */
-    int (*ke_new)(uint16_t group, const uint8_t *priv_seed, size_t seed_len,
-                  struct ike_ke **ke, uint8_t *pub, size_t pub_cap, size_t *pub_len);
+    int (*ke_new)(uint16_t group, const uint8_t *priv_seed, size_t seed_len, struct ike_ke **ke,
+                  uint8_t *pub, size_t pub_cap, size_t *pub_len);
     int (*ke_derive)(struct ike_ke *ke, const uint8_t *peer_pub, size_t peer_len,
                      struct ike_secret *shared);
     void (*ke_free)(struct ike_ke *ke);
@@ -137,8 +137,8 @@ struct ike_crypto_ops {
      * the padding, writing the inner payload chain to plain.
      */
     int (*sk_seal)(const struct ike_sk_params *sp, uint8_t *buf, size_t cap, size_t aad_len,
-                   size_t sk_hdr_off, const uint8_t *plain, size_t plain_len,
-                   const uint8_t *iv, size_t *out_len);
+                   size_t sk_hdr_off, const uint8_t *plain, size_t plain_len, const uint8_t *iv,
+                   size_t *out_len);
     int (*sk_open)(const struct ike_sk_params *sp, const uint8_t *msg, size_t msg_len,
                    size_t aad_len, uint8_t *plain, size_t plain_cap, size_t *plain_len);
 

@@ -17,23 +17,23 @@ enum ike_err {
     IKE_OK = 0,
 
     /* generic and wire codec */
-    IKE_ERR_INVALID_ARG = -1,      /* caller passed something impossible */
-    IKE_ERR_NOMEM = -2,            /* allocation failed */
-    IKE_ERR_BUF_TOO_SMALL = -3,    /* writer ran out of room */
-    IKE_ERR_TRUNCATED = -4,        /* fewer bytes than a field needs */
-    IKE_ERR_BAD_LENGTH = -5,       /* a length field lies (too short/long) */
-    IKE_ERR_BAD_VERSION = -6,      /* IKE major version is not 2 */
-    IKE_ERR_BAD_PAYLOAD_CHAIN = -7, /* chain overruns, or trailing bytes */
-    IKE_ERR_TOO_MANY = -8,         /* a count from the wire exceeds its cap */
+    IKE_ERR_INVALID_ARG = -1,          /* caller passed something impossible */
+    IKE_ERR_NOMEM = -2,                /* allocation failed */
+    IKE_ERR_BUF_TOO_SMALL = -3,        /* writer ran out of room */
+    IKE_ERR_TRUNCATED = -4,            /* fewer bytes than a field needs */
+    IKE_ERR_BAD_LENGTH = -5,           /* a length field lies (too short/long) */
+    IKE_ERR_BAD_VERSION = -6,          /* IKE major version is not 2 */
+    IKE_ERR_BAD_PAYLOAD_CHAIN = -7,    /* chain overruns, or trailing bytes */
+    IKE_ERR_TOO_MANY = -8,             /* a count from the wire exceeds its cap */
     IKE_ERR_UNSUPPORTED_CRITICAL = -9, /* unknown payload with critical bit */
-    IKE_ERR_INVALID_SYNTAX = -10,  /* field value the RFC forbids */
-    IKE_ERR_MISSING_PAYLOAD = -11, /* payload rule: required payload absent */
-    IKE_ERR_UNEXPECTED_PAYLOAD = -12, /* payload rule: not allowed here */
-    IKE_ERR_DUPLICATE_PAYLOAD = -13,  /* payload rule: appears too often */
-    IKE_ERR_NOT_ENCRYPTED = -14,   /* must be inside SK but is not */
-    IKE_ERR_EMPTY_PAYLOAD = -15,   /* zero-length body where RFC forbids */
-    IKE_ERR_BAD_SPI = -16,         /* SPI size/value invalid */
-    IKE_ERR_NOT_FOUND = -17,       /* lookup found nothing */
+    IKE_ERR_INVALID_SYNTAX = -10,      /* field value the RFC forbids */
+    IKE_ERR_MISSING_PAYLOAD = -11,     /* payload rule: required payload absent */
+    IKE_ERR_UNEXPECTED_PAYLOAD = -12,  /* payload rule: not allowed here */
+    IKE_ERR_DUPLICATE_PAYLOAD = -13,   /* payload rule: appears too often */
+    IKE_ERR_NOT_ENCRYPTED = -14,       /* must be inside SK but is not */
+    IKE_ERR_EMPTY_PAYLOAD = -15,       /* zero-length body where RFC forbids */
+    IKE_ERR_BAD_SPI = -16,             /* SPI size/value invalid */
+    IKE_ERR_NOT_FOUND = -17,           /* lookup found nothing */
 
     /* crypto */
     IKE_ERR_CRYPTO = -30,          /* the crypto library failed */
@@ -57,16 +57,16 @@ enum ike_err {
     IKE_ERR_BUSY = -60,            /* an exchange is already outstanding */
 
     /* kernel */
-    IKE_ERR_KERNEL = -80,          /* kernel refused (see errno text) */
-    IKE_ERR_KERNEL_EXISTS = -81,   /* EEXIST */
-    IKE_ERR_KERNEL_NOENT = -82,    /* ENOENT */
-    IKE_ERR_KERNEL_NOESP = -83,    /* EPROTONOSUPPORT: no ESP in kernel */
-    IKE_ERR_KERNEL_ALG = -84,      /* algorithm not available in kernel */
+    IKE_ERR_KERNEL = -80,        /* kernel refused (see errno text) */
+    IKE_ERR_KERNEL_EXISTS = -81, /* EEXIST */
+    IKE_ERR_KERNEL_NOENT = -82,  /* ENOENT */
+    IKE_ERR_KERNEL_NOESP = -83,  /* EPROTONOSUPPORT: no ESP in kernel */
+    IKE_ERR_KERNEL_ALG = -84,    /* algorithm not available in kernel */
 
     /* daemon, config, control */
-    IKE_ERR_CONFIG = -100,         /* config file error (file:line given) */
-    IKE_ERR_IO = -101,             /* system call failed */
-    IKE_ERR_CTL = -102,            /* malformed control request */
+    IKE_ERR_CONFIG = -100, /* config file error (file:line given) */
+    IKE_ERR_IO = -101,     /* system call failed */
+    IKE_ERR_CTL = -102,    /* malformed control request */
 };
 
 /* Short English description of an error code; never NULL. */

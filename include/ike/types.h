@@ -36,12 +36,12 @@ struct ike_endpoint {
 };
 
 /* RFC 7296 3.1: fixed IKE header. */
-#define IKE_HDR_LEN         28
-#define IKE_GENERIC_HDR_LEN 4
-#define IKE_VERSION_2       0x20 /* major 2, minor 0 */
-#define IKE_FLAG_INITIATOR  0x08
-#define IKE_FLAG_VERSION    0x10
-#define IKE_FLAG_RESPONSE   0x20
+#define IKE_HDR_LEN            28
+#define IKE_GENERIC_HDR_LEN    4
+#define IKE_VERSION_2          0x20 /* major 2, minor 0 */
+#define IKE_FLAG_INITIATOR     0x08
+#define IKE_FLAG_VERSION       0x10
+#define IKE_FLAG_RESPONSE      0x20
 #define IKE_NON_ESP_MARKER_LEN 4 /* RFC 3948 2.2: four zero octets on port 4500 */
 
 /* RFC 7296 3.1: exchange types. */
@@ -232,9 +232,9 @@ enum ike_notify_type {
     IKE_N_REKEY_SA = 16393,
     IKE_N_ESP_TFC_PADDING_NOT_SUPPORTED = 16394,
     IKE_N_NON_FIRST_FRAGMENTS_ALSO = 16395,
-    IKE_N_MOBIKE_SUPPORTED = 16396,          /* RFC 4555 */
-    IKE_N_UPDATE_SA_ADDRESSES = 16400,       /* RFC 4555 */
-    IKE_N_CHILDLESS_IKEV2_SUPPORTED = 16418, /* RFC 6023 */
+    IKE_N_MOBIKE_SUPPORTED = 16396,              /* RFC 4555 */
+    IKE_N_UPDATE_SA_ADDRESSES = 16400,           /* RFC 4555 */
+    IKE_N_CHILDLESS_IKEV2_SUPPORTED = 16418,     /* RFC 6023 */
     IKE_N_IKEV2_FRAGMENTATION_SUPPORTED = 16430, /* RFC 7383 */
     IKE_N_SIGNATURE_HASH_ALGORITHMS = 16431,     /* RFC 7427 */
 };

@@ -116,8 +116,8 @@ struct ike_payload_list {
  * the last payload (RFC 7296 3.14). Bytes left after the last payload:
  * IKE_ERR_BAD_PAYLOAD_CHAIN.
  */
-int ike_payloads_decode(uint8_t first, const uint8_t *p, size_t len,
-                        struct ike_payload_list *out, uint8_t *bad_type);
+int ike_payloads_decode(uint8_t first, const uint8_t *p, size_t len, struct ike_payload_list *out,
+                        uint8_t *bad_type);
 
 /* Find the n-th (0-based) payload of a type; NULL when absent. */
 const struct ike_payload *ike_payload_find(const struct ike_payload_list *l, uint8_t type,
@@ -140,16 +140,15 @@ int ike_payload_rules_check(uint8_t exchange, enum ike_msg_kind kind,
 /* ---- message builder ---- */
 struct ike_msg_builder {
     struct ike_writer w;
-    size_t np_off;    /* offset of the byte naming the next payload */
-    size_t pl_start;  /* offset of the open payload's generic header */
+    size_t np_off;   /* offset of the byte naming the next payload */
+    size_t pl_start; /* offset of the open payload's generic header */
     bool open;
     bool has_hdr;       /* started by ike_mb_init (header at offset 0) */
     uint8_t first_type; /* type of the first payload begun (IKE_PL_NONE) */
 };
 
 /* Start a message: writes the IKE header (length patched by finish). */
-void ike_mb_init(struct ike_msg_builder *mb, uint8_t *buf, size_t cap,
-                 const struct ike_hdr *h);
+void ike_mb_init(struct ike_msg_builder *mb, uint8_t *buf, size_t cap, const struct ike_hdr *h);
 /* Start a bare payload chain (for the plaintext inside SK): no header;
  * *first_type receives the type of the first payload at finish. */
 void ike_mb_init_chain(struct ike_msg_builder *mb, uint8_t *buf, size_t cap);
