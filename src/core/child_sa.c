@@ -227,9 +227,8 @@ static uint64_t policy_key(const struct ike_child *ch)
     const uint8_t *parts[3] = {(const uint8_t *)&ch->reqid, (const uint8_t *)&ch->ts_local,
                                (const uint8_t *)&ch->ts_remote};
     size_t lens[3] = {sizeof(ch->reqid),
-                      offsetof(struct ike_ts_payload, ts) + ch->ts_local.n * sizeof(struct ike_ts),
-                      offsetof(struct ike_ts_payload, ts) +
-                          ch->ts_remote.n * sizeof(struct ike_ts)};
+                      offsetof(struct ike_ts_set, ts) + ch->ts_local.n * sizeof(struct ike_ts),
+                      offsetof(struct ike_ts_set, ts) + ch->ts_remote.n * sizeof(struct ike_ts)};
     for (int k = 0; k < 3; k++)
         for (size_t i = 0; i < lens[k]; i++)
             h = (h ^ parts[k][i]) * 0x100000001b3ULL;

@@ -93,12 +93,21 @@ struct ike_algs {
     bool esn;
 };
 
+/* The selectors a Child SA keeps per side: the wire allows IKE_MAX_TS,
+ * but narrowing against our one configured subnet leaves one in practice;
+ * four inline keep a child small (DESIGN.md 6). */
+#define IKE_CHILD_TS_MAX 4
+struct ike_ts_set {
+    uint8_t n;
+    struct ike_ts ts[IKE_CHILD_TS_MAX];
+};
+
 struct ike_child {
     enum ike_child_state state;
     uint32_t spi_in, spi_out; /* host order */
     uint8_t proto;            /* IKE_PROTO_ESP */
     struct ike_algs algs;
-    struct ike_ts_payload ts_local, ts_remote; /* narrowed selectors */
+    struct ike_ts_set ts_local, ts_remote; /* narrowed selectors */
     struct ike_child_keys keys;
     bool we_initiated; /* we sent the CREATE_CHILD_SA / IKE_AUTH request */
     uint8_t prop_num;  /* responder: the peer's proposal number we chose */
@@ -359,6 +368,12 @@ bool ike_proposal_has_dh(const struct ike_prop_cfg *cfg, size_t n, uint16_t grou
 uint16_t ike_proposal_first_dh(const struct ike_prop_cfg *cfg, size_t n);
 
 /* ---- ts.c ---- */
+/* Keep up to IKE_CHILD_TS_MAX selectors (false if some were dropped). */
+bool ike_ts_set_from(struct ike_ts_set *d, const struct ike_ts_payload *s);
+void ike_ts_set_encode(struct ike_msg_builder *mb, uint8_t pl_type, const struct ike_ts_set *s);
+/* Narrow into a child's set: ike_ts_narrow, then keep the first few. */
+int ike_ts_narrow_set(const struct ike_ts_payload *proposed, const struct ike_ts_payload *ours,
+                      struct ike_ts_set *out);
 void ike_ts_from_subnet(const struct ike_subnet *s, const struct ike_addr *host,
                         struct ike_ts_payload *out);
 /* Narrow the peer's proposed selectors to our config (RFC 7296 2.9). */

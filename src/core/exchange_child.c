@@ -40,14 +40,15 @@ void ike_child_offer_ts(struct ike_sa *sa, struct ike_child *ch, struct ike_msg_
 {
     const struct ike_conn_cfg *c = &sa->conn->cfg;
     if (ch->we_initiated) {
-        ike_ts_from_subnet(&c->local_ts, &sa->local.addr, &ch->ts_local);
-        ike_ts_from_subnet(&c->remote_ts, &sa->remote.addr, &ch->ts_remote);
-        ike_ts_encode(mb, IKE_PL_TSI, &ch->ts_local);
-        ike_ts_encode(mb, IKE_PL_TSR, &ch->ts_remote);
-    } else {
-        ike_ts_encode(mb, IKE_PL_TSI, &ch->ts_remote);
-        ike_ts_encode(mb, IKE_PL_TSR, &ch->ts_local);
+        struct ike_ts_payload l, r;
+        ike_ts_from_subnet(&c->local_ts, &sa->local.addr, &l);
+        ike_ts_from_subnet(&c->remote_ts, &sa->remote.addr, &r);
+        ike_ts_set_from(&ch->ts_local, &l);
+        ike_ts_set_from(&ch->ts_remote, &r);
     }
+    /* TSi is always the initiator's side. */
+    ike_ts_set_encode(mb, IKE_PL_TSI, ch->we_initiated ? &ch->ts_local : &ch->ts_remote);
+    ike_ts_set_encode(mb, IKE_PL_TSR, ch->we_initiated ? &ch->ts_remote : &ch->ts_local);
     if (c->mode == IKE_MODE_TRANSPORT)
         ike_notify_encode(mb, 0, NULL, 0, IKE_N_USE_TRANSPORT_MODE, NULL, 0);
 }
@@ -103,8 +104,8 @@ int ike_child_accept(struct ike_engine *e, struct ike_sa *sa, const struct ike_p
     ch->spi_out = ike_be32(sap.p[idx].spi);
     cfg_ts(sa, &our_l, &our_r);
     /* TSi is the initiator's side: our remote; TSr our local. */
-    if (ike_ts_narrow(&tsi, &our_r, &ch->ts_remote) < 0 ||
-        ike_ts_narrow(&tsr, &our_l, &ch->ts_local) < 0) {
+    if (ike_ts_narrow_set(&tsi, &our_r, &ch->ts_remote) < 0 ||
+        ike_ts_narrow_set(&tsr, &our_l, &ch->ts_local) < 0) {
         *notify = IKE_N_TS_UNACCEPTABLE;
         return IKE_ERR_TS_UNACCEPTABLE;
     }
@@ -131,8 +132,8 @@ int ike_child_finish(struct ike_engine *e, struct ike_sa *sa, const struct ike_p
     ch->spi_out = ike_be32(sap.p[0].spi);
     cfg_ts(sa, &our_l, &our_r);
     /* The answer must lie within what we proposed. */
-    if (ike_ts_narrow(&tsi, &our_l, &ch->ts_local) < 0 ||
-        ike_ts_narrow(&tsr, &our_r, &ch->ts_remote) < 0)
+    if (ike_ts_narrow_set(&tsi, &our_l, &ch->ts_local) < 0 ||
+        ike_ts_narrow_set(&tsr, &our_r, &ch->ts_remote) < 0)
         return IKE_ERR_TS_UNACCEPTABLE;
     return 0;
 }

@@ -151,8 +151,8 @@ int ike_rekey_child_build_request(struct ike_engine *e, struct ike_sa *sa, struc
     ike_nonce_encode(&mb, t->nonce, IKE_NONCE_LEN);
     if (t->dh)
         ike_ke_encode(&mb, t->dh, pub, pub_len);
-    ike_ts_encode(&mb, IKE_PL_TSI, &t->child->ts_local);
-    ike_ts_encode(&mb, IKE_PL_TSR, &t->child->ts_remote);
+    ike_ts_set_encode(&mb, IKE_PL_TSI, &t->child->ts_local);
+    ike_ts_set_encode(&mb, IKE_PL_TSR, &t->child->ts_remote);
     if (c->mode == IKE_MODE_TRANSPORT)
         ike_notify_encode(&mb, 0, NULL, 0, IKE_N_USE_TRANSPORT_MODE, NULL, 0);
     int n = ike_mb_finish(&mb);
@@ -264,7 +264,7 @@ static int child_rekey_complete(struct ike_engine *e, struct ike_sa *sa, struct 
 {
     struct ike_task *t = &sa->out_task;
     struct ike_child *ch = t->child;
-    struct ike_ts_payload keep_l = ch->ts_local, keep_r = ch->ts_remote;
+    struct ike_ts_set keep_l = ch->ts_local, keep_r = ch->ts_remote;
     struct ike_view nr;
     struct ike_secret g = {0};
     int rc = ike_child_finish(e, sa, in, ch, false);
@@ -419,8 +419,8 @@ static int child_rekey_respond(struct ike_engine *e, struct ike_sa *sa, const st
     ike_nonce_encode(&mb, nr, sizeof(nr));
     if (ch->algs.dh)
         ike_ke_encode(&mb, ch->algs.dh, pub, pub_len);
-    ike_ts_encode(&mb, IKE_PL_TSI, &ch->ts_remote);
-    ike_ts_encode(&mb, IKE_PL_TSR, &ch->ts_local);
+    ike_ts_set_encode(&mb, IKE_PL_TSI, &ch->ts_remote);
+    ike_ts_set_encode(&mb, IKE_PL_TSR, &ch->ts_local);
     if (sa->conn->cfg.mode == IKE_MODE_TRANSPORT)
         ike_notify_encode(&mb, 0, NULL, 0, IKE_N_USE_TRANSPORT_MODE, NULL, 0);
     int n = ike_mb_finish(&mb);

@@ -119,3 +119,31 @@ int ike_ts_to_selector(const struct ike_ts *ts, struct ike_addr *addr, uint8_t *
     *prefix = p;
     return 0;
 }
+
+bool ike_ts_set_from(struct ike_ts_set *d, const struct ike_ts_payload *s)
+{
+    uint8_t n = s->n < IKE_CHILD_TS_MAX ? s->n : IKE_CHILD_TS_MAX;
+    memset(d, 0, sizeof(*d));
+    d->n = n;
+    memcpy(d->ts, s->ts, n * sizeof(d->ts[0]));
+    return n == s->n;
+}
+
+void ike_ts_set_encode(struct ike_msg_builder *mb, uint8_t pl_type, const struct ike_ts_set *s)
+{
+    struct ike_ts_payload p;
+    memset(&p, 0, sizeof(p));
+    p.n = s->n;
+    memcpy(p.ts, s->ts, s->n * sizeof(p.ts[0]));
+    ike_ts_encode(mb, pl_type, &p);
+}
+
+int ike_ts_narrow_set(const struct ike_ts_payload *proposed, const struct ike_ts_payload *ours,
+                      struct ike_ts_set *out)
+{
+    struct ike_ts_payload n;
+    int rc = ike_ts_narrow(proposed, ours, &n);
+    if (rc == 0)
+        ike_ts_set_from(out, &n); /* beyond four, the first four */
+    return rc;
+}

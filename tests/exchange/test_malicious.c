@@ -52,8 +52,8 @@ static void send_rekey(int from, uint8_t proto, const uint8_t *spi, uint8_t spi_
     ike_notify_encode(&mb, proto, spi, spi_len, IKE_N_REKEY_SA, NULL, 0);
     ike_child_offer(e, sa, ch, 0, &mb);
     ike_nonce_encode(&mb, nonce, sizeof(nonce));
-    ike_ts_encode(&mb, IKE_PL_TSI, &ch->ts_local);
-    ike_ts_encode(&mb, IKE_PL_TSR, &ch->ts_remote);
+    ike_ts_set_encode(&mb, IKE_PL_TSI, &ch->ts_local);
+    ike_ts_set_encode(&mb, IKE_PL_TSR, &ch->ts_remote);
     int n = ike_mb_finish(&mb);
     ike_msg_hdr(sa, CREATE_CHILD_SA, false, sa->msg_id_out, &h);
     int len = ike_msg_seal(e, sa, &h, ike_mb_first_type(&mb), e->plain, (size_t)n);
