@@ -36,18 +36,21 @@ for pair in "$L $L_OUT $R_OUT" "$R $R_OUT $L_OUT"; do
 done
 check "ip xfrm state/policy add (rfc4106 gcm aes, transport)" [ $ok = 1 ]
 
-before=$(xfrm_bytes "$L" 0x1001)
+xfrm_bytes before "$L" 0x1001
 check "ping left -> right through ESP" ping_ok "$L" "$L_OUT" "$R_OUT" 5
-out_l=$(xfrm_bytes "$L" 0x1001) in_r=$(xfrm_bytes "$R" 0x1001)
-out_r=$(xfrm_bytes "$R" 0x2001) in_l=$(xfrm_bytes "$L" 0x2001)
+xfrm_counters "$L"
+out_l=${BYTES[0x00001001]:-} in_l=${BYTES[0x00002001]:-}
+pk_out=${PACKETS[0x00001001]:-0} pk_in=${PACKETS[0x00002001]:-0}
+xfrm_counters "$R"
+in_r=${BYTES[0x00001001]:-} out_r=${BYTES[0x00002001]:-}
 echo "   bytes: left out ${before:-?} -> ${out_l:-?}, right in ${in_r:-?}, right out ${out_r:-?}, left in ${in_l:-?}"
 check "ESP byte counters rose on all four SAs" \
     [ "${out_l:-0}" -gt "${before:-0}" -a "${in_r:-0}" -gt 0 -a "${out_r:-0}" -gt 0 -a "${in_l:-0}" -gt 0 ]
-check "5 packets each way counted" \
-    [ "$(xfrm_packets "$L" 0x1001)" -ge 5 -a "$(xfrm_packets "$L" 0x2001)" -ge 5 ]
+check "5 packets each way counted (left: $pk_out out, $pk_in in)" \
+    [ "$pk_out" -ge 5 -a "$pk_in" -ge 5 ]
 
 ip -n "$L" xfrm state flush; ip -n "$L" xfrm policy flush
 ip -n "$R" xfrm state flush; ip -n "$R" xfrm policy flush
-check "flush leaves no SA or policy" xfrm_empty "$L"
+check "flush leaves no SA or policy" eval 'xfrm_empty "$L" && xfrm_empty "$R"'
 netns_down
 summary esp-baseline

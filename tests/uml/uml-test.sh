@@ -29,4 +29,4 @@ if ! command -v "${UML_KERNEL:-linux.uml}" >/dev/null 2>&1; then
     fi
     skip "linux.uml not found (install the Debian package user-mode-linux)"
 fi
-exec "$src/interop/uml/run" --timeout "${REKEYD_UML_TIMEOUT:-280}" "$@"
+exec "$src/interop/uml/run" --timeout "${REKEYD_UML_TIMEOUT:-580}" "$@"
