@@ -1,0 +1,266 @@
+/*
+ * status.c: the text of `rekeyctl status [--json]` and `rekeyctl
+ * diagnose [CONN]`, from ike_engine_foreach(), the kernel backend's
+ * counters (GETSA) and the daemon's record of the last failure per conn.
+ *
+ * JSON layout (one object): {"ike_sas": [ {conn, spi_i, spi_r, initiator,
+ * state, local, remote, encr, encr_keylen, integ, prf, dh, rekey_in_s,
+ * expire_in_s, rekeys, last_failure, children: [ {spi_in, spi_out, state,
+ * encr, encr_keylen, integ, dh, reqid, rekey_in_s, expire_in_s, rekeys,
+ * bytes_in, bytes_out, packets_in, packets_out} ] } ], "conns": [ {name,
+ * auto, ike_sas, last_failure} ]}. SPIs are lower-case hex strings; times
+ * are seconds from now (null when not scheduled). Never prints keys.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ike/wire.h"
+#include "rekeyd.h"
+
+void rd_buf_printf(struct rd_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    for (int tries = 0; tries < 2 && !b->oom; tries++) {
+        va_start(ap, fmt);
+        int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            b->oom = true;
+            return;
+        }
+        if (b->p && b->len + (size_t)n < b->cap) {
+            b->len += (size_t)n;
+            return;
+        }
+        size_t cap = (b->cap + (size_t)n + 1) * 2;
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            b->oom = true;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+}
+
+void rd_buf_free(struct rd_buf *b)
+{
+    free(b->p);
+    memset(b, 0, sizeof(*b));
+}
+
+struct walk {
+    const struct rekeyd *d;
+    struct rd_buf *b;
+    uint64_t now;
+    bool json, first_sa, first_child, open_sa;
+};
+
+static const char *tname(uint8_t type, uint16_t id)
+{
+    const char *n = ike_transform_name(type, id);
+    return n ? n : "?";
+}
+
+/* "null" or seconds until t (0 when already due). */
+static void secs_until(struct rd_buf *b, uint64_t t, uint64_t now, bool json)
+{
+    if (!t)
+        rd_buf_printf(b, json ? "null" : "-");
+    else
+        rd_buf_printf(b, "%llu", (unsigned long long)(t > now ? (t - now) / 1000 : 0));
+}
+
+/* Conn names are printable ASCII (checked by the parser), but quote and
+ * backslash still need escaping in JSON. */
+static void json_str(struct rd_buf *b, const char *s)
+{
+    rd_buf_printf(b, "\"");
+    for (; *s; s++)
+        rd_buf_printf(b, (*s == '"' || *s == '\\') ? "\\%c" : "%c", *s);
+    rd_buf_printf(b, "\"");
+}
+
+static void close_sa(struct walk *w)
+{
+    if (w->open_sa)
+        rd_buf_printf(w->b, "]}");
+    w->open_sa = false;
+}
+
+static void ike_cb(void *ctx, const struct ike_sa_info *sa)
+{
+    struct walk *w = ctx;
+    struct rd_buf *b = w->b;
+    char l[IKE_ENDPOINT_STRLEN], r[IKE_ENDPOINT_STRLEN];
+    ike_endpoint_fmt(&sa->local, l, sizeof(l));
+    ike_endpoint_fmt(&sa->remote, r, sizeof(r));
+    const struct rd_failure *f = rd_failure_of(w->d, sa->conn);
+    if (!w->json) {
+        rd_buf_printf(b,
+                      "%s: IKE %016llx/%016llx %s %s %s <-> %s %s/%s/%s/%s rekeys %u "
+                      "rekey in ",
+                      sa->conn, (unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r,
+                      sa->initiator ? "initiator" : "responder", sa->state, l, r,
+                      tname(IKE_TRANSFORM_ENCR, sa->encr), tname(IKE_TRANSFORM_INTEG, sa->integ),
+                      tname(IKE_TRANSFORM_PRF, sa->prf), tname(IKE_TRANSFORM_DH, sa->dh),
+                      sa->rekeys);
+        secs_until(b, sa->rekey_at_ms, w->now, false);
+        rd_buf_printf(b, "s expires in ");
+        secs_until(b, sa->expire_at_ms, w->now, false);
+        rd_buf_printf(b, "s\n");
+        return;
+    }
+    close_sa(w);
+    rd_buf_printf(b, "%s{\"conn\":", w->first_sa ? "" : ",");
+    json_str(b, sa->conn);
+    rd_buf_printf(b,
+                  ",\"spi_i\":\"%016llx\",\"spi_r\":\"%016llx\",\"initiator\":%s,"
+                  "\"state\":\"%s\",\"local\":\"%s\",\"remote\":\"%s\",\"encr\":\"%s\","
+                  "\"encr_keylen\":%u,\"integ\":\"%s\",\"prf\":\"%s\",\"dh\":\"%s\",",
+                  (unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r,
+                  sa->initiator ? "true" : "false", sa->state, l, r,
+                  tname(IKE_TRANSFORM_ENCR, sa->encr), sa->encr_keylen,
+                  tname(IKE_TRANSFORM_INTEG, sa->integ), tname(IKE_TRANSFORM_PRF, sa->prf),
+                  tname(IKE_TRANSFORM_DH, sa->dh));
+    rd_buf_printf(b, "\"rekey_in_s\":");
+    secs_until(b, sa->rekey_at_ms, w->now, true);
+    rd_buf_printf(b, ",\"expire_in_s\":");
+    secs_until(b, sa->expire_at_ms, w->now, true);
+    rd_buf_printf(b, ",\"rekeys\":%u,\"last_failure\":", sa->rekeys);
+    if (f)
+        json_str(b, f->text);
+    else
+        rd_buf_printf(b, "null");
+    rd_buf_printf(b, ",\"children\":[");
+    w->first_sa = false;
+    w->first_child = true;
+    w->open_sa = true;
+}
+
+static void stats_of(const struct rekeyd *d, const struct ike_addr *dst, uint32_t spi,
+                     struct ike_sa_stats *st)
+{
+    memset(st, 0, sizeof(*st));
+    struct ike_sa_id id = {.dst = *dst, .spi = spi, .proto = IKE_IPPROTO_ESP};
+    if (d->kb.get_stats)
+        d->kb.get_stats(d->kb.ctx, &id, st);
+}
+
+static void child_cb(void *ctx, const struct ike_sa_info *sa, const struct ike_child_info *c)
+{
+    struct walk *w = ctx;
+    struct rd_buf *b = w->b;
+    struct ike_sa_stats in, out;
+    stats_of(w->d, &sa->local.addr, c->spi_in, &in);
+    stats_of(w->d, &sa->remote.addr, c->spi_out, &out);
+    const char *encr = tname(IKE_TRANSFORM_ENCR, c->encr);
+    const char *integ = c->integ ? tname(IKE_TRANSFORM_INTEG, c->integ) : "none";
+    const char *dh = c->dh ? tname(IKE_TRANSFORM_DH, c->dh) : "none";
+    if (!w->json) {
+        rd_buf_printf(b,
+                      "  child %08x/%08x %s %s/%s pfs %s reqid %u rekeys %u in %llu B out "
+                      "%llu B rekey in ",
+                      c->spi_in, c->spi_out, c->state, encr, integ, dh, c->reqid, c->rekeys,
+                      (unsigned long long)in.bytes, (unsigned long long)out.bytes);
+        secs_until(b, c->rekey_at_ms, w->now, false);
+        rd_buf_printf(b, "s expires in ");
+        secs_until(b, c->expire_at_ms, w->now, false);
+        rd_buf_printf(b, "s\n");
+        return;
+    }
+    rd_buf_printf(b,
+                  "%s{\"spi_in\":\"%08x\",\"spi_out\":\"%08x\",\"state\":\"%s\","
+                  "\"encr\":\"%s\",\"encr_keylen\":%u,\"integ\":\"%s\",\"dh\":\"%s\","
+                  "\"reqid\":%u,\"rekey_in_s\":",
+                  w->first_child ? "" : ",", c->spi_in, c->spi_out, c->state, encr, c->encr_keylen,
+                  integ, dh, c->reqid);
+    secs_until(b, c->rekey_at_ms, w->now, true);
+    rd_buf_printf(b, ",\"expire_in_s\":");
+    secs_until(b, c->expire_at_ms, w->now, true);
+    rd_buf_printf(b,
+                  ",\"rekeys\":%u,\"bytes_in\":%llu,\"bytes_out\":%llu,\"packets_in\":%llu,"
+                  "\"packets_out\":%llu}",
+                  c->rekeys, (unsigned long long)in.bytes, (unsigned long long)out.bytes,
+                  (unsigned long long)in.packets, (unsigned long long)out.packets);
+    w->first_child = false;
+}
+
+static const char *auto_name(uint8_t a)
+{
+    static const char *const n[] = {"ignore", "add", "start", "route"};
+    return a < 4 ? n[a] : "?";
+}
+
+struct count {
+    const char *conn;
+    size_t n;
+};
+
+static void count_cb(void *ctx, const struct ike_sa_info *sa)
+{
+    struct count *c = ctx;
+    c->n += !strcmp(sa->conn, c->conn);
+}
+
+static size_t sa_count(const struct rekeyd *d, const char *conn)
+{
+    struct count c = {conn, 0};
+    ike_engine_foreach(d->eng, count_cb, NULL, &c);
+    return c.n;
+}
+
+void rd_status_json(const struct rekeyd *d, struct rd_buf *b)
+{
+    struct walk w = {.d = d, .b = b, .now = rd_now_ms(), .json = true, .first_sa = true};
+    rd_buf_printf(b, "{\"ike_sas\":[");
+    ike_engine_foreach(d->eng, ike_cb, child_cb, &w);
+    close_sa(&w);
+    rd_buf_printf(b, "],\"conns\":[");
+    for (size_t i = 0; i < d->conf.n_conns; i++) {
+        const struct ike_conf_conn *cc = &d->conf.conns[i];
+        const struct rd_failure *f = rd_failure_of(d, cc->cfg.name);
+        rd_buf_printf(b, "%s{\"name\":", i ? "," : "");
+        json_str(b, cc->cfg.name);
+        rd_buf_printf(b, ",\"auto\":\"%s\",\"ike_sas\":%zu,\"last_failure\":",
+                      auto_name(cc->cfg.auto_mode), sa_count(d, cc->cfg.name));
+        if (f)
+            json_str(b, f->text);
+        else
+            rd_buf_printf(b, "null");
+        rd_buf_printf(b, "}");
+    }
+    rd_buf_printf(b, "]}\n");
+}
+
+void rd_status_text(const struct rekeyd *d, struct rd_buf *b)
+{
+    struct walk w = {.d = d, .b = b, .now = rd_now_ms()};
+    rd_buf_printf(b, "%zu conns, %zu IKE SAs, kernel %s\n", d->conf.n_conns,
+                  ike_engine_ike_sa_count(d->eng), d->kb.name);
+    ike_engine_foreach(d->eng, ike_cb, child_cb, &w);
+}
+
+void rd_diagnose(const struct rekeyd *d, const char *conn, struct rd_buf *b)
+{
+    uint64_t now = rd_now_ms();
+    for (size_t i = 0; i < d->conf.n_conns; i++) {
+        const struct ike_conf_conn *cc = &d->conf.conns[i];
+        if (conn[0] && strcmp(conn, cc->cfg.name))
+            continue;
+        const struct rd_failure *f = rd_failure_of(d, cc->cfg.name);
+        size_t n = sa_count(d, cc->cfg.name);
+        rd_buf_printf(b, "%s: auto=%s, %zu IKE SA%s", cc->cfg.name, auto_name(cc->cfg.auto_mode), n,
+                      n == 1 ? "" : "s");
+        if (f)
+            rd_buf_printf(b, ", last failure %llu s ago: %s\n",
+                          (unsigned long long)((now - f->at_ms) / 1000), f->text);
+        else
+            rd_buf_printf(b, ", no failure recorded\n");
+    }
+    struct walk w = {.d = d, .b = b, .now = now};
+    /* The SAs with their state, next rekey and expiry. */
+    if (!conn[0])
+        ike_engine_foreach(d->eng, ike_cb, child_cb, &w);
+}
