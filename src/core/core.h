@@ -339,12 +339,21 @@ int ike_msg_seal(struct ike_engine *e, struct ike_sa *sa, const struct ike_hdr *
  * the inner chain. */
 int ike_msg_open(struct ike_engine *e, struct ike_sa *sa, const uint8_t *msg, size_t len,
                  const struct ike_payload_list *outer, struct ike_payload_list *inner);
+/* Seal the chain built in mb and send it as our next request, or as the
+ * response to msg_id (the builder's buffer holds the plaintext). */
+int ike_msg_send_request(struct ike_engine *e, struct ike_sa *sa, uint8_t exchange,
+                         struct ike_msg_builder *mb, uint64_t now_ms);
+int ike_msg_send_response(struct ike_engine *e, struct ike_sa *sa, uint8_t exchange,
+                          uint32_t msg_id, struct ike_msg_builder *mb);
 /* Send an encrypted message holding only one Notify (an error response). */
 int ike_msg_notify_response(struct ike_engine *e, struct ike_sa *sa, uint8_t exchange,
                             uint32_t msg_id, uint16_t type, const uint8_t *data, size_t data_len);
 /* Find a notify of a type in a chain (NULL if absent); *n filled. */
 const struct ike_payload *ike_msg_find_notify(const struct ike_payload_list *l, uint16_t type,
                                               struct ike_notify_payload *n);
+/* Decode SA, KE and Nonce (all three required). */
+int ike_msg_decode_sa_ke_nonce(const struct ike_payload_list *l, struct ike_sa_payload *sap,
+                               struct ike_ke_payload *ke, struct ike_view *nonce);
 /* First error notify (type < 16384) in a chain, 0 if none. */
 uint16_t ike_msg_error_notify(const struct ike_payload_list *l);
 

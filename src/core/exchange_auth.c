@@ -107,7 +107,6 @@ static bool have_other_sa(struct ike_engine *e, const struct ike_sa *sa)
 int ike_auth_build_request(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
 {
     struct ike_msg_builder mb;
-    struct ike_hdr h;
     ike_mb_init_chain(&mb, e->plain, sizeof(e->plain));
     /* IDi (and IDr), AUTH */
     if (!have_other_sa(e, sa))
@@ -124,16 +123,9 @@ int ike_auth_build_request(struct ike_engine *e, struct ike_sa *sa, uint64_t now
     if ((rc = ike_child_offer(e, sa, ch, IKE_DH_NONE, &mb)) < 0)
         return rc;
     ike_child_offer_ts(sa, ch, &mb);
-    int n = ike_mb_finish(&mb);
-    if (n < 0)
-        return n;
-    ike_msg_hdr(sa, IKE_AUTH, false, sa->msg_id_out, &h);
-    int len = ike_msg_seal(e, sa, &h, ike_mb_first_type(&mb), e->plain, (size_t)n);
-    if (len < 0)
-        return len;
     sa->out_task.type = TASK_IKE_AUTH;
     ike_sa_set_state(e, sa, IKE_SA_AUTH_SENT, "IKE_SA_INIT done");
-    return ike_send_request(e, sa, e->msg, (size_t)len, now_ms);
+    return ike_msg_send_request(e, sa, IKE_AUTH, &mb, now_ms);
 }
 
 /* INITIAL_CONTACT (2.4): the peer holds no other IKE SA with us, so ours
@@ -195,7 +187,6 @@ int ike_auth_process_request(struct ike_engine *e, struct ike_sa *sa, const stru
         initial_contact(e, sa);
 
     struct ike_msg_builder mb;
-    struct ike_hdr rh;
     ike_mb_init_chain(&mb, e->plain + IKE_MSG_MAX / 2, IKE_MSG_MAX / 2);
     if ((rc = add_id_auth(e, sa, &mb, IKE_PL_IDR)) < 0)
         return rc;
@@ -214,16 +205,9 @@ int ike_auth_process_request(struct ike_engine *e, struct ike_sa *sa, const stru
             ike_child_release(e, ch);
         ike_out_event(e, sa, NULL, IKE_EV_CHILD_FAILED, ike_notify_to_err(notify));
     }
-    int n = ike_mb_finish(&mb);
-    if (n < 0)
-        return n;
-    ike_msg_hdr(sa, IKE_AUTH, true, h->msg_id, &rh);
-    int len =
-        ike_msg_seal(e, sa, &rh, ike_mb_first_type(&mb), e->plain + IKE_MSG_MAX / 2, (size_t)n);
+    rc = ike_msg_send_response(e, sa, IKE_AUTH, h->msg_id, &mb);
     ike_sa_free_setup(e, sa);
-    if (len < 0)
-        return len;
-    return ike_send_response(e, sa, e->msg, (size_t)len);
+    return rc;
 }
 
 int ike_auth_process_response(struct ike_engine *e, struct ike_sa *sa,

@@ -176,21 +176,13 @@ int ike_child_build_request(struct ike_engine *e, struct ike_sa *sa, struct ike_
     if (t->dh && (rc = ike_ke_generate(e, t->dh, &t->ke, pub, sizeof(pub), &pub_len)) < 0)
         return rc;
     struct ike_msg_builder mb;
-    struct ike_hdr h;
     ike_mb_init_chain(&mb, e->plain, sizeof(e->plain));
     ike_child_offer(e, sa, t->child, t->dh, &mb);   /* SA */
     ike_nonce_encode(&mb, t->nonce, IKE_NONCE_LEN); /* Ni */
     if (t->dh)
         ike_ke_encode(&mb, t->dh, pub, pub_len); /* [KEi] */
     ike_child_offer_ts(sa, t->child, &mb);       /* TSi, TSr */
-    int n = ike_mb_finish(&mb);
-    if (n < 0)
-        return n;
-    ike_msg_hdr(sa, CREATE_CHILD_SA, false, sa->msg_id_out, &h);
-    int len = ike_msg_seal(e, sa, &h, ike_mb_first_type(&mb), e->plain, (size_t)n);
-    if (len < 0)
-        return len;
-    return ike_send_request(e, sa, e->msg, (size_t)len, now_ms);
+    return ike_msg_send_request(e, sa, CREATE_CHILD_SA, &mb, now_ms);
 }
 
 /* Nonce and (if negotiated) g^ir of the peer's half of the exchange. */
@@ -293,20 +285,13 @@ static int child_respond(struct ike_engine *e, struct ike_sa *sa, const struct i
     ike_child_attach(e, sa, ch);
     ike_child_install(e, ch, now_ms, false);
     struct ike_msg_builder mb;
-    struct ike_hdr rh;
     ike_mb_init_chain(&mb, e->plain + IKE_MSG_MAX / 2, IKE_MSG_MAX / 2);
     ike_child_offer(e, sa, ch, 0, &mb);
     ike_nonce_encode(&mb, nr, sizeof(nr));
     if (ch->algs.dh)
         ike_ke_encode(&mb, ch->algs.dh, pub, pub_len);
     ike_child_offer_ts(sa, ch, &mb);
-    int n = ike_mb_finish(&mb);
-    if (n < 0)
-        return n;
-    ike_msg_hdr(sa, CREATE_CHILD_SA, true, h->msg_id, &rh);
-    int len =
-        ike_msg_seal(e, sa, &rh, ike_mb_first_type(&mb), e->plain + IKE_MSG_MAX / 2, (size_t)n);
-    return len < 0 ? len : ike_send_response(e, sa, e->msg, (size_t)len);
+    return ike_msg_send_response(e, sa, CREATE_CHILD_SA, h->msg_id, &mb);
 }
 
 int ike_child_process_request(struct ike_engine *e, struct ike_sa *sa, const struct ike_hdr *h,

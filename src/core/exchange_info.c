@@ -25,7 +25,6 @@ int ike_info_build_request(struct ike_engine *e, struct ike_sa *sa, struct ike_t
                            uint64_t now_ms)
 {
     struct ike_msg_builder mb;
-    struct ike_hdr h;
     ike_mb_init_chain(&mb, e->plain, sizeof(e->plain));
     if (t->type == TASK_CHILD_DELETE) {
         struct ike_child *ch = ike_map_get(&e->child_by_spi, t->del_spi);
@@ -44,14 +43,7 @@ int ike_info_build_request(struct ike_engine *e, struct ike_sa *sa, struct ike_t
         ike_delete_encode(&mb, IKE_PROTO_IKE, 0, NULL, 0);
         ike_sa_set_state(e, sa, IKE_SA_DELETING, "deleting");
     }
-    int n = ike_mb_finish(&mb);
-    if (n < 0)
-        return n;
-    ike_msg_hdr(sa, INFORMATIONAL, false, sa->msg_id_out, &h);
-    int len = ike_msg_seal(e, sa, &h, ike_mb_first_type(&mb), e->plain, (size_t)n);
-    if (len < 0)
-        return len;
-    return ike_send_request(e, sa, e->msg, (size_t)len, now_ms);
+    return ike_msg_send_request(e, sa, INFORMATIONAL, &mb, now_ms);
 }
 
 int ike_info_process_response(struct ike_engine *e, struct ike_sa *sa,
@@ -117,19 +109,10 @@ int ike_info_process_request(struct ike_engine *e, struct ike_sa *sa, const stru
         }
     }
     struct ike_msg_builder mb;
-    struct ike_hdr rh;
     ike_mb_init_chain(&mb, e->plain + IKE_MSG_MAX / 2, IKE_MSG_MAX / 2);
     if (saw_esp && !delete_ike)
         ike_delete_encode(&mb, IKE_PROTO_ESP, 4, spis, n_spis);
-    int n = ike_mb_finish(&mb);
-    if (n < 0)
-        return n;
-    ike_msg_hdr(sa, INFORMATIONAL, true, h->msg_id, &rh);
-    int len =
-        ike_msg_seal(e, sa, &rh, ike_mb_first_type(&mb), e->plain + IKE_MSG_MAX / 2, (size_t)n);
-    if (len < 0)
-        return len;
-    int rc = ike_send_response(e, sa, e->msg, (size_t)len);
+    int rc = ike_msg_send_response(e, sa, INFORMATIONAL, h->msg_id, &mb);
     if (delete_ike) {
         ike_log(e, IKE_LOG_INFO, "%s: IKE SA %016llx_%016llx deleted by peer", sa->conn->cfg.name,
                 (unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r);

@@ -228,23 +228,6 @@ int ike_notify_to_err(uint16_t notify_type)
     return notify_to_err(notify_type);
 }
 
-/* Decode SA, KE and Nonce of an IKE_SA_INIT message. */
-static int decode_sa_ke_nonce(const struct ike_payload_list *l, struct ike_sa_payload *sap,
-                              struct ike_ke_payload *ke, struct ike_view *nonce)
-{
-    const struct ike_payload *p_sa = ike_payload_find(l, IKE_PL_SA, 0);
-    const struct ike_payload *p_ke = ike_payload_find(l, IKE_PL_KE, 0);
-    const struct ike_payload *p_n = ike_payload_find(l, IKE_PL_NONCE, 0);
-    if (!p_sa || !p_ke || !p_n)
-        return IKE_ERR_MISSING_PAYLOAD;
-    int rc = ike_sa_decode(p_sa->body, sap);
-    if (rc == 0)
-        rc = ike_ke_decode(p_ke->body, ke);
-    if (rc == 0)
-        rc = ike_nonce_decode(p_n->body, nonce);
-    return rc;
-}
-
 int ike_init_process_response(struct ike_engine *e, struct ike_sa *sa, const struct ike_hdr *h,
                               const uint8_t *msg, size_t len, uint64_t now_ms)
 {
@@ -272,7 +255,7 @@ int ike_init_process_response(struct ike_engine *e, struct ike_sa *sa, const str
     struct ike_sa_payload sap;
     struct ike_ke_payload ke;
     struct ike_view nr;
-    if ((rc = decode_sa_ke_nonce(&l, &sap, &ke, &nr)) < 0)
+    if ((rc = ike_msg_decode_sa_ke_nonce(&l, &sap, &ke, &nr)) < 0)
         return rc;
     if (!h->spi_r)
         return IKE_ERR_BAD_SPI;
@@ -448,7 +431,7 @@ int ike_init_process_request(struct ike_engine *e, const struct ike_hdr *h, cons
     struct ike_ke_payload ke;
     struct ike_view ni;
     if (rc == 0)
-        rc = decode_sa_ke_nonce(&l, &sap, &ke, &ni);
+        rc = ike_msg_decode_sa_ke_nonce(&l, &sap, &ke, &ni);
     if (rc < 0) {
         ike_log(e, IKE_LOG_INFO, "dropped malformed IKE_SA_INIT: %s", ike_err_str(rc));
         return rc;

@@ -78,24 +78,44 @@ int ike_msg_open(struct ike_engine *e, struct ike_sa *sa, const uint8_t *msg, si
     return rc;
 }
 
+/* Seal the payload chain built in mb (whose buffer holds the plaintext)
+ * as our next request or as the response to msg_id; e->msg holds the
+ * result. Returns its length or an error. */
+static int seal_chain(struct ike_engine *e, struct ike_sa *sa, uint8_t exchange, bool response,
+                      uint32_t msg_id, struct ike_msg_builder *mb)
+{
+    struct ike_hdr h;
+    int n = ike_mb_finish(mb);
+    if (n < 0)
+        return n;
+    ike_msg_hdr(sa, exchange, response, msg_id, &h);
+    return ike_msg_seal(e, sa, &h, ike_mb_first_type(mb), mb->w.buf, (size_t)n);
+}
+
+int ike_msg_send_request(struct ike_engine *e, struct ike_sa *sa, uint8_t exchange,
+                         struct ike_msg_builder *mb, uint64_t now_ms)
+{
+    int len = seal_chain(e, sa, exchange, false, sa->msg_id_out, mb);
+    return len < 0 ? len : ike_send_request(e, sa, e->msg, (size_t)len, now_ms);
+}
+
+int ike_msg_send_response(struct ike_engine *e, struct ike_sa *sa, uint8_t exchange,
+                          uint32_t msg_id, struct ike_msg_builder *mb)
+{
+    int len = seal_chain(e, sa, exchange, true, msg_id, mb);
+    return len < 0 ? len : ike_send_response(e, sa, e->msg, (size_t)len);
+}
+
 int ike_msg_notify_response(struct ike_engine *e, struct ike_sa *sa, uint8_t exchange,
                             uint32_t msg_id, uint16_t type, const uint8_t *data, size_t data_len)
 {
     struct ike_msg_builder mb;
-    struct ike_hdr h;
     uint8_t inner[512];
     ike_mb_init_chain(&mb, inner, sizeof(inner));
     ike_notify_encode(&mb, 0, NULL, 0, type, data, data_len);
-    int n = ike_mb_finish(&mb);
-    if (n < 0)
-        return n;
-    ike_msg_hdr(sa, exchange, true, msg_id, &h);
-    int len = ike_msg_seal(e, sa, &h, ike_mb_first_type(&mb), inner, (size_t)n);
-    if (len < 0)
-        return len;
     ike_log(e, IKE_LOG_INFO, "answering %s #%u with %s", ike_exchange_name(exchange), msg_id,
             ike_notify_name(type));
-    return ike_send_response(e, sa, e->msg, (size_t)len);
+    return ike_msg_send_response(e, sa, exchange, msg_id, &mb);
 }
 
 const struct ike_payload *ike_msg_find_notify(const struct ike_payload_list *l, uint16_t type,
@@ -123,4 +143,21 @@ uint16_t ike_msg_error_notify(const struct ike_payload_list *l)
             return n.type;
     }
     return 0;
+}
+
+/* SA, KE and Nonce: IKE_SA_INIT, and CREATE_CHILD_SA rekeying an IKE SA. */
+int ike_msg_decode_sa_ke_nonce(const struct ike_payload_list *l, struct ike_sa_payload *sap,
+                               struct ike_ke_payload *ke, struct ike_view *nonce)
+{
+    const struct ike_payload *p_sa = ike_payload_find(l, IKE_PL_SA, 0);
+    const struct ike_payload *p_ke = ike_payload_find(l, IKE_PL_KE, 0);
+    const struct ike_payload *p_n = ike_payload_find(l, IKE_PL_NONCE, 0);
+    if (!p_sa || !p_ke || !p_n)
+        return IKE_ERR_MISSING_PAYLOAD;
+    int rc = ike_sa_decode(p_sa->body, sap);
+    if (rc == 0)
+        rc = ike_ke_decode(p_ke->body, ke);
+    if (rc == 0)
+        rc = ike_nonce_decode(p_n->body, nonce);
+    return rc;
 }

@@ -142,7 +142,6 @@ int ike_rekey_child_build_request(struct ike_engine *e, struct ike_sa *sa, struc
     if (t->dh && (rc = ike_ke_generate(e, t->dh, &t->ke, pub, sizeof(pub), &pub_len)) < 0)
         return rc;
     struct ike_msg_builder mb;
-    struct ike_hdr h;
     uint8_t spi[4];
     ike_put_be32(spi, old->spi_in); /* the SPI we expect inbound on the old SA */
     ike_mb_init_chain(&mb, e->plain, sizeof(e->plain));
@@ -155,16 +154,9 @@ int ike_rekey_child_build_request(struct ike_engine *e, struct ike_sa *sa, struc
     ike_ts_set_encode(&mb, IKE_PL_TSR, &t->child->ts_remote);
     if (c->mode == IKE_MODE_TRANSPORT)
         ike_notify_encode(&mb, 0, NULL, 0, IKE_N_USE_TRANSPORT_MODE, NULL, 0);
-    int n = ike_mb_finish(&mb);
-    if (n < 0)
-        return n;
-    ike_msg_hdr(sa, CREATE_CHILD_SA, false, sa->msg_id_out, &h);
-    int len = ike_msg_seal(e, sa, &h, ike_mb_first_type(&mb), e->plain, (size_t)n);
-    if (len < 0)
-        return len;
     if (old->state == CHILD_INSTALLED)
         ike_child_set_state(e, old, CHILD_REKEYING, "rekey started");
-    return ike_send_request(e, sa, e->msg, (size_t)len, now_ms);
+    return ike_msg_send_request(e, sa, CREATE_CHILD_SA, &mb, now_ms);
 }
 
 /* Decide a 2.8.1 collision once both exchanges are complete on our side.
@@ -365,15 +357,10 @@ static int rekey_refuse(struct ike_engine *e, struct ike_sa *sa, const struct ik
     if (type == IKE_N_CHILD_SA_NOT_FOUND && n) {
         /* 3.10.1: name the SA we did not find. */
         struct ike_msg_builder mb;
-        struct ike_hdr rh;
         uint8_t inner[64];
         ike_mb_init_chain(&mb, inner, sizeof(inner));
         ike_notify_encode(&mb, n->proto, n->spi.p, n->spi.len, type, NULL, 0);
-        int len = ike_mb_finish(&mb);
-        ike_msg_hdr(sa, CREATE_CHILD_SA, true, h->msg_id, &rh);
-        if (len > 0)
-            len = ike_msg_seal(e, sa, &rh, ike_mb_first_type(&mb), inner, (size_t)len);
-        return len < 0 ? len : ike_send_response(e, sa, e->msg, (size_t)len);
+        return ike_msg_send_response(e, sa, CREATE_CHILD_SA, h->msg_id, &mb);
     }
     return ike_msg_notify_response(e, sa, CREATE_CHILD_SA, h->msg_id, type, NULL, 0);
 }
@@ -413,7 +400,6 @@ static int child_rekey_respond(struct ike_engine *e, struct ike_sa *sa, const st
     ike_child_attach(e, sa, ch);
     ike_child_install(e, ch, now_ms, false);
     struct ike_msg_builder mb;
-    struct ike_hdr rh;
     ike_mb_init_chain(&mb, e->plain + IKE_MSG_MAX / 2, IKE_MSG_MAX / 2);
     ike_child_offer(e, sa, ch, 0, &mb);
     ike_nonce_encode(&mb, nr, sizeof(nr));
@@ -423,13 +409,7 @@ static int child_rekey_respond(struct ike_engine *e, struct ike_sa *sa, const st
     ike_ts_set_encode(&mb, IKE_PL_TSR, &ch->ts_local);
     if (sa->conn->cfg.mode == IKE_MODE_TRANSPORT)
         ike_notify_encode(&mb, 0, NULL, 0, IKE_N_USE_TRANSPORT_MODE, NULL, 0);
-    int n = ike_mb_finish(&mb);
-    if (n < 0)
-        return n;
-    ike_msg_hdr(sa, CREATE_CHILD_SA, true, h->msg_id, &rh);
-    int len =
-        ike_msg_seal(e, sa, &rh, ike_mb_first_type(&mb), e->plain + IKE_MSG_MAX / 2, (size_t)n);
-    return len < 0 ? len : ike_send_response(e, sa, e->msg, (size_t)len);
+    return ike_msg_send_response(e, sa, CREATE_CHILD_SA, h->msg_id, &mb);
 }
 
 /* The old child after the peer replaced it (in every collision order). */
@@ -639,7 +619,6 @@ int ike_rekey_ike_build_request(struct ike_engine *e, struct ike_sa *sa, struct 
     if (rc < 0)
         return rc;
     struct ike_msg_builder mb;
-    struct ike_hdr h;
     struct ike_sa_payload sap;
     ike_put_be64(spi, n->spi_i);
     ike_mb_init_chain(&mb, e->plain, sizeof(e->plain));
@@ -647,28 +626,7 @@ int ike_rekey_ike_build_request(struct ike_engine *e, struct ike_sa *sa, struct 
     ike_sa_encode(&mb, &sap);
     ike_nonce_encode(&mb, n->setup->nonce_i, n->setup->nonce_i_len);
     ike_ke_encode(&mb, t->dh, pub, pub_len);
-    int len = ike_mb_finish(&mb);
-    if (len < 0)
-        return len;
-    ike_msg_hdr(sa, CREATE_CHILD_SA, false, sa->msg_id_out, &h);
-    len = ike_msg_seal(e, sa, &h, ike_mb_first_type(&mb), e->plain, (size_t)len);
-    return len < 0 ? len : ike_send_request(e, sa, e->msg, (size_t)len, now_ms);
-}
-
-static int decode_ike_rekey(const struct ike_payload_list *in, struct ike_sa_payload *sap,
-                            struct ike_ke_payload *ke, struct ike_view *nonce)
-{
-    const struct ike_payload *p_sa = ike_payload_find(in, IKE_PL_SA, 0);
-    const struct ike_payload *p_ke = ike_payload_find(in, IKE_PL_KE, 0);
-    const struct ike_payload *p_n = ike_payload_find(in, IKE_PL_NONCE, 0);
-    if (!p_sa || !p_ke || !p_n)
-        return IKE_ERR_MISSING_PAYLOAD;
-    int rc = ike_sa_decode(p_sa->body, sap);
-    if (rc == 0)
-        rc = ike_ke_decode(p_ke->body, ke);
-    if (rc == 0)
-        rc = ike_nonce_decode(p_n->body, nonce);
-    return rc;
+    return ike_msg_send_request(e, sa, CREATE_CHILD_SA, &mb, now_ms);
 }
 
 /* The new IKE SA is keyed: establish it and hand it the tunnel. */
@@ -746,7 +704,7 @@ int ike_rekey_ike_process_response(struct ike_engine *e, struct ike_sa *sa,
     struct ike_ke_payload ke;
     struct ike_view nr;
     struct ike_secret gir = {0};
-    int rc = decode_ike_rekey(in, &sap, &ke, &nr);
+    int rc = ike_msg_decode_sa_ke_nonce(in, &sap, &ke, &nr);
     if (rc == 0)
         rc = ike_proposal_check_reply(c->ike, c->n_ike, IKE_PROTO_IKE, &sap, false, &n->algs);
     if (rc == 0 && (sap.p[0].spi_size != 8 || n->algs.dh != t->dh || ke.group != t->dh))
@@ -782,7 +740,7 @@ static uint16_t ike_rekey_accept(struct ike_engine *e, struct ike_sa *sa,
     struct ike_ke_payload ke;
     struct ike_view ni;
     struct ike_algs algs;
-    if (decode_ike_rekey(in, &sap, &ke, &ni) < 0)
+    if (ike_msg_decode_sa_ke_nonce(in, &sap, &ke, &ni) < 0)
         return IKE_N_INVALID_SYNTAX;
     int idx = ike_proposal_select(c->ike, c->n_ike, IKE_PROTO_IKE, &sap, ke.group, false, &algs);
     if (idx < 0)
@@ -840,7 +798,6 @@ int ike_rekey_ike_process_request(struct ike_engine *e, struct ike_sa *sa, const
     if (refuse)
         return rekey_refuse(e, sa, h, refuse, NULL, "IKE SA rekey");
     struct ike_msg_builder mb;
-    struct ike_hdr rh;
     struct ike_sa_payload ans;
     ike_put_be64(spi, n->spi_r);
     ike_mb_init_chain(&mb, e->plain + IKE_MSG_MAX / 2, IKE_MSG_MAX / 2);
@@ -848,16 +805,12 @@ int ike_rekey_ike_process_request(struct ike_engine *e, struct ike_sa *sa, const
     ike_sa_encode(&mb, &ans);
     ike_nonce_encode(&mb, n->setup->nonce_r, n->setup->nonce_r_len);
     ike_ke_encode(&mb, n->algs.dh, pub, pub_len);
-    int len = ike_mb_finish(&mb);
-    ike_msg_hdr(sa, CREATE_CHILD_SA, true, h->msg_id, &rh);
-    if (len > 0)
-        len = ike_msg_seal(e, sa, &rh, ike_mb_first_type(&mb), e->plain + IKE_MSG_MAX / 2,
-                           (size_t)len);
-    if (len < 0) {
+    int rc = ike_msg_send_response(e, sa, CREATE_CHILD_SA, h->msg_id, &mb);
+    if (rc < 0) {
         ike_sa_destroy(e, n, 0);
-        return len;
+        return rc;
     }
     n->rekey_old = sa;
     ike_rekeyed(e, sa, n, false, now_ms);
-    return ike_send_response(e, sa, e->msg, (size_t)len);
+    return 0;
 }
