@@ -390,7 +390,13 @@ int ike_ts_narrow(const struct ike_ts_payload *proposed, const struct ike_ts_pay
                   struct ike_ts_payload *out);
 int ike_ts_to_selector(const struct ike_ts *ts, struct ike_addr *addr, uint8_t *prefix);
 
-/* ---- rekey.c ---- */
+/* ---- rekey.c, rekey_ike.c ---- */
+#define PASSIVE_DELETE_TIMEOUT_MS 30000 /* a replaced SA whose DELETE never came */
+int ike_rekey_retry_with_group(struct ike_engine *e, struct ike_sa *sa, uint16_t g,
+                               uint64_t now_ms);
+uint16_t ike_rekey_invalid_ke_group(const struct ike_payload_list *in);
+int ike_rekey_refuse(struct ike_engine *e, struct ike_sa *sa, const struct ike_hdr *h,
+                     uint16_t type, const struct ike_notify_payload *n, const char *why);
 int ike_rekey_child_queue(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms);
 int ike_rekey_ike_queue(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms);
 int ike_rekey_child_build_request(struct ike_engine *e, struct ike_sa *sa, struct ike_task *t,

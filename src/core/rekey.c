@@ -29,14 +29,14 @@
  * nonces is redundant and is deleted by the peer that initiated that
  * exchange; the initiator of the surviving exchange deletes the old SA.
  * Each side decides alone from the same four nonces, so they agree.
+ * This file holds Child SA rekeying and what both kinds share; the IKE SA
+ * side is in rekey_ike.c.
  */
 #include <string.h>
 
 #include "core.h"
 #include "ike/err.h"
 
-#define PASSIVE_DELETE_TIMEOUT_MS 30000 /* replaced SA whose DELETE never came */
-#define TEMPFAIL_RETRY_MS         2000  /* 2.25: retry "after a short delay" */
 
 /* "Lowest" is octet by octet; a nonce that is a prefix of the other is
  * the lower one (2.8.1). */
@@ -222,7 +222,7 @@ static int child_rekey_failed(struct ike_engine *e, struct ike_sa *sa, struct ik
 }
 
 /* A peer that answers INVALID_KE_PAYLOAD: retry with its group (1.3). */
-static int retry_with_group(struct ike_engine *e, struct ike_sa *sa, uint16_t g, uint64_t now_ms)
+int ike_rekey_retry_with_group(struct ike_engine *e, struct ike_sa *sa, uint16_t g, uint64_t now_ms)
 {
     struct ike_task *t = &sa->out_task;
     const struct ike_conn_cfg *c = &sa->conn->cfg;
@@ -242,7 +242,7 @@ static int retry_with_group(struct ike_engine *e, struct ike_sa *sa, uint16_t g,
                : ike_rekey_child_build_request(e, sa, &sa->out_task, now_ms);
 }
 
-static uint16_t invalid_ke_group(const struct ike_payload_list *in)
+uint16_t ike_rekey_invalid_ke_group(const struct ike_payload_list *in)
 {
     struct ike_notify_payload n;
     if (!ike_msg_find_notify(in, IKE_N_INVALID_KE_PAYLOAD, &n) || n.data.len != 2)
@@ -310,9 +310,9 @@ int ike_rekey_child_process_response(struct ike_engine *e, struct ike_sa *sa,
     struct ike_child *old = ike_map_get(&e->child_by_spi, t->del_spi);
     if (old && old->ike != sa)
         old = NULL;
-    uint16_t g = invalid_ke_group(in);
+    uint16_t g = ike_rekey_invalid_ke_group(in);
     if (g) {
-        int rc = retry_with_group(e, sa, g, now_ms);
+        int rc = ike_rekey_retry_with_group(e, sa, g, now_ms);
         return rc < 0 ? child_rekey_failed(e, sa, old, rc, now_ms) : 0;
     }
     uint16_t err = ike_msg_error_notify(in);
@@ -349,8 +349,8 @@ int ike_rekey_child_process_response(struct ike_engine *e, struct ike_sa *sa,
 }
 
 /* ---- Child SA rekey, the peer initiates ---- */
-static int rekey_refuse(struct ike_engine *e, struct ike_sa *sa, const struct ike_hdr *h,
-                        uint16_t type, const struct ike_notify_payload *n, const char *why)
+int ike_rekey_refuse(struct ike_engine *e, struct ike_sa *sa, const struct ike_hdr *h,
+                     uint16_t type, const struct ike_notify_payload *n, const char *why)
 {
     ike_log(e, IKE_LOG_INFO, "%s: answering the peer's rekey with %s (%s)", sa->conn->cfg.name,
             ike_notify_name(type), why);
@@ -438,13 +438,13 @@ int ike_rekey_child_process_request(struct ike_engine *e, struct ike_sa *sa,
                                     const struct ike_notify_payload *n, uint64_t now_ms)
 {
     if (n->proto != IKE_PROTO_ESP || n->spi_size != 4 || n->spi.len != 4)
-        return rekey_refuse(e, sa, h, IKE_N_INVALID_SYNTAX, NULL, "bad REKEY_SA notify");
+        return ike_rekey_refuse(e, sa, h, IKE_N_INVALID_SYNTAX, NULL, "bad REKEY_SA notify");
     if (sa->out_task.type == TASK_IKE_REKEY || sa->state != IKE_SA_ESTABLISHED)
-        return rekey_refuse(e, sa, h, IKE_N_TEMPORARY_FAILURE, NULL, "IKE SA being rekeyed");
+        return ike_rekey_refuse(e, sa, h, IKE_N_TEMPORARY_FAILURE, NULL, "IKE SA being rekeyed");
     /* REKEY_SA names the SPI the peer receives on: our outbound SPI. */
     struct ike_child *old = ike_child_by_out_spi(sa, ike_be32(n->spi.p));
     if (!old || old->state == CHILD_DELETING || old->state == CHILD_CREATING || old->redundant)
-        return rekey_refuse(e, sa, h, IKE_N_CHILD_SA_NOT_FOUND, n, "no such Child SA");
+        return ike_rekey_refuse(e, sa, h, IKE_N_CHILD_SA_NOT_FOUND, n, "no such Child SA");
     struct ike_child *ch = ike_child_new(e, sa);
     if (!ch)
         return IKE_ERR_NOMEM;
@@ -469,348 +469,12 @@ int ike_rekey_child_process_request(struct ike_engine *e, struct ike_sa *sa,
             ike_child_remove(e, ch, rc);
         else
             ike_child_release(e, ch);
-        return rekey_refuse(e, sa, h, notify ? notify : IKE_N_NO_PROPOSAL_CHOSEN, NULL,
-                            ike_err_str(rc));
+        return ike_rekey_refuse(e, sa, h, notify ? notify : IKE_N_NO_PROPOSAL_CHOSEN, NULL,
+                                ike_err_str(rc));
     }
     struct ike_event *ev = ike_out_event(e, sa, ch, IKE_EV_CHILD_REKEYED, 0);
     if (ev)
         ev->old_spi_in = old->spi_in;
     child_replaced_by_peer(e, old, ch, now_ms);
-    return 0;
-}
-
-/* ---- IKE SA rekey ---- */
-/* SKEYSEED = prf_old(SK_d (old), g^ir (new) | Ni | Nr);
- * SK_* = prf+_new(SKEYSEED, Ni | Nr | SPIi | SPIr) (2.18). */
-static int derive_rekeyed(struct ike_engine *e, struct ike_sa *old, struct ike_sa *n,
-                          const struct ike_secret *g)
-{
-    int rc = ike_alg_encr(n->algs.encr, n->algs.encr_keylen, &n->encr);
-    memset(&n->integ, 0, sizeof(n->integ));
-    if (rc == 0 && !n->encr.aead)
-        rc = ike_alg_integ(n->algs.integ, &n->integ);
-    int prf_len = ike_alg_prf_len(n->algs.prf);
-    if (rc < 0 || prf_len < 0)
-        return rc < 0 ? rc : prf_len;
-    struct ike_sa_key_lens lens = {.prf_id = n->algs.prf,
-                                   .prf_len = (size_t)prf_len,
-                                   .integ_len = n->integ.key_len,
-                                   .encr_len = n->encr.key_len};
-    uint8_t spi_i[8], spi_r[8];
-    ike_put_be64(spi_i, n->spi_i);
-    ike_put_be64(spi_r, n->spi_r);
-    return ike_keys_ike_rekey(e->c, old->algs.prf, &old->keys.sk_d, &lens, g->p, g->len,
-                              n->setup->nonce_i, n->setup->nonce_i_len, n->setup->nonce_r,
-                              n->setup->nonce_r_len, spi_i, spi_r, &n->keys);
-}
-
-/* Children and queued Child work move to the new IKE SA (2.18); the old
- * one only waits for its DELETE. */
-static void move_children(struct ike_engine *e, struct ike_sa *old, struct ike_sa *n)
-{
-    while (old->children) {
-        struct ike_child *ch = old->children;
-        old->children = ch->next;
-        ch->ike = n;
-        ch->next = n->children;
-        n->children = ch;
-    }
-    uint8_t keep = 0;
-    for (uint8_t i = 0; i < old->n_pending; i++) {
-        struct ike_task *t = &old->pending[i];
-        bool child_task = t->type == TASK_CHILD_CREATE || t->type == TASK_CHILD_DELETE ||
-                          t->type == TASK_CHILD_REKEY;
-        if (child_task && n->n_pending < IKE_PENDING_TASKS)
-            n->pending[n->n_pending++] = *t;
-        else if (!child_task)
-            old->pending[keep++] = *t;
-        else
-            ike_task_clear(e, t);
-    }
-    old->n_pending = keep;
-    old->replaced = true;
-    old->rekey_at_ms = old->dpd_at_ms = old->expire_at_ms = 0;
-    n->rekeys = old->rekeys + 1;
-    if (old->state == IKE_SA_ESTABLISHED)
-        ike_sa_set_state(e, old, IKE_SA_REKEYED, "rekeyed");
-    ike_timers_update(e, old);
-    ike_timers_update(e, n);
-}
-
-static void delete_ike_sa(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
-{
-    struct ike_task t = {.type = TASK_IKE_DELETE};
-    ike_task_queue(e, sa, &t, now_ms);
-}
-
-/* 2.8.2: both exchanges done; the new SA with the lowest nonce goes. */
-static void resolve_ike_collision(struct ike_engine *e, struct ike_sa *old, uint64_t now_ms)
-{
-    struct ike_sa *ours = old->rekey_new, *theirs = old->collision;
-    old->rekey_new = old->collision = NULL;
-    ours->rekey_old = theirs->rekey_old = NULL;
-    bool ours_lowest = ike_nonce_cmp(ours->low_nonce, ours->low_nonce_len, theirs->low_nonce,
-                                     theirs->low_nonce_len) < 0;
-    struct ike_sa *survivor = ours_lowest ? theirs : ours, *redundant = ours_lowest ? ours : theirs;
-    redundant->redundant = true;
-    ike_log(e, IKE_LOG_INFO,
-            "IKE SA %016llx_%016llx: rekey collision, %s new IKE SA %016llx_%016llx is redundant",
-            (unsigned long long)old->spi_i, (unsigned long long)old->spi_r,
-            ours_lowest ? "our" : "the peer's", (unsigned long long)redundant->spi_i,
-            (unsigned long long)redundant->spi_r);
-    move_children(e, old, survivor);
-    if (ours_lowest) {
-        delete_ike_sa(e, ours, now_ms);                         /* we made it, we delete it */
-        old->delete_at_ms = now_ms + PASSIVE_DELETE_TIMEOUT_MS; /* the winner deletes old */
-    } else {
-        redundant->delete_at_ms = now_ms + PASSIVE_DELETE_TIMEOUT_MS;
-        delete_ike_sa(e, old, now_ms);
-    }
-    ike_timers_update(e, old);
-    ike_timers_update(e, redundant);
-}
-
-void ike_rekey_ike_deleted(struct ike_engine *e, struct ike_sa *sa)
-{
-    struct ike_sa *to = sa->collision ? sa->collision : sa->rekey_new;
-    if (to && to->state == IKE_SA_ESTABLISHED && sa->children) {
-        ike_log(e, IKE_LOG_INFO, "IKE SA %016llx_%016llx deleted by the peer after its rekey",
-                (unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r);
-        move_children(e, sa, to);
-    }
-    if (sa->rekey_new)
-        sa->rekey_new->rekey_old = NULL;
-    if (sa->collision)
-        sa->collision->rekey_old = NULL;
-    if (sa->rekey_old) {
-        if (sa->rekey_old->rekey_new == sa)
-            sa->rekey_old->rekey_new = NULL;
-        if (sa->rekey_old->collision == sa)
-            sa->rekey_old->collision = NULL;
-    }
-    sa->rekey_new = sa->collision = sa->rekey_old = NULL;
-}
-
-int ike_rekey_ike_build_request(struct ike_engine *e, struct ike_sa *sa, struct ike_task *t,
-                                uint64_t now_ms)
-{
-    const struct ike_conn_cfg *c = &sa->conn->cfg;
-    uint8_t pub[IKE_KE_MAX], spi[8];
-    size_t pub_len = 0;
-    if (sa->state != IKE_SA_ESTABLISHED)
-        return IKE_ERR_STATE;
-    if (!t->new_sa) {
-        /* The rekey initiator is the new SA's original initiator (2.18). */
-        if (!(t->new_sa = ike_sa_new(e, sa->conn, true)))
-            return IKE_ERR_NOMEM;
-        t->new_sa->local = sa->local;
-        t->new_sa->remote = sa->remote;
-        t->new_sa->rekey_old = sa;
-        if (!t->dh)
-            t->dh = sa->algs.dh; /* the IKE SA's own group first */
-    }
-    struct ike_sa *n = t->new_sa;
-    n->setup->nonce_i_len = IKE_NONCE_LEN;
-    ike_random(e, n->setup->nonce_i, IKE_NONCE_LEN);
-    if (n->setup->ke)
-        e->c->ke_free(n->setup->ke);
-    n->setup->ke = NULL;
-    int rc = ike_ke_generate(e, t->dh, &n->setup->ke, pub, sizeof(pub), &pub_len);
-    if (rc < 0)
-        return rc;
-    struct ike_msg_builder mb;
-    struct ike_sa_payload sap;
-    ike_put_be64(spi, n->spi_i);
-    ike_mb_init_chain(&mb, e->plain, sizeof(e->plain));
-    ike_proposal_build(c->ike, c->n_ike, IKE_PROTO_IKE, spi, 8, t->dh, &sap);
-    ike_sa_encode(&mb, &sap);
-    ike_nonce_encode(&mb, n->setup->nonce_i, n->setup->nonce_i_len);
-    ike_ke_encode(&mb, t->dh, pub, pub_len);
-    return ike_msg_send_request(e, sa, CREATE_CHILD_SA, &mb, now_ms);
-}
-
-/* The new IKE SA is keyed: establish it and hand it the tunnel. */
-static void ike_rekeyed(struct ike_engine *e, struct ike_sa *old, struct ike_sa *n,
-                        bool we_initiated, uint64_t now_ms)
-{
-    ike_low_nonce(n->low_nonce, &n->low_nonce_len, n->setup->nonce_i, n->setup->nonce_i_len,
-                  n->setup->nonce_r, n->setup->nonce_r_len);
-    ike_sa_free_setup(e, n); /* keyed: the nonces are no longer needed */
-    ike_sa_set_state(e, n, IKE_SA_ESTABLISHED, "rekeyed IKE SA");
-    ike_timers_established(e, n, now_ms);
-    struct ike_event *ev = ike_out_event(e, n, NULL, IKE_EV_IKE_REKEYED, 0);
-    if (ev) {
-        ev->old_ike_spi_i = old->spi_i;
-        ev->old_ike_spi_r = old->spi_r;
-    }
-    if (we_initiated) {
-        old->rekey_new = n;
-        if (old->collision) {
-            resolve_ike_collision(e, old, now_ms);
-        } else {
-            old->rekey_new = NULL;
-            n->rekey_old = NULL;
-            move_children(e, old, n);
-            delete_ike_sa(e, old, now_ms); /* on the old SA, by its rekey initiator */
-        }
-    } else if (old->out_task.type == TASK_IKE_REKEY) {
-        old->collision = n; /* our own rekey is outstanding: decide at its end */
-    } else {
-        n->rekey_old = NULL;
-        move_children(e, old, n);
-        old->delete_at_ms = now_ms + PASSIVE_DELETE_TIMEOUT_MS;
-        ike_timers_update(e, old);
-    }
-}
-
-static int ike_rekey_failed(struct ike_engine *e, struct ike_sa *sa, int err, uint64_t now_ms)
-{
-    ike_log(e, IKE_LOG_WARN, "%s: rekey of IKE SA %016llx_%016llx failed: %s; retrying",
-            sa->conn->cfg.name, (unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r,
-            ike_err_str(err));
-    ike_out_event(e, sa, NULL, IKE_EV_REKEY_FAILED, err);
-    struct ike_sa *theirs = sa->collision;
-    ike_request_done(e, sa); /* drops the half-made new SA */
-    if (theirs) {
-        /* The peer's rekey went through while ours did not: adopt it. */
-        sa->collision = NULL;
-        theirs->rekey_old = NULL;
-        move_children(e, sa, theirs);
-        sa->delete_at_ms = now_ms + PASSIVE_DELETE_TIMEOUT_MS;
-    } else {
-        if (err == IKE_ERR_TEMPORARY)
-            sa->rekey_fails = 0;
-        ike_timers_rekey_failed(e, sa, NULL, now_ms);
-    }
-    ike_task_next(e, sa, now_ms);
-    return err;
-}
-
-int ike_rekey_ike_process_response(struct ike_engine *e, struct ike_sa *sa,
-                                   const struct ike_payload_list *in, uint64_t now_ms)
-{
-    const struct ike_conn_cfg *c = &sa->conn->cfg;
-    struct ike_task *t = &sa->out_task;
-    struct ike_sa *n = t->new_sa;
-    uint16_t g = invalid_ke_group(in);
-    if (g) {
-        int rc = retry_with_group(e, sa, g, now_ms);
-        return rc < 0 ? ike_rekey_failed(e, sa, rc, now_ms) : 0;
-    }
-    uint16_t err = ike_msg_error_notify(in);
-    if (err)
-        return ike_rekey_failed(e, sa, ike_notify_to_err(err), now_ms);
-    struct ike_sa_payload sap;
-    struct ike_ke_payload ke;
-    struct ike_view nr;
-    struct ike_secret gir = {0};
-    int rc = ike_msg_decode_sa_ke_nonce(in, &sap, &ke, &nr);
-    if (rc == 0)
-        rc = ike_proposal_check_reply(c->ike, c->n_ike, IKE_PROTO_IKE, &sap, false, &n->algs);
-    if (rc == 0 && (sap.p[0].spi_size != 8 || n->algs.dh != t->dh || ke.group != t->dh))
-        rc = IKE_ERR_NO_PROPOSAL;
-    if (rc == 0)
-        rc = e->c->ke_derive(n->setup->ke, ke.data.p, ke.data.len, &gir);
-    if (rc == 0) {
-        n->spi_r = ike_be64(sap.p[0].spi);
-        memcpy(n->setup->nonce_r, nr.p, nr.len);
-        n->setup->nonce_r_len = (uint8_t)nr.len;
-        rc = derive_rekeyed(e, sa, n, &gir);
-    }
-    ike_secret_free(&gir);
-    if (rc < 0)
-        return ike_rekey_failed(e, sa, rc, now_ms);
-    e->c->ke_free(n->setup->ke);
-    n->setup->ke = NULL;
-    t->new_sa = NULL;
-    sa->rekey_fails = 0;
-    ike_rekeyed(e, sa, n, true, now_ms);
-    ike_request_done(e, sa);
-    ike_task_next(e, sa, now_ms);
-    return 0;
-}
-
-/* Key the responder's new IKE SA; returns a notify to refuse with, or 0. */
-static uint16_t ike_rekey_accept(struct ike_engine *e, struct ike_sa *sa,
-                                 const struct ike_payload_list *in, struct ike_sa **out,
-                                 uint8_t *prop_num, uint8_t *pub, size_t *pub_len)
-{
-    const struct ike_conn_cfg *c = &sa->conn->cfg;
-    struct ike_sa_payload sap;
-    struct ike_ke_payload ke;
-    struct ike_view ni;
-    struct ike_algs algs;
-    if (ike_msg_decode_sa_ke_nonce(in, &sap, &ke, &ni) < 0)
-        return IKE_N_INVALID_SYNTAX;
-    int idx = ike_proposal_select(c->ike, c->n_ike, IKE_PROTO_IKE, &sap, ke.group, false, &algs);
-    if (idx < 0)
-        return IKE_N_NO_PROPOSAL_CHOSEN;
-    if (sap.p[idx].spi_size != 8)
-        return IKE_N_INVALID_SYNTAX;
-    if (algs.dh != ke.group)
-        return IKE_N_INVALID_KE_PAYLOAD;
-    struct ike_sa *n = ike_sa_new(e, sa->conn, false);
-    if (!n)
-        return IKE_N_TEMPORARY_FAILURE;
-    n->spi_i = ike_be64(sap.p[idx].spi);
-    n->local = sa->local;
-    n->remote = sa->remote;
-    n->algs = algs;
-    memcpy(n->setup->nonce_i, ni.p, ni.len);
-    n->setup->nonce_i_len = (uint8_t)ni.len;
-    n->setup->nonce_r_len = IKE_NONCE_LEN;
-    ike_random(e, n->setup->nonce_r, IKE_NONCE_LEN);
-    struct ike_secret g = {0};
-    int rc = ike_ke_generate(e, algs.dh, &n->setup->ke, pub, IKE_KE_MAX, pub_len);
-    if (rc == 0)
-        rc = e->c->ke_derive(n->setup->ke, ke.data.p, ke.data.len, &g);
-    if (rc == 0)
-        rc = derive_rekeyed(e, sa, n, &g);
-    ike_secret_free(&g);
-    if (rc < 0) {
-        ike_sa_destroy(e, n, 0);
-        return IKE_N_NO_PROPOSAL_CHOSEN;
-    }
-    e->c->ke_free(n->setup->ke);
-    n->setup->ke = NULL;
-    *prop_num = sap.p[idx].num;
-    *out = n;
-    return 0;
-}
-
-int ike_rekey_ike_process_request(struct ike_engine *e, struct ike_sa *sa, const struct ike_hdr *h,
-                                  const struct ike_payload_list *in, uint64_t now_ms)
-{
-    /* 2.25: while another exchange of ours runs on this IKE SA, or once it
-     * is replaced, a rekey of it is refused for now. */
-    if (sa->state != IKE_SA_ESTABLISHED ||
-        (sa->out_task.type != TASK_NONE && sa->out_task.type != TASK_IKE_REKEY))
-        return rekey_refuse(e, sa, h, IKE_N_TEMPORARY_FAILURE, NULL, "busy");
-    uint8_t pub[IKE_KE_MAX], prop_num = 0, spi[8];
-    size_t pub_len = 0;
-    struct ike_sa *n = NULL;
-    uint16_t refuse = ike_rekey_accept(e, sa, in, &n, &prop_num, pub, &pub_len);
-    if (refuse == IKE_N_INVALID_KE_PAYLOAD) {
-        uint16_t dh = ike_proposal_first_dh(sa->conn->cfg.ike, sa->conn->cfg.n_ike);
-        uint8_t g[2] = {(uint8_t)(dh >> 8), (uint8_t)dh};
-        return ike_msg_notify_response(e, sa, CREATE_CHILD_SA, h->msg_id, refuse, g, 2);
-    }
-    if (refuse)
-        return rekey_refuse(e, sa, h, refuse, NULL, "IKE SA rekey");
-    struct ike_msg_builder mb;
-    struct ike_sa_payload ans;
-    ike_put_be64(spi, n->spi_r);
-    ike_mb_init_chain(&mb, e->plain + IKE_MSG_MAX / 2, IKE_MSG_MAX / 2);
-    ike_proposal_answer(prop_num, IKE_PROTO_IKE, spi, 8, &n->algs, &ans);
-    ike_sa_encode(&mb, &ans);
-    ike_nonce_encode(&mb, n->setup->nonce_r, n->setup->nonce_r_len);
-    ike_ke_encode(&mb, n->algs.dh, pub, pub_len);
-    int rc = ike_msg_send_response(e, sa, CREATE_CHILD_SA, h->msg_id, &mb);
-    if (rc < 0) {
-        ike_sa_destroy(e, n, 0);
-        return rc;
-    }
-    n->rekey_old = sa;
-    ike_rekeyed(e, sa, n, false, now_ms);
     return 0;
 }
