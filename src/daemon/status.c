@@ -55,10 +55,13 @@ struct walk {
     struct rd_buf *b;
     uint64_t now;
     bool json, first_sa, first_child, open_sa;
+    const char *only; /* diagnose CONN: this conn's SAs only */
 };
 
 static const char *tname(uint8_t type, uint16_t id)
 {
+    if (!id && (type == IKE_TRANSFORM_INTEG || type == IKE_TRANSFORM_DH))
+        return "none"; /* AEAD: no integrity transform; no PFS group */
     const char *n = ike_transform_name(type, id);
     return n ? n : "?";
 }
@@ -94,6 +97,8 @@ static void ike_cb(void *ctx, const struct ike_sa_info *sa)
     struct walk *w = ctx;
     struct rd_buf *b = w->b;
     char l[IKE_ENDPOINT_STRLEN], r[IKE_ENDPOINT_STRLEN];
+    if (w->only && strcmp(w->only, sa->conn))
+        return;
     ike_endpoint_fmt(&sa->local, l, sizeof(l));
     ike_endpoint_fmt(&sa->remote, r, sizeof(r));
     const struct rd_failure *f = rd_failure_of(w->d, sa->conn);
@@ -153,11 +158,13 @@ static void child_cb(void *ctx, const struct ike_sa_info *sa, const struct ike_c
     struct walk *w = ctx;
     struct rd_buf *b = w->b;
     struct ike_sa_stats in, out;
+    if (w->only && strcmp(w->only, sa->conn))
+        return;
     stats_of(w->d, &sa->local.addr, c->spi_in, &in);
     stats_of(w->d, &sa->remote.addr, c->spi_out, &out);
     const char *encr = tname(IKE_TRANSFORM_ENCR, c->encr);
-    const char *integ = c->integ ? tname(IKE_TRANSFORM_INTEG, c->integ) : "none";
-    const char *dh = c->dh ? tname(IKE_TRANSFORM_DH, c->dh) : "none";
+    const char *integ = tname(IKE_TRANSFORM_INTEG, c->integ);
+    const char *dh = tname(IKE_TRANSFORM_DH, c->dh);
     if (!w->json) {
         rd_buf_printf(b,
                       "  child %08x/%08x %s %s/%s pfs %s reqid %u rekeys %u in %llu B out "
@@ -259,8 +266,7 @@ void rd_diagnose(const struct rekeyd *d, const char *conn, struct rd_buf *b)
         else
             rd_buf_printf(b, ", no failure recorded\n");
     }
-    struct walk w = {.d = d, .b = b, .now = now};
     /* The SAs with their state, next rekey and expiry. */
-    if (!conn[0])
-        ike_engine_foreach(d->eng, ike_cb, child_cb, &w);
+    struct walk w = {.d = d, .b = b, .now = now, .only = conn[0] ? conn : NULL};
+    ike_engine_foreach(d->eng, ike_cb, child_cb, &w);
 }

@@ -348,6 +348,28 @@ START_TEST(load_files)
 }
 END_TEST
 
+/* The installed sample config (and the README example it mirrors) loads. */
+START_TEST(sample_config)
+{
+    const char *path = getenv("REKEYD_SAMPLE_CONF");
+    ck_assert_msg(path != NULL, "REKEYD_SAMPLE_CONF is not set");
+    char dir[] = "/tmp/rekeyd-sample-XXXXXX", spath[64], err[IKE_CONF_ERR_MAX];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(spath, sizeof(spath), "%s/s", dir);
+    write_file(spath, "@gw-a.example @gw-b.example : PSK \"a long random secret\"\n", 0600);
+    struct ike_conf c;
+    ck_assert_msg(ike_conf_load(path, spath, &opts, &c, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_uint_eq(c.n_conns, 1);
+    ck_assert_str_eq(c.conns[0].cfg.name, "site-to-site");
+    ck_assert_int_eq(c.conns[0].cfg.auto_mode, IKE_AUTO_START);
+    ck_assert_uint_eq(c.conns[0].cfg.psk_len, 20);
+    ck_assert_int_eq(c.conns[0].cfg.esp[1].dh[0], MODP_2048);
+    ike_conf_free(&c);
+    unlink(spath);
+    rmdir(dir);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("conf");
@@ -360,6 +382,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, secrets_match);
     tcase_add_loop_test(tc, secrets_bad, 0, sizeof(bad_secrets) / sizeof(bad_secrets[0]));
     tcase_add_test(tc, load_files);
+    tcase_add_test(tc, sample_config);
     suite_add_tcase(s, tc);
     return s;
 }
