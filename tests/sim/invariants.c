@@ -412,9 +412,12 @@ void sim_check_hard_expiry(struct sim_world *w, int i, const struct ike_kernel_e
     uint64_t rate = (uint64_t)w->sc->pkt_per_s * w->sc->pkt_bytes;
     if (s->margin_bytes && rate && s->margin_bytes * 1000 / rate < margin)
         margin = s->margin_bytes * 1000 / rate;
-    uint64_t from = w->now_ms > margin ? w->now_ms - margin : 0;
-    /* Reachable for the whole margin: no disturbance window touches it and
-     * at most one datagram was lost in it. */
+    /* The rekey may start up to margin * (1 + fuzz) before the end, and an
+     * exchange started then may still be retransmitting: the window is
+     * that plus one retransmit budget. Reachable = no disturbance window
+     * touches it and at most one datagram between the peers was lost. */
+    uint64_t span = margin * (100 + s->fuzz_pct) / 100 + sim_rt_budget(s);
+    uint64_t from = w->now_ms > span ? w->now_ms - span : 0;
     for (int k = 0; k < w->n_cause; k++)
         if (w->cause[k].start_ms <= w->now_ms && w->cause[k].end_ms + w->sc->recover_ms >= from)
             return;

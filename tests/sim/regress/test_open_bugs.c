@@ -1,0 +1,152 @@
+/*
+ * test_open_bugs.c: minimal reproductions of engine bugs the simulation
+ * (tests/sim) found, each with the seed that found it. They FAIL on the
+ * engine as it is and are built but not registered as tests until the
+ * engine is fixed (tests/sim/regress/README.md); when one passes, move its
+ * seed to tests/sim/regress_seeds.txt and register it. They use the
+ * exchange harness (tests/exchange/harness.h); they must not reach into
+ * engine internals.
+ */
+#include <string.h>
+
+#include "ck_main.h"
+#include "harness.h"
+#include "ike/err.h"
+
+static struct h_world w;
+static struct ike_conn_cfg cfg[2];
+
+static void setup(void)
+{
+    h_init(&w, 77);
+    h_conn_defaults(&cfg[0], true);
+    h_conn_defaults(&cfg[1], false);
+}
+
+static void teardown(void)
+{
+    h_free(&w);
+}
+
+static void up(int ini)
+{
+    h_add_conns(&w, &cfg[0], &cfg[1]);
+    ck_assert_int_eq(ike_engine_initiate(w.p[ini].e, "t", w.now_ms), 0);
+    h_run(&w, 2000);
+    ck_assert_int_eq(h_child_count(&w.p[0]), 1);
+    ck_assert_int_eq(h_child_count(&w.p[1]), 1);
+}
+
+/* sim --seed 36 --rekey (and 20 more of the first 500): when a DPD falls
+ * due while our IKE SA rekey is outstanding, the initiator never sends the
+ * DELETE of the old IKE SA after the rekey: the old SA stays REKEYED until
+ * its own lifetime ends (the peer drops it after its passive-delete
+ * timeout), and the peers disagree meanwhile. Here the rekey response is
+ * lost once so the DPD (2 s) falls due during the retransmission wait.
+ * _i: bit 0 = who set up the IKE SA, bit 1 = who rekeys. */
+START_TEST(ike_rekey_with_dpd_due_deletes_old_sa)
+{
+    int ini = _i & 1, by = _i >> 1;
+    cfg[by].dpd_delay_ms = 2000;
+    up(ini);
+    h_advance(&w, 1000);
+    struct h_rule r = {
+        .from = !by, .exchange = CREATE_CHILD_SA, .response = 1, .count = 1, .action = H_DROP};
+    h_set_rule(&w, &r);
+    ck_assert_int_eq(ike_engine_rekey(w.p[by].e, "t", true, w.now_ms), 0);
+    h_advance(&w, 10000);
+    ck_assert_int_ge(h_count_events(&w.p[by], IKE_EV_IKE_REKEYED), 1);
+    for (int i = 0; i < 2; i++)
+        ck_assert_msg(h_ike_count(&w.p[i], NULL) == 1, "%s holds %d IKE SAs 5 s after the rekey",
+                      w.p[i].name, h_ike_count(&w.p[i], NULL));
+}
+END_TEST
+
+/* sim --seed 18 (no-rekey; 98 of the first 500 seeds with closeaction=restart):
+ * after ike_engine_shutdown, the engine still answers IKE_SA_INIT and
+ * IKE_AUTH: a peer with closeaction=restart re-establishes at once and the
+ * shut-down side ends with SAs and policies in its kernel. */
+START_TEST(shutdown_refuses_new_sas)
+{
+    int down = _i;
+    cfg[!down].close_action = IKE_DPD_RESTART;
+    up(0);
+    ike_engine_shutdown(w.p[down].e, w.now_ms);
+    h_run(&w, 10000);
+    ck_assert_msg(ike_kmem_sa_count(w.p[down].kmem) == 0 &&
+                      ike_kmem_policy_count(w.p[down].kmem) == 0,
+                  "%s still holds %zu SAs and %zu policies after its shutdown", w.p[down].name,
+                  ike_kmem_sa_count(w.p[down].kmem), ike_kmem_policy_count(w.p[down].kmem));
+}
+END_TEST
+
+/* sim --seed 125 --rekey --without (all but outage): an outage longer than
+ * the rekey margin lets the Child SA reach its hard lifetime while the IKE
+ * SA survives (DPD answered after the outage). Nobody creates a new Child
+ * SA: the IKE SA lives on with no Child SA and the tunnel stays down for
+ * good, although the initiator has auto=start and dpdaction=restart.
+ * _i = who set up the tunnel. */
+START_TEST(child_recreated_after_expiry_in_outage)
+{
+    int ini = _i;
+    for (int s = 0; s < 2; s++) {
+        cfg[s].child_lifetime_ms = 20000;
+        cfg[s].rekey_margin_ms = 6000;
+        cfg[s].rekey_fuzz_pct = 0;
+        cfg[s].dpd_delay_ms = 10000;
+        cfg[s].dpd_action = IKE_DPD_RESTART;
+        cfg[s].retransmit_base_ms = 2000;
+    }
+    cfg[ini].auto_mode = IKE_AUTO_START;
+    up(ini);
+    h_advance(&w, 12000);
+    struct h_rule r = {.from = -1, .response = -1, .count = 1000, .action = H_DROP};
+    h_set_rule(&w, &r); /* outage from 12 s to 22 s: covers the rekey */
+    h_advance(&w, 10000);
+    h_set_rule(&w, NULL);
+    h_advance(&w, 60000);
+    ck_assert_int_ge(h_ike_count(&w.p[0], "ESTABLISHED"), 1); /* the IKE SA survived */
+    for (int i = 0; i < 2; i++)
+        ck_assert_msg(h_child_count(&w.p[i]) >= 1, "%s has no Child SA 60 s after the outage",
+                      w.p[i].name);
+}
+END_TEST
+
+/* sim --seed 895 --rekey --without outage,loss,ike-rekey,close-restart,
+ * both-auto,tiny (lifebytes with traffic mostly one way): the kernel's soft
+ * expiry of an OUTBOUND SA (bytes or packets) is ignored ("its inbound twin
+ * expires with it" does not hold when traffic is asymmetric), so no rekey
+ * starts; at the hard limit the outbound SA is gone while the engine keeps
+ * the child INSTALLED and the policy pinned to it. _i = whose SA. */
+START_TEST(outbound_soft_expiry_starts_rekey)
+{
+    int by = _i;
+    up(0);
+    const struct ike_event *ev = h_last_event(&w.p[by], IKE_EV_CHILD_UP);
+    ck_assert_ptr_nonnull(ev);
+    struct ike_kernel_event kev = {.type = IKE_KEV_EXPIRE_SOFT};
+    kev.sa.spi = ev->child_spi_out; /* the outbound SA crossed its byte limit */
+    kev.sa.proto = IKE_IPPROTO_ESP;
+    kev.sa.dst = w.p[!by].addr.addr;
+    ike_engine_kernel_event(w.p[by].e, &kev, w.now_ms);
+    h_run(&w, 2000);
+    ck_assert_msg(h_count_events(&w.p[by], IKE_EV_CHILD_REKEYED) >= 1,
+                  "%s: soft expiry of its outbound SA %08x started no rekey", w.p[by].name,
+                  ev->child_spi_out);
+}
+END_TEST
+
+static Suite *make_suite(void)
+{
+    Suite *s = suite_create("sim_open_bugs");
+    TCase *tc = tcase_create("open");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_loop_test(tc, ike_rekey_with_dpd_due_deletes_old_sa, 0, 4);
+    tcase_add_loop_test(tc, shutdown_refuses_new_sas, 0, 2);
+    tcase_add_loop_test(tc, child_recreated_after_expiry_in_outage, 0, 2);
+    tcase_add_loop_test(tc, outbound_soft_expiry_starts_rekey, 0, 2);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+IKE_CHECK_MAIN()
