@@ -112,9 +112,13 @@ xfrm_packets() {
     local k; hexspi k "$3"; xfrm_counters "$2"; printf -v "$1" '%s' "${PACKETS[$k]:-}"
 }
 
-# xfrm_empty NS: no SA and no policy left in that namespace.
+# xfrm_empty NS: no SA and no policy left in that namespace (one process).
 xfrm_empty() {
     local f=/tmp/.xfrm-empty.$1
-    ip -n "$1" xfrm state list >"$f" && [ ! -s "$f" ] &&
-        ip -n "$1" xfrm policy list >"$f" && [ ! -s "$f" ]
+    printf 'xfrm state list\nxfrm policy list\n' | ip -n "$1" -batch - >"$f" && [ ! -s "$f" ]
 }
+
+# nap SECONDS: sleep without starting a process (read times out on a pipe
+# that never delivers).
+exec {NAP_FD}<> <(:)
+nap() { read -r -t "$1" -u "$NAP_FD" _nap; return 0; }

@@ -90,7 +90,7 @@ one_case() {
     local waited=0
     while [ ! -s "$work/ev-l" ] || [ ! -s "$work/ev-r" ]; do
         [ $waited -lt 100 ] || break
-        sleep 0.2; waited=$((waited + 1))
+        nap 0.2; waited=$((waited + 1))
     done
 
     local ok=1
@@ -129,7 +129,7 @@ one_case() {
         expire_order ev_r "$work/ev-r" $spi_rl
         [ "$ev_l" = soft,hard ] && [ "$ev_r" = soft,hard ] && break
         [ $SECONDS -lt $deadline ] || break
-        sleep 0.5
+        nap 0.3
     done
     kill $wl $wr 2>/dev/null
     wait $wl $wr 2>/dev/null
