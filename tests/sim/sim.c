@@ -120,8 +120,9 @@ static void report_failure(uint64_t seed, const struct sim_opts *o, const struct
     if (!again.failed || strcmp(again.why, r->why) || again.fail_ms != r->fail_ms)
         printf("REPLAY DIFFERS (the simulation is not deterministic!): %s\n",
                again.failed ? again.why : "no violation");
-    printf("replay: tests/sim/sim --seed %" PRIu64 "%s%s%s", seed, o->rekey ? " --rekey" : "",
-           o->supervisor ? "" : " --no-supervisor", o->strict_errors ? " --strict-errors" : "");
+    printf("replay: tests/sim/sim --seed %" PRIu64 "%s%s%s%s", seed, o->rekey ? " --rekey" : "",
+           o->supervisor ? "" : " --no-supervisor", o->strict_errors ? " --strict-errors" : "",
+           o->lenient_continuity ? " --lenient-continuity" : "");
     if (o->features != SF_ALL) {
         printf(" --without ");
         sim_feature_print(o->features, stdout);
@@ -132,6 +133,7 @@ static void report_failure(uint64_t seed, const struct sim_opts *o, const struct
 
 struct totals {
     uint64_t n, failed, rekeys, steps;
+    unsigned modes; /* bit 0: a no-rekey scenario ran, bit 1: a rekey one */
 };
 
 static void run_seed(uint64_t seed, const struct sim_opts *o, struct totals *t)
@@ -139,6 +141,7 @@ static void run_seed(uint64_t seed, const struct sim_opts *o, struct totals *t)
     struct result r;
     run_one(seed, o, &r, o->verbose);
     t->n++;
+    t->modes |= o->rekey ? 2u : 1u;
     t->rekeys += r.rekeys;
     t->steps += r.steps;
     if (r.failed) {
@@ -193,7 +196,7 @@ static void usage(void)
         "           [--without both-auto,forced,simultaneous,restart,outage,loss,\n"
         "                      reorder,new-child,volume,tiny,mismatch,ike-rekey,close-restart]\n"
         "           [--no-supervisor] [--strict-errors] [--verbose] [--trace N]\n"
-        "           [--keep-going (print violations, do not stop: diagnosis)]\n");
+        "           [--lenient-continuity] [--keep-going (print violations, do not stop)]\n");
     exit(2);
 }
 
@@ -214,6 +217,8 @@ static bool parse_opt(int argc, char **argv, int *i, struct sim_opts *o)
         o->supervisor = false;
     else if (!strcmp(a, "--strict-errors"))
         o->strict_errors = true;
+    else if (!strcmp(a, "--lenient-continuity"))
+        o->lenient_continuity = true;
     else if (!strcmp(a, "--keep-going"))
         o->keep_going = true;
     else if (!strcmp(a, "--verbose"))
@@ -257,8 +262,11 @@ int main(int argc, char **argv)
     printf("sim: %" PRIu64 " scenarios, %" PRIu64 " rekeys, %" PRIu64
            " violations (%s mode, %.1f s "
            "CPU, %.1f ms/scenario, %" PRIu64 " steps)\n",
-           t.n, t.rekeys, t.failed, o.rekey ? "rekey" : "no-rekey", secs,
-           t.n ? secs * 1000 / (double)t.n : 0.0, t.steps);
+           t.n, t.rekeys, t.failed,
+           t.modes == 3   ? "mixed"
+           : t.modes == 2 ? "rekey"
+                          : "no-rekey",
+           secs, t.n ? secs * 1000 / (double)t.n : 0.0, t.steps);
     printf("sim: %" PRIu64 " passed, %" PRIu64 " failed\n", t.n - t.failed, t.failed);
     /* The form tests/run adds up across suites. */
     printf("100%%: Checks: %" PRIu64 ", Failures: %" PRIu64 ", Errors: 0\n", t.n, t.failed);

@@ -71,13 +71,14 @@ void sim_feature_print(uint32_t features, FILE *f);
 
 /* ---- what the runner asks for ---- */
 struct sim_opts {
-    uint32_t features;  /* enum sim_feature bits that are on */
-    bool rekey;         /* short lifetimes, forced rekeys, lifetime invariant */
-    bool supervisor;    /* the sim re-initiates for auto=start sides that lost the tunnel */
-    bool verbose;       /* print the trace live */
-    bool record;        /* keep the trace ring (set on replay) */
-    bool strict_errors; /* an engine ERROR log line is a violation */
-    bool keep_going;    /* trace violations but do not stop (diagnosis only) */
+    uint32_t features;       /* enum sim_feature bits that are on */
+    bool rekey;              /* short lifetimes, forced rekeys, lifetime invariant */
+    bool supervisor;         /* the sim re-initiates for auto=start sides that lost the tunnel */
+    bool verbose;            /* print the trace live */
+    bool record;             /* keep the trace ring (set on replay) */
+    bool strict_errors;      /* an engine ERROR log line is a violation */
+    bool keep_going;         /* trace violations but do not stop (diagnosis only) */
+    bool lenient_continuity; /* grace G1 for CREATE_CHILD_SA too (diagnosis) */
     uint32_t trace_lines;
 };
 
