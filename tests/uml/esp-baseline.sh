@@ -28,6 +28,7 @@ for ns in "$L" "$R"; do
         reqid 1 mode transport aead "$aead" "$key_rl" 128 || ok=0
 done
 for pair in "$L $L_OUT $R_OUT" "$R $R_OUT $L_OUT"; do
+    # shellcheck disable=SC2086 # split the pair into ns, src, dst
     set -- $pair
     ip -n "$1" xfrm policy add src "$2/32" dst "$3/32" dir out \
         tmpl src "$2" dst "$3" proto esp reqid 1 mode transport || ok=0

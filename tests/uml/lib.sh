@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/uml/lib.sh: helpers for the ESP tests that run inside the User-Mode
 # Linux guest (interop/uml/run). Sourced, not executed.
 #
@@ -85,7 +86,7 @@ ping_fails() {
 # hold keys (a larval SA the kernel makes for an ACQUIRE has none).
 declare -A BYTES PACKETS KEYED
 xfrm_counters() {
-    local f=/tmp/.xfrm-counters.$1 line spi= kspi=
+    local f=/tmp/.xfrm-counters.$1 line spi='' kspi=''
     BYTES=() PACKETS=() KEYED=()
     ip -n "$1" -s xfrm state list >"$f" 2>/dev/null || return 1
     while read -r line; do
