@@ -88,10 +88,28 @@ bool ike_child_in_kernel(const struct ike_child *ch)
     return ch->state >= CHILD_INSTALLED && ch->state <= CHILD_DELETING;
 }
 
+static uint64_t out_key(const struct ike_addr *dst, uint32_t spi)
+{
+    uint32_t h = 2166136261u; /* FNV-1a over the peer address */
+    for (int i = 0; i < 16; i++)
+        h = (h ^ dst->bytes[i]) * 16777619u;
+    return (uint64_t)spi << 32 | h;
+}
+
+struct ike_child *ike_child_find_out(struct ike_engine *e, const struct ike_addr *dst, uint32_t spi)
+{
+    return ike_map_get(&e->child_by_out, out_key(dst, spi));
+}
+
 /* Free a child that is not (or no longer) linked into its IKE SA. */
 void ike_child_release(struct ike_engine *e, struct ike_child *ch)
 {
     ike_rekey_forget_child(ch);
+    if (ch->ike && ch->spi_out) {
+        uint64_t k = out_key(&ch->ike->remote.addr, ch->spi_out);
+        if (ike_map_get(&e->child_by_out, k) == ch)
+            ike_map_del(&e->child_by_out, k);
+    }
     if (ike_map_get(&e->child_by_spi, ch->spi_in) == ch)
         ike_map_del(&e->child_by_spi, ch->spi_in);
     ike_child_keys_clear(&ch->keys);
@@ -328,6 +346,9 @@ int ike_child_install(struct ike_engine *e, struct ike_child *ch, uint64_t now_m
     if (rc < 0)
         return rc;
     ike_child_set_state(e, ch, CHILD_INSTALLED, "keys installed");
+    /* A peer's SPI may collide with another peer's; such a child is then
+     * found only through its inbound SA, which carries the same limits. */
+    ike_map_put(&e->child_by_out, out_key(&ch->ike->remote.addr, ch->spi_out), ch);
     ike_timers_child_installed(e, ch, now_ms);
     ike_out_event(e, ch->ike, ch, IKE_EV_CHILD_UP, 0);
     return 0;
@@ -357,4 +378,30 @@ void ike_child_remove(struct ike_engine *e, struct ike_child *ch, int err)
     }
     ike_child_release(e, ch);
     ike_timers_update(e, sa);
+}
+
+static bool wants_tunnel(const struct ike_conn_cfg *c)
+{
+    return c->auto_mode == IKE_AUTO_START || c->dpd_action == IKE_DPD_RESTART ||
+           c->close_action == IKE_DPD_RESTART;
+}
+
+void ike_child_hard_expired(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms)
+{
+    struct ike_sa *sa = ch->ike;
+    uint32_t spi_in = ch->spi_in;
+    ike_child_remove(e, ch, IKE_ERR_TIMEOUT);
+    struct ike_task t = {.type = TASK_CHILD_DELETE, .del_spi = spi_in};
+    ike_task_queue(e, sa, &t, now_ms);
+    if (!wants_tunnel(&sa->conn->cfg) || sa->state != IKE_SA_ESTABLISHED)
+        return;
+    for (struct ike_child *c = sa->children; c; c = c->next)
+        if (c->state == CHILD_INSTALLED && !c->redundant)
+            return; /* another child still carries the tunnel */
+    /* The rekey never happened (an outage past the margin, say): the IKE
+     * SA survived, so make the tunnel again rather than leave it down. */
+    ike_log(e, IKE_LOG_WARN, "%s: Child SA expired without a replacement, creating a new one",
+            sa->conn->cfg.name);
+    struct ike_task c = {.type = TASK_CHILD_CREATE};
+    ike_task_queue(e, sa, &c, now_ms);
 }

@@ -215,6 +215,7 @@ struct ike_sa {
     uint64_t retransmit_at_ms, dpd_at_ms, half_open_at_ms, expire_at_ms;
     uint64_t rekey_at_ms, delete_at_ms;
     uint64_t last_heard_ms;
+    uint64_t created_ms, established_ms; /* INITIAL_CONTACT tells stale from new */
     uint64_t deadline_ms; /* min of the above and the children's */
     uint32_t heap_idx;    /* position in the deadline heap, UINT32_MAX = none */
 
@@ -236,6 +237,7 @@ struct ike_engine {
     struct ike_map halfopen_by_spi; /* peer's SPIi -> responder SA */
     struct ike_map child_by_spi;    /* inbound SPI -> struct ike_child */
     struct ike_map pol_refs;        /* policy key -> struct ike_policy_ref */
+    struct ike_map child_by_out;    /* (outbound SPI, peer) -> struct ike_child */
     size_t n_sas, n_half_open;
 
     struct ike_sa **heap; /* min-heap on deadline_ms */
@@ -299,6 +301,11 @@ void ike_child_unpin(struct ike_engine *e, struct ike_child *ch);
 void ike_child_remove(struct ike_engine *e, struct ike_child *ch, int err);
 void ike_child_release(struct ike_engine *e, struct ike_child *ch); /* unattached */
 struct ike_child *ike_child_by_out_spi(struct ike_sa *sa, uint32_t spi_out);
+/* The child whose outbound SA is (dst, spi), for the kernel's expiry events. */
+struct ike_child *ike_child_find_out(struct ike_engine *e, const struct ike_addr *dst, uint32_t spi);
+/* Hard expiry: remove it now, tell the peer, and make a new one if the
+ * connection wants the tunnel up and nothing else carries it. */
+void ike_child_hard_expired(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms);
 uint32_t ike_child_alloc_spi(struct ike_engine *e);
 const char *ike_child_state_name(enum ike_child_state s);
 
@@ -313,6 +320,8 @@ void ike_timers_child_installed(struct ike_engine *e, struct ike_child *ch, uint
 /* Rekey time offset (ms after install) with rekeymargin and rekeyfuzz
  * jitter; 0 = no rekey. Sets ch->rekey_at_ms / expire_at_ms from now. */
 uint64_t ike_timers_child_lifetime(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms);
+/* How long a peer with our settings keeps retransmitting one request. */
+uint64_t ike_timers_retransmit_budget(const struct ike_conn_cfg *c);
 void ike_timers_rekey_failed(struct ike_engine *e, struct ike_sa *sa, struct ike_child *ch,
                              uint64_t now_ms);
 void ike_timers_run(struct ike_engine *e, uint64_t now_ms);
@@ -395,6 +404,8 @@ int ike_ts_to_selector(const struct ike_ts *ts, struct ike_addr *addr, uint8_t *
 int ike_rekey_retry_with_group(struct ike_engine *e, struct ike_sa *sa, uint16_t g,
                                uint64_t now_ms);
 uint16_t ike_rekey_invalid_ke_group(const struct ike_payload_list *in);
+uint64_t ike_rekey_passive_deadline(const struct ike_child *ch, uint64_t now_ms);
+uint64_t ike_rekey_passive_ike_wait(const struct ike_sa *sa);
 int ike_rekey_refuse(struct ike_engine *e, struct ike_sa *sa, const struct ike_hdr *h,
                      uint16_t type, const struct ike_notify_payload *n, const char *why);
 int ike_rekey_child_queue(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms);

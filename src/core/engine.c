@@ -36,7 +36,8 @@ struct ike_engine *ike_engine_new(const struct ike_engine_opts *opts)
     if (ike_map_init(&e->sa_by_spi, opts->expected_sas) < 0 ||
         ike_map_init(&e->halfopen_by_spi, 16) < 0 ||
         ike_map_init(&e->child_by_spi, opts->expected_sas) < 0 ||
-        ike_map_init(&e->pol_refs, 16) < 0) {
+        ike_map_init(&e->pol_refs, 16) < 0 ||
+        ike_map_init(&e->child_by_out, opts->expected_sas) < 0) {
         ike_engine_free(e);
         return NULL;
     }
@@ -85,6 +86,7 @@ void ike_engine_free(struct ike_engine *e)
     ike_map_clear(&e->halfopen_by_spi);
     ike_map_clear(&e->child_by_spi);
     ike_map_clear(&e->pol_refs); /* empty: every child was removed above */
+    ike_map_clear(&e->child_by_out);
     ike_wipe(e->cookie_secret, sizeof(e->cookie_secret));
     ike_wipe(e->plain, sizeof(e->plain));
     free(e);
@@ -289,6 +291,8 @@ int ike_engine_initiate(struct ike_engine *e, const char *name, uint64_t now_ms)
     struct ike_conn *c = ike_conn_find(e, name);
     if (!c)
         return IKE_ERR_NO_CONFIG;
+    if (e->shutting_down)
+        return IKE_ERR_STATE;
     if (c->cfg.remote_any)
         return IKE_ERR_INVALID_ARG; /* cannot initiate to %any */
     /* With an IKE SA up, "up" adds a Child SA (CREATE_CHILD_SA, 1.3.1).
@@ -373,20 +377,20 @@ int ike_engine_kernel_event(struct ike_engine *e, const struct ike_kernel_event 
     /* Expiry events name the SA by (dst, SPI). Both SAs of a child carry
      * the same limits; we act on the inbound one, found by our SPI. */
     struct ike_child *ch = ike_map_get(&e->child_by_spi, ev->sa.spi);
+    const struct ike_addr *dst = &ev->sa.dst;
+    if (ch && dst->family &&
+        (dst->family != ch->ike->local.addr.family ||
+         memcmp(dst->bytes, ch->ike->local.addr.bytes, 16)))
+        ch = NULL; /* not our inbound SA: an outbound one with the same SPI */
+    if (!ch && dst->family)
+        ch = ike_child_find_out(e, dst, ev->sa.spi); /* outbound traffic counts too */
     if (!ch || !ike_child_in_kernel(ch))
         return IKE_ERR_NO_SA;
-    const struct ike_addr *local = &ch->ike->local.addr;
-    if (ev->sa.dst.family &&
-        (ev->sa.dst.family != local->family || memcmp(ev->sa.dst.bytes, local->bytes, 16)))
-        return 0; /* our outbound SA: its inbound twin expires with it */
     if (ev->type == IKE_KEV_EXPIRE_HARD) {
-        struct ike_sa *sa = ch->ike;
         ike_log(e, IKE_LOG_WARN, "Child SA %08x/%08x (%s): kernel hard expiry, deleting",
-                ch->spi_in, ch->spi_out, sa->conn->cfg.name);
-        uint32_t spi_in = ch->spi_in;
-        ike_child_remove(e, ch, IKE_ERR_TIMEOUT); /* the kernel dropped it already */
-        struct ike_task t = {.type = TASK_CHILD_DELETE, .del_spi = spi_in};
-        return ike_task_queue(e, sa, &t, now_ms);
+                ch->spi_in, ch->spi_out, ch->ike->conn->cfg.name);
+        ike_child_hard_expired(e, ch, now_ms); /* the kernel dropped it already */
+        return 0;
     }
     /* Soft expiry (time, bytes or packets): rekey now. */
     return ch->state == CHILD_INSTALLED ? ike_rekey_child_queue(e, ch, now_ms) : 0;

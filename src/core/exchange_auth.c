@@ -128,13 +128,16 @@ int ike_auth_build_request(struct ike_engine *e, struct ike_sa *sa, uint64_t now
     return ike_msg_send_request(e, sa, IKE_AUTH, &mb, now_ms);
 }
 
-/* INITIAL_CONTACT (2.4): the peer holds no other IKE SA with us, so ours
- * with the same connection and peer address are stale: drop them. */
+/* INITIAL_CONTACT (2.4): the peer held no other IKE SA with us when it
+ * started this one, so ours with the same connection and peer that were
+ * up before its IKE_SA_INIT arrived are stale: drop them. One that came up
+ * meanwhile (both sides initiating at once) is not stale: the peer has it. */
 static void initial_contact(struct ike_engine *e, struct ike_sa *sa)
 {
     for (uint32_t i = 0; i < e->sa_by_spi.cap; i++) {
         struct ike_sa *o = ike_map_at(&e->sa_by_spi, i);
         if (!o || o == sa || o->conn != sa->conn || o->state != IKE_SA_ESTABLISHED ||
+            o->established_ms >= sa->created_ms ||
             o->remote.addr.family != sa->remote.addr.family ||
             memcmp(o->remote.addr.bytes, sa->remote.addr.bytes, 16))
             continue;
@@ -152,6 +155,7 @@ static void established(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms
         e->n_half_open--;
     }
     ike_timers_established(e, sa, now_ms);
+    sa->established_ms = now_ms;
     sa->conn->restart_tries = 0;
     ike_out_event(e, sa, NULL, IKE_EV_IKE_UP, 0);
 }

@@ -422,6 +422,8 @@ int ike_init_process_request(struct ike_engine *e, const struct ike_hdr *h, cons
 {
     struct ike_payload_list l;
     uint8_t bad = 0;
+    if (e->shutting_down)
+        return IKE_ERR_STATE; /* going down: no new IKE SAs */
     if (init_retransmit(e, h, msg, len))
         return 0;
     int rc = ike_payloads_decode(h->next_payload, msg + IKE_HDR_LEN, len - IKE_HDR_LEN, &l, &bad);

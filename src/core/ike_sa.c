@@ -74,6 +74,7 @@ struct ike_sa *ike_sa_new(struct ike_engine *e, struct ike_conn *conn, bool init
     sa->conn = conn;
     sa->initiator = initiator;
     sa->heap_idx = UINT32_MAX;
+    sa->created_ms = e->now_ms;
     /* Our SPI: random, non-zero, unique among our SAs. */
     uint64_t spi;
     do {

@@ -101,6 +101,12 @@ static int recv_request(struct ike_engine *e, struct ike_sa *sa, const struct ik
     if (rc < 0)
         return drop(e, from, "request failed to open", rc);
     ike_timers_heard(e, sa, now_ms);
+    /* Window size 1: a new request means the peer has our last response,
+     * so a new SA we answered with is installed at its end. Move outbound
+     * traffic off SAs it replaced (the DELETE of the old SA may be lost). */
+    for (struct ike_child *c = sa->children; c; c = c->next)
+        if (c->state == CHILD_REKEYED)
+            ike_child_unpin(e, c);
     switch (h->exchange) {
     case IKE_AUTH:
         return ike_auth_process_request(e, sa, h, &inner, now_ms);

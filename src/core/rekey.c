@@ -60,6 +60,19 @@ void ike_low_nonce(uint8_t *out, uint8_t *out_len, const uint8_t *a, size_t a_le
     *out_len = (uint8_t)n;
 }
 
+/* When to delete, ourselves, a child the peer should delete: after the
+ * peer's whole retransmit budget (it may still be retrying the exchange
+ * that replaced it, and needs the old SA until then), but before the
+ * child's hard expiry, which the kernel counts in whole seconds. */
+uint64_t ike_rekey_passive_deadline(const struct ike_child *ch, uint64_t now_ms)
+{
+    uint64_t wait = ike_timers_retransmit_budget(&ch->ike->conn->cfg) + 2000;
+    uint64_t at = now_ms + (wait > PASSIVE_DELETE_TIMEOUT_MS ? wait : PASSIVE_DELETE_TIMEOUT_MS);
+    if (ch->expire_at_ms && ch->expire_at_ms > now_ms + 3000 && at > ch->expire_at_ms - 1500)
+        at = ch->expire_at_ms - 1500;
+    return at;
+}
+
 void ike_rekey_forget_child(struct ike_child *ch)
 {
     struct ike_sa *sa = ch->ike;
@@ -185,11 +198,11 @@ static void resolve_child_collision(struct ike_engine *e, struct ike_sa *sa, str
         struct ike_task t = {.type = TASK_CHILD_DELETE, .del_spi = ours->spi_in};
         ike_task_queue(e, sa, &t, now_ms);
         if (old)
-            old->delete_at_ms = now_ms + PASSIVE_DELETE_TIMEOUT_MS;
+            old->delete_at_ms = ike_rekey_passive_deadline(old, now_ms);
     } else {
         /* The peer deletes its redundant SA; if it never does, we will. */
         theirs->rekey_at_ms = 0;
-        theirs->delete_at_ms = now_ms + PASSIVE_DELETE_TIMEOUT_MS;
+        theirs->delete_at_ms = ike_rekey_passive_deadline(theirs, now_ms);
     }
     if (!ours_lowest && old) {
         /* We won: our new SA stays (outbound already on it); we delete the
@@ -210,7 +223,7 @@ static int child_rekey_failed(struct ike_engine *e, struct ike_sa *sa, struct ik
     if (old && old->state == CHILD_REKEYING && sa->out_task.collision) {
         /* The peer's rekey of the same SA went through: that one stands. */
         ike_child_set_state(e, old, CHILD_REKEYED, "rekeyed by peer");
-        old->delete_at_ms = now_ms + PASSIVE_DELETE_TIMEOUT_MS;
+        old->delete_at_ms = ike_rekey_passive_deadline(old, now_ms);
         ike_timers_update(e, sa);
     } else if (old && old->state == CHILD_REKEYING) {
         ike_child_set_state(e, old, CHILD_INSTALLED, "rekey failed");
@@ -323,11 +336,10 @@ int ike_rekey_child_process_response(struct ike_engine *e, struct ike_sa *sa,
         ike_task_next(e, sa, now_ms);
         return 0;
     }
-    if (err == IKE_N_CHILD_SA_NOT_FOUND && old) {
-        /* The peer has no such SA (it was deleted there): ours is stale. */
-        ike_child_remove(e, old, IKE_ERR_NO_SA);
-        old = NULL;
-    }
+    /* Otherwise CHILD_SA_NOT_FOUND is retried like any refusal: the peer
+     * may simply not have processed the exchange that made this child yet
+     * (we answered its rekey a moment ago); a child it really lacks
+     * expires and is made anew. */
     if (err) {
         if (err == IKE_N_TEMPORARY_FAILURE && old)
             old->rekey_fails = 0; /* 2.25: not a failure, just busy */
@@ -427,7 +439,7 @@ static void child_replaced_by_peer(struct ike_engine *e, struct ike_child *old,
         if (old->state == CHILD_INSTALLED)
             ike_child_set_state(e, old, CHILD_REKEYED, "rekeyed by peer");
         /* The initiator deletes the old SA; if it never does, we will. */
-        old->delete_at_ms = now_ms + PASSIVE_DELETE_TIMEOUT_MS;
+        old->delete_at_ms = ike_rekey_passive_deadline(old, now_ms);
         old->rekey_at_ms = 0;
     }
     ike_timers_update(e, old->ike);

@@ -47,6 +47,8 @@ static void move_children(struct ike_engine *e, struct ike_sa *old, struct ike_s
         ch->next = n->children;
         n->children = ch;
     }
+    /* Child work moves with the children; a replaced SA keeps only its own
+     * DELETE (a liveness check or rekey of it would block that DELETE). */
     uint8_t keep = 0;
     for (uint8_t i = 0; i < old->n_pending; i++) {
         struct ike_task *t = &old->pending[i];
@@ -54,7 +56,7 @@ static void move_children(struct ike_engine *e, struct ike_sa *old, struct ike_s
                           t->type == TASK_CHILD_REKEY;
         if (child_task && n->n_pending < IKE_PENDING_TASKS)
             n->pending[n->n_pending++] = *t;
-        else if (!child_task)
+        else if (t->type == TASK_IKE_DELETE)
             old->pending[keep++] = *t;
         else
             ike_task_clear(e, t);
@@ -67,6 +69,16 @@ static void move_children(struct ike_engine *e, struct ike_sa *old, struct ike_s
         ike_sa_set_state(e, old, IKE_SA_REKEYED, "rekeyed");
     ike_timers_update(e, old);
     ike_timers_update(e, n);
+    if (n->state == IKE_SA_ESTABLISHED)
+        ike_task_next(e, n, e->now_ms); /* e.g. an old Child SA's DELETE */
+}
+
+/* A replaced IKE SA waits for the peer's DELETE at least as long as the
+ * peer may retransmit it. */
+uint64_t ike_rekey_passive_ike_wait(const struct ike_sa *sa)
+{
+    uint64_t wait = ike_timers_retransmit_budget(&sa->conn->cfg) + 2000;
+    return wait > PASSIVE_DELETE_TIMEOUT_MS ? wait : PASSIVE_DELETE_TIMEOUT_MS;
 }
 
 static void delete_ike_sa(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
@@ -93,9 +105,9 @@ static void resolve_ike_collision(struct ike_engine *e, struct ike_sa *old, uint
     move_children(e, old, survivor);
     if (ours_lowest) {
         delete_ike_sa(e, ours, now_ms);                         /* we made it, we delete it */
-        old->delete_at_ms = now_ms + PASSIVE_DELETE_TIMEOUT_MS; /* the winner deletes old */
+        old->delete_at_ms = now_ms + ike_rekey_passive_ike_wait(old); /* the winner deletes old */
     } else {
-        redundant->delete_at_ms = now_ms + PASSIVE_DELETE_TIMEOUT_MS;
+        redundant->delete_at_ms = now_ms + ike_rekey_passive_ike_wait(redundant);
         delete_ike_sa(e, old, now_ms);
     }
     ike_timers_update(e, old);
@@ -169,6 +181,7 @@ static void ike_rekeyed(struct ike_engine *e, struct ike_sa *old, struct ike_sa 
                   n->setup->nonce_r, n->setup->nonce_r_len);
     ike_sa_free_setup(e, n); /* keyed: the nonces are no longer needed */
     ike_sa_set_state(e, n, IKE_SA_ESTABLISHED, "rekeyed IKE SA");
+    n->established_ms = old->established_ms; /* the same tunnel, for INITIAL_CONTACT */
     ike_timers_established(e, n, now_ms);
     struct ike_event *ev = ike_out_event(e, n, NULL, IKE_EV_IKE_REKEYED, 0);
     if (ev) {
@@ -190,7 +203,7 @@ static void ike_rekeyed(struct ike_engine *e, struct ike_sa *old, struct ike_sa 
     } else {
         n->rekey_old = NULL;
         move_children(e, old, n);
-        old->delete_at_ms = now_ms + PASSIVE_DELETE_TIMEOUT_MS;
+        old->delete_at_ms = now_ms + ike_rekey_passive_ike_wait(old);
         ike_timers_update(e, old);
     }
 }
@@ -208,7 +221,7 @@ static int ike_rekey_failed(struct ike_engine *e, struct ike_sa *sa, int err, ui
         sa->collision = NULL;
         theirs->rekey_old = NULL;
         move_children(e, sa, theirs);
-        sa->delete_at_ms = now_ms + PASSIVE_DELETE_TIMEOUT_MS;
+        sa->delete_at_ms = now_ms + ike_rekey_passive_ike_wait(sa);
     } else {
         if (err == IKE_ERR_TEMPORARY)
             sa->rekey_fails = 0;

@@ -182,6 +182,10 @@ static uint64_t rekey_offset(struct ike_engine *e, const struct ike_conn_cfg *c,
         r %= fuzz + 1;
     }
     uint64_t t = life > margin + r ? life - margin - r : 0;
+    /* The kernel counts lifetimes in whole seconds from a truncated add
+     * time: keep 1.5 s between the rekey and the hard expiry. */
+    if (life > 3000 && t > life - 1500)
+        t = life - 1500;
     return t < life / 2 ? life / 2 : t;
 }
 
@@ -208,6 +212,14 @@ void ike_timers_child_installed(struct ike_engine *e, struct ike_child *ch, uint
 {
     (void)now_ms;
     ike_timers_update(e, ch->ike);
+}
+
+uint64_t ike_timers_retransmit_budget(const struct ike_conn_cfg *c)
+{
+    uint64_t total = 0;
+    for (uint32_t i = 0; i <= c->retransmit_tries; i++)
+        total += ike_retransmit_timeout_ms(c->retransmit_base_ms, c->retransmit_factor_pct, i);
+    return total;
 }
 
 /* Retry a refused or unanswered rekey: 2 s, 4 s, ... 64 s, while valid. */
@@ -278,13 +290,9 @@ static void expired_ike(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms
  * kernel now and tell the peer (RFC 7296 1.4.1). */
 static void expired_child(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms)
 {
-    struct ike_sa *sa = ch->ike;
-    uint32_t spi_in = ch->spi_in;
     ike_log(e, IKE_LOG_WARN, "Child SA %08x/%08x (%s): hard lifetime reached, deleting", ch->spi_in,
-            ch->spi_out, sa->conn->cfg.name);
-    ike_child_remove(e, ch, IKE_ERR_TIMEOUT);
-    struct ike_task t = {.type = TASK_CHILD_DELETE, .del_spi = spi_in};
-    ike_task_queue(e, sa, &t, now_ms);
+            ch->spi_out, ch->ike->conn->cfg.name);
+    ike_child_hard_expired(e, ch, now_ms);
 }
 
 static void expired_child_rekey(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms)

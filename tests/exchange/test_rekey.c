@@ -283,20 +283,31 @@ START_TEST(refused_rekey_retried_while_valid)
 END_TEST
 
 
+/* A peer that keeps retrying its DELETE long after ours would give up:
+ * the passive side's own timeout (its retransmit budget, 165 s, + 2 s)
+ * fires first. */
+static void patient_rekeyer(int by)
+{
+    struct ike_conn_cfg c = cfg[by];
+    c.retransmit_tries = 30;
+    ike_engine_add_conn(w.p[by].e, &c);
+}
+
 START_TEST(passive_child_delete_timeout)
 {
-    /* The rekey initiator's DELETE of the old Child SA does not get
-     * through for a while: the responder removes the old SA itself 30 s
-     * after it was replaced, so nothing stale is left. */
+    /* The rekey initiator's DELETE of the old Child SA never gets through:
+     * the responder removes the old SA itself once the initiator could no
+     * longer be retransmitting the rekey, so nothing stale is left. */
     int ini = _i & 1, by = _i >> 1;
     up(ini);
-    struct h_rule r = {.from = by, .exchange = INFORMATIONAL, .response = 0, .count = 4,
+    patient_rekeyer(by);
+    struct h_rule r = {.from = by, .exchange = INFORMATIONAL, .response = 0, .count = 1000,
                        .action = H_DROP};
     h_set_rule(&w, &r);
     ike_engine_rekey(w.p[by].e, "t", false, w.now_ms);
-    h_advance(&w, 29000);
+    h_advance(&w, 165000);
     ck_assert_uint_eq(ike_kmem_sa_count(w.p[!by].kmem), 4); /* old still there */
-    h_advance(&w, 2000);
+    h_advance(&w, 3000);
     ck_assert_uint_eq(ike_kmem_sa_count(w.p[!by].kmem), 2); /* removed by timeout */
     ck_assert_int_eq(h_child_count(&w.p[!by]), 1);
     h_advance(&w, 60000);
@@ -310,13 +321,14 @@ START_TEST(passive_ike_delete_timeout)
      * disappears 30 s later even if the peer's DELETE never comes. */
     int ini = _i & 1, by = _i >> 1;
     up(ini);
-    struct h_rule r = {.from = by, .exchange = INFORMATIONAL, .response = 0, .count = 4,
+    patient_rekeyer(by);
+    struct h_rule r = {.from = by, .exchange = INFORMATIONAL, .response = 0, .count = 1000,
                        .action = H_DROP};
     h_set_rule(&w, &r);
     ike_engine_rekey(w.p[by].e, "t", true, w.now_ms);
-    h_advance(&w, 29000);
+    h_advance(&w, 165000);
     ck_assert_int_eq(h_ike_count(&w.p[!by], NULL), 2);
-    h_advance(&w, 2000);
+    h_advance(&w, 3000);
     ck_assert_int_eq(h_ike_count(&w.p[!by], NULL), 1);
     ck_assert_int_eq(h_child_count(&w.p[!by]), 1);
     h_advance(&w, 60000);
