@@ -54,6 +54,12 @@ uint64_t bench_replay_ns(const struct bench_cc *c);
 void bench_cc_sub(struct bench_cc *to, const struct bench_cc *from);
 void bench_cc_add(struct bench_cc *to, const struct bench_cc *from);
 
+/* Heap bytes (malloc_usable_size) allocated and not freed, by the
+ * context current when allocated/freed (bench_heap.c, linker wrapping). */
+enum { BH_OTHER = 0, BH_ENGINE, BH_KMEM, BH_N };
+extern int64_t bench_heap[BH_N];
+extern int bench_heap_ctx;
+
 /* CPU time of this thread in nanoseconds. */
 uint64_t bench_cpu_ns(void);
 /* Bytes of heap in use (mallinfo2 uordblks + hblkhd). */

@@ -39,14 +39,13 @@ struct side {
     struct ike_kmem *km;
     struct ike_kernel_backend kb;
     uint64_t rng;
-    uint64_t ns, calls;             /* CPU time in engine calls this phase */
-    struct bench_cc cc;             /* crypto calls this phase */
-    struct bench_cc cc_mark;        /* cc when the last replay ran */
-    uint64_t crypto_ns, replayed;   /* replayed crypto time, exchanges it covers */
-    uint64_t ev[16];                /* events this phase, by type */
-    uint64_t bad_ev;                /* failures reported by events */
-    int64_t heap_engine, heap_kmem; /* heap deltas (when mem accounting) */
-    bool collect;                   /* callgrind: count this side's calls */
+    uint64_t ns, calls;           /* CPU time in engine calls this phase */
+    struct bench_cc cc;           /* crypto calls this phase */
+    struct bench_cc cc_mark;      /* cc when the last replay ran */
+    uint64_t crypto_ns, replayed; /* replayed crypto time, exchanges it covers */
+    uint64_t ev[16];              /* events this phase, by type */
+    uint64_t bad_ev;              /* failures reported by events */
+    bool collect;                 /* callgrind: count this side's calls */
 };
 
 struct dgram {
@@ -120,7 +119,6 @@ static void rnd(void *ctx, uint8_t *buf, size_t n)
 }
 
 /* ---- one engine call: timed, crypto counted, outputs drained ---- */
-static int64_t heap0;
 static uint64_t t0;
 
 static void call_begin(struct side *s)
@@ -128,8 +126,7 @@ static void call_begin(struct side *s)
     bench_cc_cur = &s->cc;
     if (opt.cg)
         bench_crypto_counting(s->collect);
-    if (opt.mem)
-        heap0 = bench_heap_bytes();
+    bench_heap_ctx = s == &side[1] ? BH_ENGINE : BH_OTHER;
     t0 = bench_cpu_ns();
     if (s->collect)
         CALLGRIND_TOGGLE_COLLECT;
@@ -177,9 +174,7 @@ static void call_end(struct side *s, struct ike_engine *e)
     s->ns += t1 - t0 > clock_overhead_ns ? t1 - t0 - clock_overhead_ns : 0;
     s->calls++;
     bench_cc_cur = NULL;
-    int64_t h1 = opt.mem ? bench_heap_bytes() : 0;
-    if (opt.mem)
-        s->heap_engine += h1 - heap0;
+    bench_heap_ctx = s == &side[1] ? BH_KMEM : BH_OTHER;
     for (int i = 0; i < n_kops; i++) {
         int rc = s->kb.apply(s->kb.ctx, &kops[i]);
         if (rc < 0) {
@@ -190,8 +185,7 @@ static void call_end(struct side *s, struct ike_engine *e)
         ike_wipe(&kops[i], sizeof(kops[i]));
     }
     n_kops = 0;
-    if (opt.mem)
-        s->heap_kmem += bench_heap_bytes() - h1;
+    bench_heap_ctx = BH_OTHER;
 }
 
 static void pump(void)
@@ -282,14 +276,16 @@ static void setup_sides(void)
     side[0].n_e = (opt.sas + opt.per_eng - 1) / opt.per_eng;
     side[1].n_e = 1;
     for (int k = 0; k < 2; k++) {
+        bench_heap_ctx = k ? BH_KMEM : BH_OTHER;
         side[k].km = ike_kmem_new();
+        bench_heap_ctx = BH_OTHER;
         if (!side[k].km || !(side[k].e = calloc(side[k].n_e, sizeof(*side[k].e))))
             FAIL("out of memory");
         ike_kmem_backend_init(side[k].km, &side[k].kb, false);
         ike_kmem_set_acq_expires(side[k].km, 0);
     }
     /* The responder's engine heap starts here: engine + its one conn. */
-    int64_t h = bench_heap_bytes();
+    bench_heap_ctx = BH_ENGINE;
     side[1].e[0] = new_engine(&side[1], 0);
     struct ike_conn_cfg c;
     conn_common(&c);
@@ -306,7 +302,7 @@ static void setup_sides(void)
     c.esp[1].dh[2] = MODP_2048;
     if (ike_engine_add_conn(side[1].e[0], &c) < 0)
         FAIL("responder add_conn");
-    side[1].heap_engine = bench_heap_bytes() - h;
+    bench_heap_ctx = BH_OTHER;
     for (uint32_t n = 0; n < side[0].n_e; n++)
         side[0].e[n] = new_engine(&side[0], opt.per_eng);
     for (uint32_t i = 0; i < opt.sas; i++) {
@@ -523,8 +519,8 @@ static void print_mem(int p)
     double n = opt.sas;
     printf("mem %-15s %7u engine-heap/SA %7.0f B  kmem-heap/SA %6.0f B  process RSS %7ld KiB "
            "(anon %ld, file %ld)\n",
-           phases[p].name, opt.sas, (double)side[1].heap_engine / n, (double)side[1].heap_kmem / n,
-           r.rss, r.anon, r.file);
+           phases[p].name, opt.sas, (double)bench_heap[BH_ENGINE] / n,
+           (double)bench_heap[BH_KMEM] / n, r.rss, r.anon, r.file);
 }
 
 static void usage(void)
