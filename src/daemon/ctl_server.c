@@ -182,11 +182,20 @@ static void on_client_read(struct ev_loop *loop, ev_io *w, int revents)
     (void)revents;
     struct rd_client *c = w->data;
     if (c->closing || c->watch) {
-        /* Nothing more is expected; EOF or extra bytes end the client. */
+        /* Nothing more is expected. A watcher that writes, or hangs up,
+         * ends; a client that half-closes after its request still gets
+         * the rest of its answer (flush frees it). */
         uint8_t sink[256];
         ssize_t n = recv(c->fd, sink, sizeof(sink), MSG_DONTWAIT);
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR) || (n > 0 && !c->closing))
-            client_free(c);
+        if (n > 0 && c->closing)
+            return;
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            return;
+        if (c->closing && c->out_len) {
+            ev_io_stop(c->d->loop, &c->rio);
+            return;
+        }
+        client_free(c);
         return;
     }
     ssize_t n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, MSG_DONTWAIT);

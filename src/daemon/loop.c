@@ -175,8 +175,12 @@ static void on_shutdown_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 
 void rd_shutdown(struct rekeyd *d)
 {
-    if (d->shutting_down)
+    if (d->shutting_down) {
+        /* A second SIGTERM/SIGINT: stop waiting for the peers. */
+        rd_log(IKE_LOG_WARN, "second signal: not waiting for DELETE answers");
+        ev_break(d->loop, EVBREAK_ALL);
         return;
+    }
     rd_log(IKE_LOG_INFO, "shutting down: deleting %zu IKE SAs", ike_engine_ike_sa_count(d->eng));
     d->shutting_down = true;
     ev_timer_init(&d->shutdown_timer, on_shutdown_timeout, SHUTDOWN_MAX_S, 0.0);

@@ -8,8 +8,10 @@
 # (daemons keep running, tunnel intact), rekey --child/--ike from each side
 # (SPIs change and agree; skip with REKEYD_TEST_REKEY=0), down/up, reload
 # (SIGHUP and rekeyctl reload; unchanged tunnels survive; a bad config is
-# refused with file:line), SIGTERM (exit 0, the peer sees the DELETE), and
-# an IPv6 pair on ::1. Prints each step; exits non-zero on the first failure.
+# refused with file:line), `watch`, SIGTERM (exit 0, the peer sees the
+# DELETE), and an IPv6 pair on ::1 talking IKE between the NAT-T ports (with
+# the non-ESP marker). Prints each step; exits non-zero on the first failure.
+# Set KEEP=1 to keep the temp dir (configs, logs) for a look afterwards.
 set -euo pipefail
 REKEYD=$1
 REKEYCTL=$2
@@ -184,20 +186,43 @@ if ctl a up no-such-conn 2>"$T/err"; then die "up of an unknown conn succeeded";
 grep -q "no connection 'no-such-conn'" "$T/err" || die "unclear error: $(cat "$T/err")"
 if ctl a frobnicate 2>/dev/null; then die "unknown verb accepted"; fi
 
-rekey_check() { # rekey_check WHO KIND
-    local who=$1 kind=$2 before_ike before_ch
-    before_ike=$(ike_spis a) before_ch=$(child_spis a fwd)
+# snap: both sides in one line "ikeA|childA|ikeB|childB|nA|nB" (one status
+# call per side, one interpreter), B's Child SPIs reversed to compare
+snap() {
+    local ja jb
+    ja=$(ctl a status --json) && jb=$(ctl b status --json) || return 1
+    "$PY" -c '
+import json, sys
+a, b = (json.loads(x) for x in sys.argv[1:3])
+def ike(d):
+    return " ".join(s["spi_i"] + "/" + s["spi_r"] for s in d["ike_sas"]
+                    if s["conn"] == "t" and s["state"] == "ESTABLISHED") or "-"
+def ch(d, fwd):
+    return " ".join(sorted((c["spi_in"] + "/" + c["spi_out"]) if fwd else (c["spi_out"] + "/" + c["spi_in"])
+                           for s in d["ike_sas"] for c in s["children"] if c["state"] == "INSTALLED")) or "-"
+print("|".join([ike(a), ch(a, True), ike(b), ch(b, False), str(len(a["ike_sas"])), str(len(b["ike_sas"]))]))
+' "$ja" "$jb"
+}
+
+rekey_check() { # rekey_check WHO KIND: SPIs change, and both sides agree
+    local who=$1 kind=$2 s0 s ikeA chA ikeB chB nA nB ike0 ch0 end=$((SECONDS + 5))
+    s0=$(snap)
+    IFS='|' read -r ike0 ch0 _ _ _ _ <<<"$s0"
     ctl "$who" rekey t "--$kind" || die "rekeyctl rekey --$kind from $who failed"
-    if [ "$kind" = child ]; then
-        wait_for 5 eval '[ -n "$(child_spis a fwd)" ] && [ "$(child_spis a fwd)" != "$before_ch" ] && [ "$(child_spis a fwd)" = "$(child_spis b rev)" ]' ||
-            die "Child SPIs did not change/agree after rekey from $who: $before_ch -> A $(child_spis a fwd) B $(child_spis b rev)"
-        [ "$(ike_spis a)" = "$before_ike" ] || die "IKE SA changed on a Child rekey"
-    else
-        wait_for 5 eval '[ -n "$(ike_spis a)" ] && [ "$(ike_spis a)" != "$before_ike" ] && [ "$(ike_spis a)" = "$(ike_spis b)" ] && [ "$(n_ike a)" = 1 ] && [ "$(n_ike b)" = 1 ]' ||
-            die "IKE SPIs did not change/agree after rekey from $who: $before_ike -> A $(ike_spis a) B $(ike_spis b)"
-        [ "$(child_spis a fwd)" = "$(child_spis b rev)" ] || die "Child SAs differ after IKE rekey"
-    fi
-    echo "$who --$kind: IKE $(ike_spis a) Child $(child_spis a fwd)"
+    while :; do
+        s=$(snap)
+        IFS='|' read -r ikeA chA ikeB chB nA nB <<<"$s"
+        if [ "$kind" = child ]; then
+            [ "$chA" != - ] && [ "$chA" != "$ch0" ] && [ "$chA" = "$chB" ] && break
+        else
+            [ "$ikeA" != - ] && [ "$ikeA" != "$ike0" ] && [ "$ikeA" = "$ikeB" ] &&
+                [ "$nA" = 1 ] && [ "$nB" = 1 ] && [ "$chA" = "$chB" ] && break
+        fi
+        [ $SECONDS -lt $end ] || die "rekey --$kind from $who: before $s0, now $s"
+        sleep 0.1
+    done
+    [ "$kind" = ike ] || [ "$ikeA" = "$ike0" ] || die "IKE SA changed on a Child rekey"
+    echo "$who --$kind: IKE $ikeA Child $chA"
 }
 if [ "${REKEYD_TEST_REKEY:-1}" = 1 ]; then
     step "rekeyctl rekey --child and --ike from each side"
@@ -214,6 +239,8 @@ step "down, then up again"
 ctl a down t >/dev/null || die "rekeyctl down failed"
 wait_for 5 no_sas a || die "A still has SAs after down"
 wait_for 5 no_sas b || die "B did not see the DELETE"
+if ctl a rekey t 2>"$T/err"; then die "rekey without an SA succeeded"; fi
+grep -q "^rekeyctl: rekey t: " "$T/err" || die "unclear rekey error: $(cat "$T/err")"
 ctl a up t >/dev/null || die "rekeyctl up failed"
 wait_for 5 established a || die "A did not re-establish"
 wait_for 5 established b || die "B did not re-establish"
@@ -270,14 +297,17 @@ wait "$PID_b" || rc=$?
 [ "$rc" = 0 ] || die "B exited $rc after SIGTERM"
 
 if "$PY" -c 'import socket; s=socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.bind(("::1", 0))' 2>/dev/null; then
-    step "IPv6: a pair on ::1 (different ports)"
-    conf "$T/c.conf" ::1 ::1 "$PB" 2001:db8:1::/48 2001:db8:2::/48 start
-    conf "$T/d.conf" ::1 ::1 "$PA" 2001:db8:2::/48 2001:db8:1::/48 add
+    # Both ends on their NAT-T ports: every IKE message carries the
+    # non-ESP marker (RFC 3948 2.2), as with strongSwan after IKE_SA_INIT.
+    step "IPv6 on ::1, IKE over the NAT-T ports (non-ESP marker)"
+    conf "$T/c.conf" ::1 ::1 "$NB" 2001:db8:1::/48 2001:db8:2::/48 start "	leftikeport=$NA"
+    conf "$T/d.conf" ::1 ::1 "$NA" 2001:db8:2::/48 2001:db8:1::/48 add "	leftikeport=$NB"
     start d "$PB" "$NB"
     start c "$PA" "$NA"
     wait_for 5 established c || die "IPv6 pair did not establish"
     [ "$(ike_spis c)" = "$(ike_spis d)" ] || die "IPv6 SPIs differ"
-    json c "d['ike_sas'][0]['local']" | grep -q "::1\[$PA\]" || die "IPv6 local endpoint"
+    json c "d['ike_sas'][0]['local']" | grep -q "::1\[$NA\]" || die "IPv6 local endpoint"
+    grep -q "received IKE_AUTH request .* from ::1\[$NA\]" "$T/d.log" || die "IKE_AUTH not on NAT-T"
     kill -TERM "$PID_c" "$PID_d"
     wait "$PID_c" && wait "$PID_d" || die "the IPv6 pair did not exit 0"
 else
