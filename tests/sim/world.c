@@ -597,7 +597,10 @@ static void prune_requests(struct sim_world *w)
     }
 }
 
-bool sim_step(struct sim_world *w, uint64_t until_ms)
+/* The earliest due item: a datagram (earliest delivery, then send order),
+ * an engine deadline, a kernel expiry, a scenario action, a supervisor
+ * re-initiation or the traffic tick. */
+static uint64_t next_item(const struct sim_world *w, int *kind, int *idx)
 {
     uint64_t best = UINT64_MAX;
     int bk = K_NONE, bi = -1;
@@ -622,6 +625,15 @@ bool sim_step(struct sim_world *w, uint64_t until_ms)
         if (!w->sc->act[k].done)
             consider(w->t0_ms + w->sc->act[k].at_ms, K_ACTION, k, &best, &bk, &bi);
     consider(w->next_traffic_ms, K_TRAFFIC, 0, &best, &bk, &bi);
+    *kind = bk;
+    *idx = bi;
+    return best;
+}
+
+bool sim_step(struct sim_world *w, uint64_t until_ms)
+{
+    int bk, bi;
+    uint64_t best = next_item(w, &bk, &bi);
     if (best > until_ms) {
         w->now_ms = until_ms;
         return false;
