@@ -27,9 +27,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-step() { echo "== [${SECONDS}s] $*"; }
+# Steps are counted in Check's summary format, which tests/run adds up.
+NSTEPS=0
+step() {
+    NSTEPS=$((NSTEPS + 1))
+    echo "== [${SECONDS}s] $*"
+}
 die() {
     echo "FAIL: $*" >&2
+    echo "e2e: Checks: $NSTEPS, Failures: 1, Errors: 0"
     for f in "$T"/*.log; do echo "--- $f" >&2; tail -n 30 "$f" >&2; done
     exit 1
 }
@@ -96,7 +102,7 @@ start() {
     local pid=$!
     PIDS+=("$pid")
     eval "PID_$who=$pid"
-    wait_for 5 test -S "$T/$who.ctl" || die "$who did not open its control socket"
+    wait_for 10 test -S "$T/$who.ctl" || die "$who did not open its control socket"
 }
 alive() { kill -0 "$1" 2>/dev/null; }
 
@@ -126,8 +132,8 @@ grep -q "readable by group or others" "$T/err" || die "no clear message: $(cat "
 step "establish: B responds (auto=add), A initiates (auto=start)"
 start b "$PB" "$NB"
 start a "$PA" "$NA"
-wait_for 5 established a || die "A did not establish"
-wait_for 5 established b || die "B did not establish"
+wait_for 10 established a || die "A did not establish"
+wait_for 10 established b || die "B did not establish"
 
 step "both sides show the same SPIs"
 A_IKE=$(ike_spis a) B_IKE=$(ike_spis b)
@@ -205,7 +211,7 @@ print("|".join([ike(a), ch(a, True), ike(b), ch(b, False), str(len(a["ike_sas"])
 }
 
 rekey_check() { # rekey_check WHO KIND: SPIs change, and both sides agree
-    local who=$1 kind=$2 s0 s ikeA chA ikeB chB nA nB ike0 ch0 end=$((SECONDS + 5))
+    local who=$1 kind=$2 s0 s ikeA chA ikeB chB nA nB ike0 ch0 end=$((SECONDS + 10))
     s0=$(snap)
     IFS='|' read -r ike0 ch0 _ _ _ _ <<<"$s0"
     ctl "$who" rekey t "--$kind" || die "rekeyctl rekey --$kind from $who failed"
@@ -237,13 +243,13 @@ fi
 
 step "down, then up again"
 ctl a down t >/dev/null || die "rekeyctl down failed"
-wait_for 5 no_sas a || die "A still has SAs after down"
-wait_for 5 no_sas b || die "B did not see the DELETE"
+wait_for 10 no_sas a || die "A still has SAs after down"
+wait_for 10 no_sas b || die "B did not see the DELETE"
 if ctl a rekey t 2>"$T/err"; then die "rekey without an SA succeeded"; fi
 grep -q "^rekeyctl: rekey t: " "$T/err" || die "unclear rekey error: $(cat "$T/err")"
 ctl a up t >/dev/null || die "rekeyctl up failed"
-wait_for 5 established a || die "A did not re-establish"
-wait_for 5 established b || die "B did not re-establish"
+wait_for 10 established a || die "A did not re-establish"
+wait_for 10 established b || die "B did not re-establish"
 A_IKE=$(ike_spis a) A_CH=$(child_spis a fwd)
 
 step "reload keeps unchanged tunnels; a bad config is refused"
@@ -255,7 +261,7 @@ echo "$out" | grep -q "1 unchanged, 0 changed, 1 added, 0 removed" || die "reloa
 [ "$(json b "len(d['conns'])")" = 2 ] || die "t2 not loaded"
 echo "# comment" >>"$T/a.conf"
 kill -HUP "$PID_a"
-wait_for 5 grep -q "config reloaded" "$T/a.log" || die "SIGHUP did not reload"
+wait_for 10 grep -q "config reloaded" "$T/a.log" || die "SIGHUP did not reload"
 [ "$(ike_spis a)" = "$A_IKE" ] && [ "$(child_spis a fwd)" = "$A_CH" ] || die "SIGHUP dropped the tunnel"
 cp "$T/b.conf" "$T/b.conf.good"
 printf 'conn broken\n\tlefty=1\n' >>"$T/b.conf"
@@ -268,8 +274,8 @@ cp "$T/b.conf.good" "$T/b.conf"
 step "a changed conn is restarted by reload"
 conf "$T/a.conf" 127.0.0.1 127.0.0.2 "$PB" 10.1.0.0/16 10.2.0.0/16 start "	lifetime=50m"
 ctl a reload | grep -q "0 unchanged, 1 changed" || die "changed conn not detected"
-wait_for 5 eval '[ -n "$(ike_spis a)" ] && [ "$(ike_spis a)" != "$A_IKE" ]' || die "changed conn not restarted"
-wait_for 5 eval '[ "$(ike_spis a)" = "$(ike_spis b)" ] && [ "$(n_ike b)" = 1 ]' || die "sides disagree after restart"
+wait_for 10 eval '[ -n "$(ike_spis a)" ] && [ "$(ike_spis a)" != "$A_IKE" ]' || die "changed conn not restarted"
+wait_for 10 eval '[ "$(ike_spis a)" = "$(ike_spis b)" ] && [ "$(n_ike b)" = 1 ]' || die "sides disagree after restart"
 
 step "watch streams events"
 ctl b watch >"$T/watch.out" 2>&1 &
@@ -277,10 +283,10 @@ WPID=$!
 PIDS+=("$WPID")
 sleep 0.3
 ctl a down t >/dev/null
-wait_for 5 grep -q "event IKE_DOWN conn=t" "$T/watch.out" || die "watch saw no IKE_DOWN: $(cat "$T/watch.out")"
+wait_for 10 grep -q "event IKE_DOWN conn=t" "$T/watch.out" || die "watch saw no IKE_DOWN: $(cat "$T/watch.out")"
 kill "$WPID" 2>/dev/null || true
 ctl a up t >/dev/null
-wait_for 5 established b || die "no re-establish after watch"
+wait_for 10 established b || die "no re-establish after watch"
 ctl a diagnose t | grep -q "^t: auto=start, 1 IKE SA" || die "diagnose: $(ctl a diagnose t)"
 
 step "SIGTERM: A deletes its SAs and exits 0; B sees the DELETE"
@@ -304,7 +310,7 @@ if "$PY" -c 'import socket; s=socket.socket(socket.AF_INET6, socket.SOCK_DGRAM);
     conf "$T/d.conf" ::1 ::1 "$NA" 2001:db8:2::/48 2001:db8:1::/48 add "	leftikeport=$NB"
     start d "$PB" "$NB"
     start c "$PA" "$NA"
-    wait_for 5 established c || die "IPv6 pair did not establish"
+    wait_for 10 established c || die "IPv6 pair did not establish"
     [ "$(ike_spis c)" = "$(ike_spis d)" ] || die "IPv6 SPIs differ"
     json c "d['ike_sas'][0]['local']" | grep -q "::1\[$NA\]" || die "IPv6 local endpoint"
     grep -q "received IKE_AUTH request .* from ::1\[$NA\]" "$T/d.log" || die "IKE_AUTH not on NAT-T"
@@ -318,3 +324,4 @@ if grep -l "AddressSanitizer\|LeakSanitizer\|runtime error" "$T"/*.log; then
     die "sanitizer report in a daemon log"
 fi
 echo "e2e: all steps passed"
+echo "100%: Checks: $NSTEPS, Failures: 0, Errors: 0"
