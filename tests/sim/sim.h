@@ -180,6 +180,10 @@ struct sim_peer {
     uint32_t exp_spi[SIM_EXP_RING];
     uint64_t exp_ms[SIM_EXP_RING];
     uint32_t n_exp;
+    /* IKE SAs this peer set up as initiator (SPIi) or saw established:
+     * a timeout of anything else is a half-open responder SA expiring. */
+    uint64_t known_spi[SIM_EXP_RING], known_spi_r[SIM_EXP_RING]; /* spi_r 0 = any */
+    uint32_t n_known;
 };
 
 struct sim_world {
@@ -246,7 +250,7 @@ void sim_check_shutdown(struct sim_world *w);
 /* A kernel hard expiry reached peer i (lifetime invariant). */
 void sim_check_hard_expiry(struct sim_world *w, int i, const struct ike_kernel_event *ev);
 /* A peer gave up on the other (IKE_DOWN with IKE_ERR_TIMEOUT). */
-void sim_check_timeout(struct sim_world *w, int i);
+void sim_check_timeout(struct sim_world *w, int i, const struct ike_event *ev);
 bool sim_excused(const struct sim_world *w, uint64_t at_ms);
 
 #endif

@@ -343,6 +343,11 @@ static void send_dgram(struct sim_world *w, int from, const struct ike_output *o
     if (len >= 28) {
         if (!(d[19] & 0x20))
             track_request(w, from, d);
+        if (!(d[19] & 0x20) && d[18] == IKE_SA_INIT && !be(d + 8, 8)) {
+            struct sim_peer *p = &w->p[from];
+            p->known_spi_r[p->n_known % SIM_EXP_RING] = 0; /* we initiated it */
+            p->known_spi[p->n_known++ % SIM_EXP_RING] = be(d, 8);
+        }
         sim_tracef(w, "net: %s->%s %s %s #%u spi %016llx_%016llx len %zu", w->p[from].name,
                    w->p[to].name, exch_name(d[18]), d[19] & 0x20 ? "resp" : "req",
                    (unsigned)be(d + 20, 4), (unsigned long long)be(d, 8),
@@ -408,20 +413,21 @@ static void on_event(struct sim_world *w, int i, const struct ike_event *ev)
                ev->old_spi_in, ev->err ? ike_err_str(ev->err) : "-");
     switch (ev->type) {
     case IKE_EV_IKE_UP:
-        p->ups++;
+    case IKE_EV_IKE_REKEYED:
+        p->known_spi_r[p->n_known % SIM_EXP_RING] = ev->ike_spi_r;
+        p->known_spi[p->n_known++ % SIM_EXP_RING] = ev->ike_spi_i;
+        p->ups += ev->type == IKE_EV_IKE_UP;
+        p->rekeys_ike += ev->type == IKE_EV_IKE_REKEYED;
         break;
     case IKE_EV_IKE_DOWN:
         p->downs++;
         if (ev->err == IKE_ERR_TIMEOUT) {
             p->timeouts++;
-            sim_check_timeout(w, i);
+            sim_check_timeout(w, i, ev);
         }
         break;
     case IKE_EV_CHILD_REKEYED:
         p->rekeys_child++;
-        break;
-    case IKE_EV_IKE_REKEYED:
-        p->rekeys_ike++;
         break;
     }
 }
