@@ -323,7 +323,7 @@ uint64_t ike_timers_child_lifetime(struct ike_engine *e, struct ike_child *ch, u
 /* How long a peer with our settings keeps retransmitting one request. */
 uint64_t ike_timers_retransmit_budget(const struct ike_conn_cfg *c);
 void ike_timers_rekey_failed(struct ike_engine *e, struct ike_sa *sa, struct ike_child *ch,
-                             uint64_t now_ms);
+                             int err, uint64_t now_ms);
 void ike_timers_run(struct ike_engine *e, uint64_t now_ms);
 uint64_t ike_retransmit_timeout_ms(uint32_t base_ms, uint32_t factor_pct, uint32_t try_no);
 

@@ -227,7 +227,7 @@ static int child_rekey_failed(struct ike_engine *e, struct ike_sa *sa, struct ik
         ike_timers_update(e, sa);
     } else if (old && old->state == CHILD_REKEYING) {
         ike_child_set_state(e, old, CHILD_INSTALLED, "rekey failed");
-        ike_timers_rekey_failed(e, sa, old, now_ms);
+        ike_timers_rekey_failed(e, sa, old, err, now_ms);
     }
     ike_request_done(e, sa);
     ike_task_next(e, sa, now_ms);
@@ -341,8 +341,6 @@ int ike_rekey_child_process_response(struct ike_engine *e, struct ike_sa *sa,
      * (we answered its rekey a moment ago); a child it really lacks
      * expires and is made anew. */
     if (err) {
-        if (err == IKE_N_TEMPORARY_FAILURE && old)
-            old->rekey_fails = 0; /* 2.25: not a failure, just busy */
         return child_rekey_failed(e, sa, old, ike_notify_to_err(err), now_ms);
     }
     uint32_t new_spi = t->child ? t->child->spi_in : 0;

@@ -223,9 +223,7 @@ static int ike_rekey_failed(struct ike_engine *e, struct ike_sa *sa, int err, ui
         move_children(e, sa, theirs);
         sa->delete_at_ms = now_ms + ike_rekey_passive_ike_wait(sa);
     } else {
-        if (err == IKE_ERR_TEMPORARY)
-            sa->rekey_fails = 0;
-        ike_timers_rekey_failed(e, sa, NULL, now_ms);
+        ike_timers_rekey_failed(e, sa, NULL, err, now_ms);
     }
     ike_task_next(e, sa, now_ms);
     return err;

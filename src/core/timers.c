@@ -222,9 +222,13 @@ uint64_t ike_timers_retransmit_budget(const struct ike_conn_cfg *c)
     return total;
 }
 
-/* Retry a refused or unanswered rekey: 2 s, 4 s, ... 64 s, while valid. */
+/* Retry a refused or unanswered rekey: 2 s, 4 s, ... 64 s, while valid.
+ * TEMPORARY_FAILURE (2.25: the peer is busy, typically with a rekey of its
+ * own) is not a failure: retry soon, and an IKE SA rekey sooner than a
+ * Child SA rekey, so two peers refusing each other's rekeys do not do so
+ * again in lockstep until the IKE SA expires. */
 void ike_timers_rekey_failed(struct ike_engine *e, struct ike_sa *sa, struct ike_child *ch,
-                             uint64_t now_ms)
+                             int err, uint64_t now_ms)
 {
     uint32_t *fails = ch ? &ch->rekey_fails : &sa->rekey_fails;
     uint64_t *at = ch ? &ch->rekey_at_ms : &sa->rekey_at_ms;
@@ -232,10 +236,15 @@ void ike_timers_rekey_failed(struct ike_engine *e, struct ike_sa *sa, struct ike
     uint32_t n = *fails < 5 ? *fails : 5;
     uint64_t jitter = 0;
     ike_random(e, &jitter, sizeof(jitter));
-    (*fails)++;
-    *at = now_ms + (2000ULL << n) + jitter % 1000;
-    if (expire && *at >= expire)
-        *at = 0; /* too late: the SA expires first */
+    if (err == IKE_ERR_TEMPORARY) {
+        *fails = 0;
+        *at = now_ms + (ch ? 2000 + jitter % 1000 : 300 + jitter % 700);
+    } else {
+        (*fails)++;
+        *at = now_ms + (2000ULL << n) + jitter % 1000;
+    }
+    if (expire && *at >= expire) /* never give up while the SA is valid */
+        *at = expire > now_ms + 400 ? now_ms + (expire - now_ms) / 2 : 0;
     ike_timers_update(e, sa);
 }
 
