@@ -59,10 +59,11 @@ struct dgram {
 static struct {
     uint32_t sas, per_eng, window, sample;
     const char *phase; /* stop after this phase (callgrind) */
+    unsigned skip;     /* phases not run (bit = phase index) */
     int cg_side;       /* 0 init, 1 resp */
     bool cg, mem, verbose;
     double unit_ms;
-} opt = {1000, 100, 16, 1, NULL, 1, false, true, true, 30};
+} opt = {1000, 100, 16, 1, NULL, 0, 1, false, true, true, 30};
 
 static struct side side[2]; /* 0 initiator, 1 responder */
 static struct dgram q[Q_MAX];
@@ -527,7 +528,8 @@ static void usage(void)
 {
     fprintf(stderr, "usage: bench_engine [--sas N] [--small] [--per-engine G] [--window W]\n"
                     "         [--sample S (replay crypto every S-th window)]\n"
-                    "         [--no-mem] [--quiet] [--unit-ms MS] [--phase NAME --side init|resp "
+                    "         [--no-mem] [--quiet] [--unit-ms MS] [--skip PHASE]... [--phase NAME "
+                    "--side init|resp "
                     "--callgrind-friendly]\n");
     exit(2);
 }
@@ -558,6 +560,11 @@ static void parse(int argc, char **argv)
             opt.sample = (uint32_t)strtoul(v, NULL, 10);
         } else if (!strcmp(a, "--unit-ms") && ++i) {
             opt.unit_ms = atof(v);
+        } else if (!strcmp(a, "--skip") && ++i) {
+            int p = phase_by_name(v);
+            if (p <= 0) /* setup cannot be skipped */
+                usage();
+            opt.skip |= 1u << p;
         } else if (!strcmp(a, "--phase") && ++i) {
             opt.phase = v;
         } else if (!strcmp(a, "--side") && ++i) {
@@ -604,6 +611,8 @@ int main(int argc, char **argv)
     }
     int last = opt.phase ? phase_by_name(opt.phase) : PH_N - 1;
     for (int p = 0; p <= last; p++) {
+        if (opt.skip & (1u << p))
+            continue;
         run_phase(p);
         if (opt.cg)
             continue;
