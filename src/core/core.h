@@ -209,6 +209,7 @@ struct ike_sa {
     uint8_t low_nonce_len;
     bool redundant;
     bool replaced; /* a rekey moved its children away: no IKE_DOWN event */
+    bool half_open; /* counted in e->n_half_open (responder before IKE_AUTH) */
     uint32_t rekeys, rekey_fails;
 
     /* Timers (timers.c owns the rules). 0 = not armed. */
@@ -234,7 +235,8 @@ struct ike_engine {
     uint32_t next_reqid;
 
     struct ike_map sa_by_spi;       /* our SPI -> struct ike_sa */
-    struct ike_map halfopen_by_spi; /* peer's SPIi -> responder SA */
+    struct ike_map halfopen_by_spi; /* peer's SPIi -> responder SA, kept while it lives
+                                      * so a late duplicate IKE_SA_INIT is recognised */
     struct ike_map child_by_spi;    /* inbound SPI -> struct ike_child */
     struct ike_map pol_refs;        /* policy key -> struct ike_policy_ref */
     struct ike_map child_by_out;    /* (outbound SPI, peer) -> struct ike_child */

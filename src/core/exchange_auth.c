@@ -150,8 +150,8 @@ static void initial_contact(struct ike_engine *e, struct ike_sa *sa)
 static void established(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
 {
     ike_sa_set_state(e, sa, IKE_SA_ESTABLISHED, "peer authenticated");
-    if (!sa->initiator && ike_map_get(&e->halfopen_by_spi, sa->spi_i) == sa) {
-        ike_map_del(&e->halfopen_by_spi, sa->spi_i);
+    if (sa->half_open) { /* stays in halfopen_by_spi for late duplicates */
+        sa->half_open = false;
         e->n_half_open--;
     }
     ike_timers_established(e, sa, now_ms);

@@ -336,8 +336,14 @@ static bool init_retransmit(struct ike_engine *e, const struct ike_hdr *h, const
                             size_t len)
 {
     struct ike_sa *sa = ike_map_get(&e->halfopen_by_spi, h->spi_i);
-    if (!sa || !sa->setup || !sa->setup->init_req)
+    if (!sa)
         return false;
+    if (!sa->setup || !sa->setup->init_req) {
+        /* A late duplicate of the request that made an SA now up: a new
+         * half-open SA for it would only linger until its timeout. */
+        ike_log(e, IKE_LOG_INFO, "IKE_SA_INIT request for an established SA, dropped");
+        return true;
+    }
     if (sa->setup->init_req_len == len && !memcmp(sa->setup->init_req, msg, len) &&
         sa->setup->init_resp) {
         ike_log(e, IKE_LOG_INFO, "IKE_SA_INIT request retransmitted, resending response");
@@ -387,8 +393,10 @@ static int init_accept(struct ike_engine *e, struct ike_conn *conn, const struct
     sa->setup->nonce_i_len = (uint8_t)ni.len;
     sa->setup->nonce_r_len = IKE_NONCE_LEN;
     ike_random(e, sa->setup->nonce_r, IKE_NONCE_LEN);
-    if (ike_map_put(&e->halfopen_by_spi, sa->spi_i, sa) == 0)
+    if (ike_map_put(&e->halfopen_by_spi, sa->spi_i, sa) == 0) {
+        sa->half_open = true;
         e->n_half_open++;
+    }
     uint8_t pub[IKE_KE_MAX];
     size_t pub_len = 0;
     struct ike_secret g = {0};

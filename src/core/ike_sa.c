@@ -134,10 +134,10 @@ void ike_sa_destroy(struct ike_engine *e, struct ike_sa *sa, int err)
     bool restart = !e->shutting_down && !sa->replaced && err == IKE_ERR_TIMEOUT &&
                    conn->cfg.dpd_action == IKE_DPD_RESTART;
     ike_map_del(&e->sa_by_spi, ike_sa_our_spi(sa));
-    if (!sa->initiator && ike_map_get(&e->halfopen_by_spi, sa->spi_i) == sa) {
+    if (!sa->initiator && ike_map_get(&e->halfopen_by_spi, sa->spi_i) == sa)
         ike_map_del(&e->halfopen_by_spi, sa->spi_i);
+    if (sa->half_open)
         e->n_half_open--;
-    }
     ike_task_clear(e, &sa->out_task);
     for (uint8_t i = 0; i < sa->n_pending; i++)
         ike_task_clear(e, &sa->pending[i]);
