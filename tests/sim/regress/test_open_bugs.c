@@ -1,11 +1,10 @@
 /*
  * test_open_bugs.c: minimal reproductions of engine bugs the simulation
- * (tests/sim) found, each with the seed that found it. They FAIL on the
- * engine as it is and are built but not registered as tests until the
- * engine is fixed (tests/sim/regress/README.md); when one passes, move its
- * seed to tests/sim/regress_seeds.txt and register it. They use the
- * exchange harness (tests/exchange/harness.h); they must not reach into
- * engine internals.
+ * (tests/sim) found, each with the seed that found it. Each failed on the
+ * engine before its fix (18b9634) and is now a regression test (suite sim).
+ * New reproductions start here unregistered while they fail
+ * (tests/sim/regress/README.md). They use the exchange harness
+ * (tests/exchange/harness.h) and must not reach into engine internals.
  */
 #include <string.h>
 
