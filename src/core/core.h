@@ -338,6 +338,7 @@ int ike_task_queue(struct ike_engine *e, struct ike_sa *sa, const struct ike_tas
                    uint64_t now_ms);
 void ike_task_next(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms);
 void ike_task_clear(struct ike_engine *e, struct ike_task *t);
+void ike_task_drop(struct ike_engine *e, struct ike_sa *sa, uint8_t type, uint32_t del_spi);
 
 /* ---- msg.c: building and opening encrypted messages ---- */
 void ike_msg_hdr(const struct ike_sa *sa, uint8_t exchange, bool response, uint32_t msg_id,

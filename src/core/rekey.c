@@ -195,6 +195,8 @@ static void resolve_child_collision(struct ike_engine *e, struct ike_sa *sa, str
          * the old SA, send on the old one, which the peer surely has; if
          * it is gone, the winner has its own new SA inbound by now. */
         ike_child_pin_outbound(e, old && ike_child_in_kernel(old) ? old : theirs);
+        if (old) /* our own DELETE of it, queued when ours completed, is void */
+            ike_task_drop(e, sa, TASK_CHILD_DELETE, old->spi_in);
         struct ike_task t = {.type = TASK_CHILD_DELETE, .del_spi = ours->spi_in};
         ike_task_queue(e, sa, &t, now_ms);
         if (old)

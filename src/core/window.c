@@ -118,6 +118,21 @@ void ike_task_next(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
     }
 }
 
+/* Forget a queued (not yet started) task of this type and SPI. */
+void ike_task_drop(struct ike_engine *e, struct ike_sa *sa, uint8_t type, uint32_t del_spi)
+{
+    uint8_t keep = 0;
+    for (uint8_t i = 0; i < sa->n_pending; i++) {
+        if (sa->pending[i].type == type && sa->pending[i].del_spi == del_spi)
+            ike_task_clear(e, &sa->pending[i]);
+        else
+            sa->pending[keep++] = sa->pending[i];
+    }
+    for (uint8_t i = keep; i < sa->n_pending; i++)
+        memset(&sa->pending[i], 0, sizeof(sa->pending[i]));
+    sa->n_pending = keep;
+}
+
 int ike_task_queue(struct ike_engine *e, struct ike_sa *sa, const struct ike_task *t,
                    uint64_t now_ms)
 {
