@@ -208,7 +208,7 @@ struct ike_sa {
     uint8_t low_nonce[IKE_LOW_NONCE_MAX];
     uint8_t low_nonce_len;
     bool redundant;
-    bool replaced; /* a rekey moved its children away: no IKE_DOWN event */
+    bool replaced;  /* a rekey moved its children away: no IKE_DOWN event */
     bool half_open; /* counted in e->n_half_open (responder before IKE_AUTH) */
     uint32_t rekeys, rekey_fails;
 
@@ -217,8 +217,8 @@ struct ike_sa {
     uint64_t rekey_at_ms, delete_at_ms;
     uint64_t last_heard_ms;
     uint64_t created_ms, established_ms; /* INITIAL_CONTACT tells stale from new */
-    uint64_t deadline_ms; /* min of the above and the children's */
-    uint32_t heap_idx;    /* position in the deadline heap, UINT32_MAX = none */
+    uint64_t deadline_ms;                /* min of the above and the children's */
+    uint32_t heap_idx;                   /* position in the deadline heap, UINT32_MAX = none */
 
     struct ike_sa *next_free;
 };
@@ -236,7 +236,7 @@ struct ike_engine {
 
     struct ike_map sa_by_spi;       /* our SPI -> struct ike_sa */
     struct ike_map halfopen_by_spi; /* peer's SPIi -> responder SA, kept while it lives
-                                      * so a late duplicate IKE_SA_INIT is recognised */
+                                     * so a late duplicate IKE_SA_INIT is recognised */
     struct ike_map child_by_spi;    /* inbound SPI -> struct ike_child */
     struct ike_map pol_refs;        /* policy key -> struct ike_policy_ref */
     struct ike_map child_by_out;    /* (outbound SPI, peer) -> struct ike_child */
@@ -304,7 +304,8 @@ void ike_child_remove(struct ike_engine *e, struct ike_child *ch, int err);
 void ike_child_release(struct ike_engine *e, struct ike_child *ch); /* unattached */
 struct ike_child *ike_child_by_out_spi(struct ike_sa *sa, uint32_t spi_out);
 /* The child whose outbound SA is (dst, spi), for the kernel's expiry events. */
-struct ike_child *ike_child_find_out(struct ike_engine *e, const struct ike_addr *dst, uint32_t spi);
+struct ike_child *ike_child_find_out(struct ike_engine *e, const struct ike_addr *dst,
+                                     uint32_t spi);
 /* Hard expiry: remove it now, tell the peer, and make a new one if the
  * connection wants the tunnel up and nothing else carries it. */
 void ike_child_hard_expired(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms);
@@ -324,8 +325,8 @@ void ike_timers_child_installed(struct ike_engine *e, struct ike_child *ch, uint
 uint64_t ike_timers_child_lifetime(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms);
 /* How long a peer with our settings keeps retransmitting one request. */
 uint64_t ike_timers_retransmit_budget(const struct ike_conn_cfg *c);
-void ike_timers_rekey_failed(struct ike_engine *e, struct ike_sa *sa, struct ike_child *ch,
-                             int err, uint64_t now_ms);
+void ike_timers_rekey_failed(struct ike_engine *e, struct ike_sa *sa, struct ike_child *ch, int err,
+                             uint64_t now_ms);
 void ike_timers_run(struct ike_engine *e, uint64_t now_ms);
 uint64_t ike_retransmit_timeout_ms(uint32_t base_ms, uint32_t factor_pct, uint32_t try_no);
 
@@ -474,6 +475,11 @@ int ike_child_offer(struct ike_engine *e, struct ike_sa *sa, struct ike_child *c
 void ike_child_offer_ts(struct ike_sa *sa, struct ike_child *ch, struct ike_msg_builder *mb);
 int ike_child_accept(struct ike_engine *e, struct ike_sa *sa, const struct ike_payload_list *in,
                      struct ike_child *ch, bool in_auth, uint16_t *notify);
+/* Responder: derive the child's keys (with g^ir when it has a group),
+ * install it with outbound left where it is, and answer with SA, Nr,
+ * [KEr], TSi, TSr (new children and rekeys alike). */
+int ike_child_respond(struct ike_engine *e, struct ike_sa *sa, const struct ike_hdr *h,
+                      const struct ike_payload_list *in, struct ike_child *ch, uint64_t now_ms);
 int ike_child_finish(struct ike_engine *e, struct ike_sa *sa, const struct ike_payload_list *in,
                      struct ike_child *ch, bool in_auth);
 int ike_child_derive(struct ike_engine *e, struct ike_sa *sa, struct ike_child *ch,

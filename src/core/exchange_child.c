@@ -261,8 +261,8 @@ int ike_child_process_response(struct ike_engine *e, struct ike_sa *sa,
 
 /* Responder: derive, install, then answer (inbound SA before the peer can
  * send on it). */
-static int child_respond(struct ike_engine *e, struct ike_sa *sa, const struct ike_hdr *h,
-                         const struct ike_payload_list *in, struct ike_child *ch, uint64_t now_ms)
+int ike_child_respond(struct ike_engine *e, struct ike_sa *sa, const struct ike_hdr *h,
+                      const struct ike_payload_list *in, struct ike_child *ch, uint64_t now_ms)
 {
     uint8_t nr[IKE_NONCE_LEN], pub[IKE_KE_MAX];
     size_t pub_len = 0;
@@ -282,6 +282,7 @@ static int child_respond(struct ike_engine *e, struct ike_sa *sa, const struct i
         e->c->ke_free(ke);
     if (rc < 0)
         return rc;
+    ike_low_nonce(ch->low_nonce, &ch->low_nonce_len, ni.p, ni.len, nr, sizeof(nr)); /* 2.8.1 */
     ike_child_attach(e, sa, ch);
     ike_child_install(e, ch, now_ms, false);
     struct ike_msg_builder mb;
@@ -323,7 +324,7 @@ int ike_child_process_request(struct ike_engine *e, struct ike_sa *sa, const str
         return ike_msg_notify_response(e, sa, CREATE_CHILD_SA, h->msg_id, IKE_N_INVALID_KE_PAYLOAD,
                                        g, 2);
     }
-    if (rc == 0 && (rc = child_respond(e, sa, h, in, ch, now_ms)) == 0)
+    if (rc == 0 && (rc = ike_child_respond(e, sa, h, in, ch, now_ms)) == 0)
         return 0;
     if (ch->state == CHILD_INSTALLED)
         ike_child_remove(e, ch, rc);

@@ -37,7 +37,6 @@
 #include "core.h"
 #include "ike/err.h"
 
-
 /* "Lowest" is octet by octet; a nonce that is a prefix of the other is
  * the lower one (2.8.1). */
 int ike_nonce_cmp(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len)
@@ -377,53 +376,6 @@ int ike_rekey_refuse(struct ike_engine *e, struct ike_sa *sa, const struct ike_h
     return ike_msg_notify_response(e, sa, CREATE_CHILD_SA, h->msg_id, type, NULL, 0);
 }
 
-/* Derive, install (outbound policy stays on the old SA), answer. */
-static int child_rekey_respond(struct ike_engine *e, struct ike_sa *sa, const struct ike_hdr *h,
-                               const struct ike_payload_list *in, struct ike_child *ch,
-                               uint64_t now_ms)
-{
-    uint8_t nr[IKE_NONCE_LEN], pub[IKE_KE_MAX];
-    size_t pub_len = 0;
-    struct ike_ke *ke = NULL;
-    struct ike_secret g = {0};
-    int rc = 0;
-    const struct ike_payload *p_n = ike_payload_find(in, IKE_PL_NONCE, 0);
-    struct ike_view ni;
-    if (!p_n || ike_nonce_decode(p_n->body, &ni) < 0)
-        return IKE_ERR_MISSING_PAYLOAD;
-    ike_random(e, nr, sizeof(nr));
-    if (ch->algs.dh) {
-        const struct ike_payload *p_ke = ike_payload_find(in, IKE_PL_KE, 0);
-        struct ike_ke_payload kp;
-        rc = ike_ke_generate(e, ch->algs.dh, &ke, pub, sizeof(pub), &pub_len);
-        if (rc == 0)
-            rc = !p_ke || ike_ke_decode(p_ke->body, &kp) < 0
-                     ? IKE_ERR_INVALID_KE
-                     : e->c->ke_derive(ke, kp.data.p, kp.data.len, &g);
-    }
-    if (rc == 0)
-        rc = ike_child_derive(e, sa, ch, g.p, g.len, ni.p, ni.len, nr, sizeof(nr));
-    ike_secret_free(&g);
-    if (ke)
-        e->c->ke_free(ke);
-    if (rc < 0)
-        return rc;
-    ike_low_nonce(ch->low_nonce, &ch->low_nonce_len, ni.p, ni.len, nr, sizeof(nr));
-    ike_child_attach(e, sa, ch);
-    ike_child_install(e, ch, now_ms, false);
-    struct ike_msg_builder mb;
-    ike_mb_init_chain(&mb, e->plain + IKE_MSG_MAX / 2, IKE_MSG_MAX / 2);
-    ike_child_offer(e, sa, ch, 0, &mb);
-    ike_nonce_encode(&mb, nr, sizeof(nr));
-    if (ch->algs.dh)
-        ike_ke_encode(&mb, ch->algs.dh, pub, pub_len);
-    ike_ts_set_encode(&mb, IKE_PL_TSI, &ch->ts_remote);
-    ike_ts_set_encode(&mb, IKE_PL_TSR, &ch->ts_local);
-    if (sa->conn->cfg.mode == IKE_MODE_TRANSPORT)
-        ike_notify_encode(&mb, 0, NULL, 0, IKE_N_USE_TRANSPORT_MODE, NULL, 0);
-    return ike_msg_send_response(e, sa, CREATE_CHILD_SA, h->msg_id, &mb);
-}
-
 /* The old child after the peer replaced it (in every collision order). */
 static void child_replaced_by_peer(struct ike_engine *e, struct ike_child *old,
                                    struct ike_child *ch, uint64_t now_ms)
@@ -475,7 +427,7 @@ int ike_rekey_child_process_request(struct ike_engine *e, struct ike_sa *sa,
                                        g, 2);
     }
     if (rc == 0)
-        rc = child_rekey_respond(e, sa, h, in, ch, now_ms);
+        rc = ike_child_respond(e, sa, h, in, ch, now_ms); /* outbound stays on the old SA */
     if (rc < 0) {
         if (ike_child_in_kernel(ch))
             ike_child_remove(e, ch, rc);

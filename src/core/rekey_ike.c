@@ -104,7 +104,7 @@ static void resolve_ike_collision(struct ike_engine *e, struct ike_sa *old, uint
             (unsigned long long)redundant->spi_r);
     move_children(e, old, survivor);
     if (ours_lowest) {
-        delete_ike_sa(e, ours, now_ms);                         /* we made it, we delete it */
+        delete_ike_sa(e, ours, now_ms);                               /* we made it, we delete it */
         old->delete_at_ms = now_ms + ike_rekey_passive_ike_wait(old); /* the winner deletes old */
     } else {
         redundant->delete_at_ms = now_ms + ike_rekey_passive_ike_wait(redundant);

@@ -227,8 +227,8 @@ uint64_t ike_timers_retransmit_budget(const struct ike_conn_cfg *c)
  * own) is not a failure: retry soon, and an IKE SA rekey sooner than a
  * Child SA rekey, so two peers refusing each other's rekeys do not do so
  * again in lockstep until the IKE SA expires. */
-void ike_timers_rekey_failed(struct ike_engine *e, struct ike_sa *sa, struct ike_child *ch,
-                             int err, uint64_t now_ms)
+void ike_timers_rekey_failed(struct ike_engine *e, struct ike_sa *sa, struct ike_child *ch, int err,
+                             uint64_t now_ms)
 {
     uint32_t *fails = ch ? &ch->rekey_fails : &sa->rekey_fails;
     uint64_t *at = ch ? &ch->rekey_at_ms : &sa->rekey_at_ms;
