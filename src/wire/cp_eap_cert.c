@@ -8,6 +8,7 @@
  */
 #include "ike/err.h"
 #include "ike/wire.h"
+#include "body.h"
 
 #define CP_ATTR_TYPE_MASK 0x7fff /* 3.15.1: the top bit is reserved */
 #define EAP_REQUEST       1
@@ -19,11 +20,9 @@ int ike_cp_decode(struct ike_view body, struct ike_cp_payload *cp)
 {
     struct ike_reader r;
     cp->n = 0;
-    if (body.len == 0)
-        return IKE_ERR_EMPTY_PAYLOAD;
-    if (body.len < 4)
-        return IKE_ERR_TRUNCATED;
-    ike_reader_init(&r, body.p, body.len);
+    int rc = ike_body_open(body, 4, &r);
+    if (rc != IKE_OK)
+        return rc;
     (void)ike_read_u8(&r, &cp->cfg_type);
     (void)ike_read_skip(&r, 3);
     if (cp->cfg_type < CFG_REQUEST || cp->cfg_type > CFG_ACK)
@@ -65,11 +64,9 @@ void ike_cp_encode(struct ike_msg_builder *mb, const struct ike_cp_payload *cp)
 int ike_eap_decode(struct ike_view body, struct ike_eap_payload *e)
 {
     struct ike_reader r;
-    if (body.len == 0)
-        return IKE_ERR_EMPTY_PAYLOAD;
-    if (body.len < 4)
-        return IKE_ERR_TRUNCATED;
-    ike_reader_init(&r, body.p, body.len);
+    int rc = ike_body_open(body, 4, &r);
+    if (rc != IKE_OK)
+        return rc;
     (void)ike_read_u8(&r, &e->code);
     (void)ike_read_u8(&r, &e->id);
     (void)ike_read_u16(&r, &e->length);

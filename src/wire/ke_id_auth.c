@@ -8,10 +8,11 @@
  */
 #include "ike/err.h"
 #include "ike/wire.h"
+#include "body.h"
 
 /* Split "fixed header of hdr_len bytes | data"; an empty body is EMPTY,
  * a body shorter than the header TRUNCATED. */
-static int split_fixed(struct ike_view body, size_t hdr_len, struct ike_reader *r)
+int ike_body_open(struct ike_view body, size_t hdr_len, struct ike_reader *r)
 {
     if (body.len == 0)
         return IKE_ERR_EMPTY_PAYLOAD;
@@ -29,7 +30,7 @@ static void rest(struct ike_reader *r, struct ike_view *v)
 int ike_ke_decode(struct ike_view body, struct ike_ke_payload *ke)
 {
     struct ike_reader r;
-    int rc = split_fixed(body, 4, &r);
+    int rc = ike_body_open(body, 4, &r);
     if (rc != IKE_OK)
         return rc;
     (void)ike_read_u16(&r, &ke->group);
@@ -51,7 +52,7 @@ void ike_ke_encode(struct ike_msg_builder *mb, uint16_t group, const uint8_t *da
 int ike_id_decode(struct ike_view body, struct ike_id_payload *id)
 {
     struct ike_reader r;
-    int rc = split_fixed(body, 4, &r);
+    int rc = ike_body_open(body, 4, &r);
     if (rc != IKE_OK)
         return rc;
     id->body = body;
@@ -84,7 +85,7 @@ void ike_id_encode(struct ike_msg_builder *mb, uint8_t pl_type, uint8_t id_type,
 int ike_cert_decode(struct ike_view body, struct ike_cert_payload *c)
 {
     struct ike_reader r;
-    int rc = split_fixed(body, 1, &r);
+    int rc = ike_body_open(body, 1, &r);
     if (rc != IKE_OK)
         return rc;
     (void)ike_read_u8(&r, &c->encoding);
@@ -104,7 +105,7 @@ void ike_cert_encode(struct ike_msg_builder *mb, uint8_t pl_type, uint8_t encodi
 int ike_auth_decode(struct ike_view body, struct ike_auth_payload *a)
 {
     struct ike_reader r;
-    int rc = split_fixed(body, 4, &r);
+    int rc = ike_body_open(body, 4, &r);
     if (rc != IKE_OK)
         return rc;
     (void)ike_read_u8(&r, &a->method);

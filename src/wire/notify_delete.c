@@ -8,15 +8,14 @@
  */
 #include "ike/err.h"
 #include "ike/wire.h"
+#include "body.h"
 
 int ike_notify_decode(struct ike_view body, struct ike_notify_payload *n)
 {
     struct ike_reader r;
-    if (body.len == 0)
-        return IKE_ERR_EMPTY_PAYLOAD;
-    if (body.len < 4)
-        return IKE_ERR_TRUNCATED;
-    ike_reader_init(&r, body.p, body.len);
+    int rc = ike_body_open(body, 4, &r);
+    if (rc != IKE_OK)
+        return rc;
     (void)ike_read_u8(&r, &n->proto);
     (void)ike_read_u8(&r, &n->spi_size);
     (void)ike_read_u16(&r, &n->type);
@@ -43,11 +42,9 @@ void ike_notify_encode(struct ike_msg_builder *mb, uint8_t proto, const uint8_t 
 int ike_delete_decode(struct ike_view body, struct ike_delete_payload *d)
 {
     struct ike_reader r;
-    if (body.len == 0)
-        return IKE_ERR_EMPTY_PAYLOAD;
-    if (body.len < 4)
-        return IKE_ERR_TRUNCATED;
-    ike_reader_init(&r, body.p, body.len);
+    int rc = ike_body_open(body, 4, &r);
+    if (rc != IKE_OK)
+        return rc;
     (void)ike_read_u8(&r, &d->proto);
     (void)ike_read_u8(&r, &d->spi_size);
     (void)ike_read_u16(&r, &d->n_spi);

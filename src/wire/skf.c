@@ -6,15 +6,14 @@
  */
 #include "ike/err.h"
 #include "ike/wire.h"
+#include "body.h"
 
 int ike_skf_decode(struct ike_view body, struct ike_skf_payload *f)
 {
     struct ike_reader r;
-    if (body.len == 0)
-        return IKE_ERR_EMPTY_PAYLOAD;
-    if (body.len < 4)
-        return IKE_ERR_TRUNCATED;
-    ike_reader_init(&r, body.p, body.len);
+    int rc = ike_body_open(body, 4, &r);
+    if (rc != IKE_OK)
+        return rc;
     (void)ike_read_u16(&r, &f->frag_num);
     (void)ike_read_u16(&r, &f->total_frags);
     if (f->frag_num == 0 || f->total_frags < f->frag_num)

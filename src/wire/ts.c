@@ -11,6 +11,7 @@
 
 #include "ike/err.h"
 #include "ike/wire.h"
+#include "body.h"
 
 #define TS_HDR_LEN 8 /* type, IP protocol, length, start port, end port */
 
@@ -53,11 +54,9 @@ int ike_ts_decode(struct ike_view body, struct ike_ts_payload *ts)
     struct ike_reader r;
     uint8_t n;
     ts->n = 0;
-    if (body.len == 0)
-        return IKE_ERR_EMPTY_PAYLOAD;
-    if (body.len < 4)
-        return IKE_ERR_TRUNCATED;
-    ike_reader_init(&r, body.p, body.len);
+    int rc = ike_body_open(body, 4, &r);
+    if (rc != IKE_OK)
+        return rc;
     (void)ike_read_u8(&r, &n);
     (void)ike_read_skip(&r, 3);
     if (n == 0)
@@ -65,7 +64,7 @@ int ike_ts_decode(struct ike_view body, struct ike_ts_payload *ts)
     if (n > IKE_MAX_TS)
         return IKE_ERR_TOO_MANY;
     for (uint8_t i = 0; i < n; i++) {
-        int rc = decode_one(&r, &ts->ts[i]);
+        rc = decode_one(&r, &ts->ts[i]);
         if (rc != IKE_OK)
             return rc;
     }
