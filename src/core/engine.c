@@ -177,7 +177,8 @@ struct ike_event *ike_out_event(struct ike_engine *e, struct ike_sa *sa, struct 
     struct ike_event *ev = &it->out.u.ev;
     ev->type = type;
     ev->err = err;
-    snprintf(ev->conn, sizeof(ev->conn), "%s", sa->conn->cfg.name);
+    memcpy(ev->conn, sa->conn->cfg.name, sizeof(ev->conn)); /* no formatting per event */
+    ev->conn[sizeof(ev->conn) - 1] = 0;
     ev->ike_spi_i = sa->spi_i;
     ev->ike_spi_r = sa->spi_r;
     if (child) {
