@@ -160,6 +160,16 @@ void ike_engine_foreach(const struct ike_engine *e,
                                          const struct ike_child_info *child),
                         void *ctx);
 
+/* The same for one connection's IKE SAs only, without looking at the
+ * others (IKE_ERR_NO_CONFIG if no such connection). */
+int ike_engine_foreach_conn(struct ike_engine *e, const char *conn,
+                            void (*ike_cb)(void *ctx, const struct ike_sa_info *sa),
+                            void (*child_cb)(void *ctx, const struct ike_sa_info *sa,
+                                             const struct ike_child_info *child),
+                            void *ctx);
+/* IKE SAs of one connection (any state), without a walk. */
+size_t ike_engine_conn_sa_count(struct ike_engine *e, const char *conn);
+
 /* Keys a Child SA uses, for tests that compare both sides (not logged). */
 int ike_engine_child_keys(const struct ike_engine *e, uint32_t spi_in, struct ike_key *encr_in,
                           struct ike_key *integ_in, struct ike_key *encr_out,

@@ -38,6 +38,8 @@ void ike_map_clear(struct ike_map *m);
 void *ike_map_get(const struct ike_map *m, uint64_t key);
 int ike_map_put(struct ike_map *m, uint64_t key, void *val); /* EXISTS if present */
 void ike_map_del(struct ike_map *m, uint64_t key);
+/* Change the value of a present key in place (never rehashes). */
+void ike_map_replace(struct ike_map *m, uint64_t key, void *val);
 /* Value in slot i (for iteration over 0..cap), NULL when empty. */
 void *ike_map_at(const struct ike_map *m, uint32_t i);
 
@@ -85,6 +87,9 @@ struct ike_conn {
     uint32_t reqid;
     uint32_t restart_tries; /* failed re-establishments since the last success */
     struct ike_conn *next;
+    struct ike_conn *name_next; /* same name hash (sa_index.c) */
+    struct ike_sa *sas;         /* every IKE SA of this connection */
+    uint32_t n_sas, n_established;
 };
 
 /* Negotiated algorithms of an SA (IKE or Child). */
@@ -221,6 +226,8 @@ struct ike_sa {
     uint32_t heap_idx;                   /* position in the deadline heap, UINT32_MAX = none */
 
     struct ike_sa *next_free;
+    struct ike_sa *conn_next, *conn_prev; /* in conn->sas (sa_index.c) */
+    struct ike_sa *peer_next, *peer_prev; /* established, same (conn, peer) */
 };
 
 struct ike_outq_item {
@@ -240,6 +247,8 @@ struct ike_engine {
     struct ike_map child_by_spi;    /* inbound SPI -> struct ike_child */
     struct ike_map pol_refs;        /* policy key -> struct ike_policy_ref */
     struct ike_map child_by_out;    /* (outbound SPI, peer) -> struct ike_child */
+    struct ike_map conn_by_name;    /* name hash -> struct ike_conn (sa_index.c) */
+    struct ike_map sa_by_peer;      /* (conn, peer address) hash -> established SA */
     size_t n_sas, n_half_open;
 
     struct ike_sa **heap; /* min-heap on deadline_ms */
@@ -276,6 +285,19 @@ struct ike_event *ike_out_event(struct ike_engine *e, struct ike_sa *sa, struct 
 struct ike_conn *ike_conn_find(struct ike_engine *e, const char *name);
 struct ike_conn *ike_conn_match(struct ike_engine *e, const struct ike_endpoint *local,
                                 const struct ike_endpoint *remote);
+
+/* ---- sa_index.c: lookups by connection and peer, never a walk ---- */
+int ike_index_conn_add(struct ike_engine *e, struct ike_conn *c);
+void ike_index_conn_del(struct ike_engine *e, struct ike_conn *c);
+void ike_index_sa_add(struct ike_sa *sa);
+void ike_index_sa_del(struct ike_sa *sa);
+/* Called on every IKE SA state change (ike_sa_set_state). */
+void ike_index_state(struct ike_engine *e, struct ike_sa *sa, enum ike_sa_state from,
+                     enum ike_sa_state to);
+/* Established IKE SAs of a connection with a peer address. */
+struct ike_sa *ike_index_peer_first(struct ike_engine *e, const struct ike_conn *c,
+                                    const struct ike_addr *a);
+struct ike_sa *ike_index_peer_next(const struct ike_sa *sa);
 
 /* ---- ike_sa.c ---- */
 struct ike_sa *ike_sa_new(struct ike_engine *e, struct ike_conn *conn, bool initiator);

@@ -37,7 +37,8 @@ struct ike_engine *ike_engine_new(const struct ike_engine_opts *opts)
         ike_map_init(&e->halfopen_by_spi, 16) < 0 ||
         ike_map_init(&e->child_by_spi, opts->expected_sas) < 0 ||
         ike_map_init(&e->pol_refs, 16) < 0 ||
-        ike_map_init(&e->child_by_out, opts->expected_sas) < 0) {
+        ike_map_init(&e->child_by_out, opts->expected_sas) < 0 ||
+        ike_map_init(&e->conn_by_name, 16) < 0 || ike_map_init(&e->sa_by_peer, 16) < 0) {
         ike_engine_free(e);
         return NULL;
     }
@@ -87,6 +88,8 @@ void ike_engine_free(struct ike_engine *e)
     ike_map_clear(&e->child_by_spi);
     ike_map_clear(&e->pol_refs); /* empty: every child was removed above */
     ike_map_clear(&e->child_by_out);
+    ike_map_clear(&e->conn_by_name);
+    ike_map_clear(&e->sa_by_peer);
     ike_wipe(e->cookie_secret, sizeof(e->cookie_secret));
     ike_wipe(e->plain, sizeof(e->plain));
     free(e);
@@ -230,14 +233,6 @@ void ike_conn_cfg_clear(struct ike_conn_cfg *c)
     c->psk_len = 0;
 }
 
-struct ike_conn *ike_conn_find(struct ike_engine *e, const char *name)
-{
-    for (struct ike_conn *c = e->conns; c; c = c->next)
-        if (!strcmp(c->cfg.name, name))
-            return c;
-    return NULL;
-}
-
 static bool addr_eq(const struct ike_addr *a, const struct ike_addr *b)
 {
     size_t n = a->family == IKE_AF_INET ? 4 : 16;
@@ -271,13 +266,19 @@ int ike_engine_add_conn(struct ike_engine *e, const struct ike_conn_cfg *cfg)
         c = calloc(1, sizeof(*c));
         if (!c)
             return IKE_ERR_NOMEM;
+        c->cfg = *cfg;
+        if (ike_index_conn_add(e, c) < 0) {
+            ike_conn_cfg_clear(&c->cfg);
+            free(c);
+            return IKE_ERR_NOMEM;
+        }
         c->reqid = cfg->reqid ? cfg->reqid : e->next_reqid++;
         c->next = e->conns;
         e->conns = c;
     } else {
         ike_conn_cfg_clear(&c->cfg);
+        c->cfg = *cfg; /* same name: the index entry stays */
     }
-    c->cfg = *cfg;
     if (!c->cfg.local.port)
         c->cfg.local.port = 500;
     if (!c->cfg.remote.port)
@@ -297,10 +298,9 @@ int ike_engine_initiate(struct ike_engine *e, const char *name, uint64_t now_ms)
     if (c->cfg.remote_any)
         return IKE_ERR_INVALID_ARG; /* cannot initiate to %any */
     /* With an IKE SA up, "up" adds a Child SA (CREATE_CHILD_SA, 1.3.1).
-     * A control-path walk; the per-message paths never walk SAs. */
-    for (uint32_t i = 0; i < e->sa_by_spi.cap; i++) {
-        struct ike_sa *o = ike_map_at(&e->sa_by_spi, i);
-        if (o && o->conn == c && o->state == IKE_SA_ESTABLISHED) {
+     * Only this connection's SAs are looked at (sa_index.c). */
+    for (struct ike_sa *o = c->n_established ? c->sas : NULL; o; o = o->conn_next) {
+        if (o->state == IKE_SA_ESTABLISHED) {
             struct ike_task t = {.type = TASK_CHILD_CREATE};
             return ike_task_queue(e, o, &t, now_ms);
         }
@@ -316,18 +316,30 @@ int ike_engine_initiate(struct ike_engine *e, const char *name, uint64_t now_ms)
     return rc;
 }
 
+static void delete_sa(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
+{
+    if (sa->state == IKE_SA_ESTABLISHED) {
+        struct ike_task t = {.type = TASK_IKE_DELETE};
+        ike_task_queue(e, sa, &t, now_ms);
+    } else if (sa->state != IKE_SA_DELETING) {
+        ike_sa_destroy(e, sa, 0);
+    }
+}
+
+/* Every SA of one connection (its list), or of all (the SPI map). */
 static void delete_sas_of(struct ike_engine *e, struct ike_conn *c, uint64_t now_ms)
 {
+    if (c) {
+        for (struct ike_sa *sa = c->sas, *next; sa; sa = next) {
+            next = sa->conn_next; /* SAs made meanwhile go in front: not visited */
+            delete_sa(e, sa, now_ms);
+        }
+        return;
+    }
     for (uint32_t i = 0; i < e->sa_by_spi.cap; i++) {
         struct ike_sa *sa = ike_map_at(&e->sa_by_spi, i);
-        if (!sa || (c && sa->conn != c))
-            continue;
-        if (sa->state == IKE_SA_ESTABLISHED) {
-            struct ike_task t = {.type = TASK_IKE_DELETE};
-            ike_task_queue(e, sa, &t, now_ms);
-        } else if (sa->state != IKE_SA_DELETING) {
-            ike_sa_destroy(e, sa, 0);
-        }
+        if (sa)
+            delete_sa(e, sa, now_ms);
     }
 }
 
@@ -349,13 +361,12 @@ int ike_engine_remove_conn(struct ike_engine *e, const char *name, uint64_t now_
     if (!*pp)
         return IKE_ERR_NO_CONFIG;
     struct ike_conn *c = *pp;
-    /* SAs reference the conn: tear them down without a DELETE exchange. */
-    for (uint32_t i = 0; i < e->sa_by_spi.cap; i++) {
-        struct ike_sa *sa = ike_map_at(&e->sa_by_spi, i);
-        if (sa && sa->conn == c)
-            ike_sa_destroy(e, sa, 0);
-    }
+    /* SAs reference the conn: tear them down without a DELETE exchange
+     * (each destroy unlinks it from c->sas). */
+    while (c->sas)
+        ike_sa_destroy(e, c->sas, 0);
     (void)now_ms;
+    ike_index_conn_del(e, c);
     *pp = c->next;
     ike_conn_cfg_clear(&c->cfg);
     free(c);
@@ -420,6 +431,34 @@ static void fill_sa_info(const struct ike_sa *sa, struct ike_sa_info *i)
         i->n_children++;
 }
 
+static void visit_sa(const struct ike_sa *sa,
+                     void (*ike_cb)(void *ctx, const struct ike_sa_info *sa),
+                     void (*child_cb)(void *ctx, const struct ike_sa_info *sa,
+                                      const struct ike_child_info *child),
+                     void *ctx)
+{
+    struct ike_sa_info si;
+    fill_sa_info(sa, &si);
+    if (ike_cb)
+        ike_cb(ctx, &si);
+    for (const struct ike_child *c = sa->children; c && child_cb; c = c->next) {
+        struct ike_child_info ci = {
+            .spi_in = c->spi_in,
+            .spi_out = c->spi_out,
+            .state = ike_child_state_name(c->state),
+            .encr = c->algs.encr,
+            .encr_keylen = c->algs.encr_keylen,
+            .integ = c->algs.integ,
+            .dh = c->algs.dh,
+            .reqid = c->reqid,
+            .rekey_at_ms = c->rekey_at_ms,
+            .expire_at_ms = c->expire_at_ms,
+            .rekeys = c->rekeys,
+        };
+        child_cb(ctx, &si, &ci);
+    }
+}
+
 void ike_engine_foreach(const struct ike_engine *e,
                         void (*ike_cb)(void *ctx, const struct ike_sa_info *sa),
                         void (*child_cb)(void *ctx, const struct ike_sa_info *sa,
@@ -428,29 +467,29 @@ void ike_engine_foreach(const struct ike_engine *e,
 {
     for (uint32_t i = 0; i < e->sa_by_spi.cap; i++) {
         const struct ike_sa *sa = ike_map_at(&e->sa_by_spi, i);
-        if (!sa)
-            continue;
-        struct ike_sa_info si;
-        fill_sa_info(sa, &si);
-        if (ike_cb)
-            ike_cb(ctx, &si);
-        for (const struct ike_child *c = sa->children; c && child_cb; c = c->next) {
-            struct ike_child_info ci = {
-                .spi_in = c->spi_in,
-                .spi_out = c->spi_out,
-                .state = ike_child_state_name(c->state),
-                .encr = c->algs.encr,
-                .encr_keylen = c->algs.encr_keylen,
-                .integ = c->algs.integ,
-                .dh = c->algs.dh,
-                .reqid = c->reqid,
-                .rekey_at_ms = c->rekey_at_ms,
-                .expire_at_ms = c->expire_at_ms,
-                .rekeys = c->rekeys,
-            };
-            child_cb(ctx, &si, &ci);
-        }
+        if (sa)
+            visit_sa(sa, ike_cb, child_cb, ctx);
     }
+}
+
+int ike_engine_foreach_conn(struct ike_engine *e, const char *conn,
+                            void (*ike_cb)(void *ctx, const struct ike_sa_info *sa),
+                            void (*child_cb)(void *ctx, const struct ike_sa_info *sa,
+                                             const struct ike_child_info *child),
+                            void *ctx)
+{
+    const struct ike_conn *c = ike_conn_find(e, conn);
+    if (!c)
+        return IKE_ERR_NO_CONFIG;
+    for (const struct ike_sa *sa = c->sas; sa; sa = sa->conn_next)
+        visit_sa(sa, ike_cb, child_cb, ctx);
+    return 0;
+}
+
+size_t ike_engine_conn_sa_count(struct ike_engine *e, const char *conn)
+{
+    const struct ike_conn *c = ike_conn_find(e, conn);
+    return c ? c->n_sas : 0;
 }
 
 int ike_engine_child_keys(const struct ike_engine *e, uint32_t spi_in, struct ike_key *encr_in,

@@ -93,15 +93,11 @@ static int add_id_auth(struct ike_engine *e, struct ike_sa *sa, struct ike_msg_b
     return rc;
 }
 
-/* Another established IKE SA of ours to the same peer and connection? */
-static bool have_other_sa(struct ike_engine *e, const struct ike_sa *sa)
+/* Another established IKE SA of ours with the same connection (whose peer
+ * is fixed when we initiate)? A count kept by sa_index.c: no walk. */
+static bool have_other_sa(const struct ike_sa *sa)
 {
-    for (uint32_t i = 0; i < e->sa_by_spi.cap; i++) {
-        const struct ike_sa *o = ike_map_at(&e->sa_by_spi, i);
-        if (o && o != sa && o->conn == sa->conn && o->state == IKE_SA_ESTABLISHED)
-            return true;
-    }
-    return false;
+    return sa->conn->n_established > (sa->state == IKE_SA_ESTABLISHED ? 1u : 0u);
 }
 
 int ike_auth_build_request(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
@@ -109,7 +105,7 @@ int ike_auth_build_request(struct ike_engine *e, struct ike_sa *sa, uint64_t now
     struct ike_msg_builder mb;
     ike_mb_init_chain(&mb, e->plain, sizeof(e->plain));
     /* IDi (and IDr), AUTH */
-    if (!have_other_sa(e, sa))
+    if (!have_other_sa(sa))
         ike_notify_encode(&mb, 0, NULL, 0, IKE_N_INITIAL_CONTACT, NULL, 0);
     int rc = add_id_auth(e, sa, &mb, IKE_PL_IDI);
     if (rc < 0)
@@ -134,16 +130,18 @@ int ike_auth_build_request(struct ike_engine *e, struct ike_sa *sa, uint64_t now
  * meanwhile (both sides initiating at once) is not stale: the peer has it. */
 static void initial_contact(struct ike_engine *e, struct ike_sa *sa)
 {
-    for (uint32_t i = 0; i < e->sa_by_spi.cap; i++) {
-        struct ike_sa *o = ike_map_at(&e->sa_by_spi, i);
-        if (!o || o == sa || o->conn != sa->conn || o->state != IKE_SA_ESTABLISHED ||
-            o->established_ms >= sa->created_ms ||
-            o->remote.addr.family != sa->remote.addr.family ||
-            memcmp(o->remote.addr.bytes, sa->remote.addr.bytes, 16))
+    /* The established SAs with this (conn, peer) come from an index; a
+     * destroy unlinks one, so look again from the first after each. */
+    struct ike_sa *o = ike_index_peer_first(e, sa->conn, &sa->remote.addr);
+    while (o) {
+        if (o == sa || o->established_ms >= sa->created_ms) {
+            o = ike_index_peer_next(o);
             continue;
+        }
         ike_log(e, IKE_LOG_INFO, "INITIAL_CONTACT: deleting stale IKE SA %016llx_%016llx",
                 (unsigned long long)o->spi_i, (unsigned long long)o->spi_r);
         ike_sa_destroy(e, o, 0);
+        o = ike_index_peer_first(e, sa->conn, &sa->remote.addr);
     }
 }
 

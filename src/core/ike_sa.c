@@ -50,6 +50,7 @@ void ike_sa_set_state(struct ike_engine *e, struct ike_sa *sa, enum ike_sa_state
     ike_log(e, IKE_LOG_INFO, "IKE SA %016llx_%016llx (%s): %s -> %s (%s)",
             (unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r, sa->conn->cfg.name,
             ike_sa_state_name(sa->state), ike_sa_state_name(to), reason);
+    ike_index_state(e, sa, sa->state, to);
     sa->state = to;
 }
 
@@ -91,6 +92,7 @@ struct ike_sa *ike_sa_new(struct ike_engine *e, struct ike_conn *conn, bool init
         e->free_sas = sa;
         return NULL;
     }
+    ike_index_sa_add(sa);
     e->n_sas++;
     return sa;
 }
@@ -130,6 +132,7 @@ void ike_sa_destroy(struct ike_engine *e, struct ike_sa *sa, int err)
     if (was_up || err)
         ike_out_event(e, sa, NULL, IKE_EV_IKE_DOWN, err);
     ike_timers_remove(e, sa);
+    ike_index_sa_del(sa);
     struct ike_conn *conn = sa->conn;
     bool restart = !e->shutting_down && !sa->replaced && err == IKE_ERR_TIMEOUT &&
                    conn->cfg.dpd_action == IKE_DPD_RESTART;

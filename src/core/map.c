@@ -130,6 +130,16 @@ int ike_map_put(struct ike_map *m, uint64_t key, void *val)
     return 0;
 }
 
+void ike_map_replace(struct ike_map *m, uint64_t key, void *val)
+{
+    bool found;
+    if (!m->cap || !val)
+        return;
+    uint32_t i = slot_of(m, key, &found);
+    if (found)
+        m->vals[i] = val;
+}
+
 void ike_map_del(struct ike_map *m, uint64_t key)
 {
     bool found;

@@ -108,11 +108,11 @@ int ike_engine_rekey(struct ike_engine *e, const char *name, bool ike, uint64_t 
     if (!c)
         return IKE_ERR_NO_CONFIG;
     int rc = IKE_ERR_NO_SA;
-    /* A control-path walk (rekeyctl); timers and kernel events find SAs
-     * directly. */
-    for (uint32_t i = 0; i < e->sa_by_spi.cap; i++) {
-        struct ike_sa *sa = ike_map_at(&e->sa_by_spi, i);
-        if (!sa || sa->conn != c || sa->state != IKE_SA_ESTABLISHED)
+    /* rekeyctl: only this connection's SAs (sa_index.c); an SA a rekey
+     * makes goes in front of the list and is not visited. */
+    for (struct ike_sa *sa = c->sas, *next; sa; sa = next) {
+        next = sa->conn_next;
+        if (sa->state != IKE_SA_ESTABLISHED)
             continue;
         if (ike) {
             rc = ike_rekey_ike_queue(e, sa, now_ms);

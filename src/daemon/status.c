@@ -200,22 +200,11 @@ static const char *auto_name(uint8_t a)
     return a < 4 ? n[a] : "?";
 }
 
-struct count {
-    const char *conn;
-    size_t n;
-};
-
-static void count_cb(void *ctx, const struct ike_sa_info *sa)
-{
-    struct count *c = ctx;
-    c->n += !strcmp(sa->conn, c->conn);
-}
-
+/* A count the engine keeps per connection: no walk over every SA per
+ * connection (status --json of a hub with many conns). */
 static size_t sa_count(const struct rekeyd *d, const char *conn)
 {
-    struct count c = {conn, 0};
-    ike_engine_foreach(d->eng, count_cb, NULL, &c);
-    return c.n;
+    return ike_engine_conn_sa_count(d->eng, conn);
 }
 
 void rd_status_json(const struct rekeyd *d, struct rd_buf *b)
@@ -268,5 +257,8 @@ void rd_diagnose(const struct rekeyd *d, const char *conn, struct rd_buf *b)
     }
     /* The SAs with their state, next rekey and expiry. */
     struct walk w = {.d = d, .b = b, .now = now, .only = conn[0] ? conn : NULL};
-    ike_engine_foreach(d->eng, ike_cb, child_cb, &w);
+    if (w.only)
+        ike_engine_foreach_conn(d->eng, conn, ike_cb, child_cb, &w); /* its SAs only */
+    else
+        ike_engine_foreach(d->eng, ike_cb, child_cb, &w);
 }

@@ -228,6 +228,12 @@ START_TEST(ipv6_tunnel)
 }
 END_TEST
 
+static void count_sa(void *ctx, const struct ike_sa_info *sa)
+{
+    (void)sa;
+    (*(size_t *)ctx)++;
+}
+
 START_TEST(initial_contact_clears_stale_sas)
 {
     int ini = _i;
@@ -251,6 +257,14 @@ START_TEST(initial_contact_clears_stale_sas)
     h_run(&w, 2000);
     assert_up(1);
     ck_assert(h_log_has(&w.p[!ini], "INITIAL_CONTACT: deleting stale IKE SA"));
+    /* The per-connection index (sa_index.c) agrees with the SPI map. */
+    size_t n = 0;
+    ck_assert_int_eq(ike_engine_foreach_conn(w.p[!ini].e, "t", count_sa, NULL, &n), 0);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_uint_eq(ike_engine_conn_sa_count(w.p[!ini].e, "t"), 1);
+    ck_assert_uint_eq(ike_engine_ike_sa_count(w.p[!ini].e), 1);
+    ck_assert_int_eq(ike_engine_foreach_conn(w.p[!ini].e, "nope", count_sa, NULL, &n),
+                     IKE_ERR_NO_CONFIG);
 }
 END_TEST
 
