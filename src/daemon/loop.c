@@ -202,8 +202,20 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
     rd_shutdown(d);
 }
 
+/* Before libev blocks: the lines logged this turn go out in one write. */
+static void on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+    (void)loop;
+    (void)w;
+    (void)revents;
+    rd_log_flush();
+}
+
 int rd_loop_init(struct rekeyd *d)
 {
+    static ev_prepare flush_w;
+    ev_prepare_init(&flush_w, on_prepare);
+    ev_prepare_start(d->loop, &flush_w);
     ev_set_userdata(d->loop, d);
     ev_init(&d->timer, on_timer);
     ev_signal_init(&d->sig_term, on_signal, SIGTERM);

@@ -169,6 +169,7 @@ static int start(struct rekeyd *d)
         rc = rd_loop_init(d);
     if (rc < 0)
         return rc;
+    rd_log_flush(); /* buffered lines must not be lost or duplicated by the fork */
     if (!d->o.foreground && daemon(0, 0) < 0) {
         rd_log(IKE_LOG_ERROR, "cannot detach: %m");
         return IKE_ERR_IO;

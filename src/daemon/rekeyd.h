@@ -83,6 +83,7 @@ struct rekeyd {
 void rd_log_init(bool foreground, bool debug);
 void rd_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 bool rd_log_enabled(int level);
+void rd_log_flush(void); /* write buffered lines (once per loop turn) */
 void rd_engine_log(void *ctx, int level, const char *line);
 
 /* loop.c */
