@@ -211,10 +211,18 @@ crypto_warmup() {
     # find nothing and cost a modprobe process each: switch the helper off
     # while the templates are built (an empty path makes request_module
     # return at once), retry with it on if something was missing after all.
+    # The IV generators take the kernel's default RNG (drbg), a module that
+    # guest-init does not preload.
     local mp
+    modprobe -a drbg jitterentropy_rng 2>/dev/null
     read -r mp </proc/sys/kernel/modprobe
     echo >/proc/sys/kernel/modprobe
-    warm_sas || { echo "$mp" >/proc/sys/kernel/modprobe; ip -n ixwarm xfrm state flush; warm_sas; }
+    if ! warm_sas >"$SC_RUN/warm.err" 2>&1; then
+        echo "  (warm-up without modprobe: $(grep -c . "$SC_RUN/warm.err") errors; again with it)"
+        echo "$mp" >/proc/sys/kernel/modprobe
+        ip -n ixwarm xfrm state flush
+        warm_sas
+    fi
     echo "$mp" >/proc/sys/kernel/modprobe
     ip netns del ixwarm
     mkdir -p /run/interop && : >/run/interop/.warm
@@ -223,7 +231,7 @@ crypto_warmup() {
 warm_sas() {
     local k32 k36
     printf -v k32 '0x%064d' 0; printf -v k36 '0x%072d' 0
-    ip -n ixwarm -batch - <<EOB
+    ip -n ixwarm -force -batch - <<EOB
 xfrm state add src 192.0.2.9 dst 192.0.2.8 proto esp spi 0x101 mode tunnel aead rfc4106(gcm(aes)) $k36 128
 xfrm state add src 192.0.2.9 dst 192.0.2.8 proto esp spi 0x102 mode tunnel enc cbc(aes) $k32 auth-trunc hmac(sha256) $k32 128
 xfrm state add src 192.0.2.9 dst 192.0.2.8 proto esp spi 0x103 mode tunnel enc cbc(aes) $k32 auth-trunc hmac(sha1) 0x$(printf '%040d' 0) 96
@@ -256,13 +264,13 @@ xfrm_spis() {
 # xfrm_only NS SPI...: the keyed ESP SAs of NS are exactly these SPIs (any
 # order; SPIs as 0x%08x or bare 8 hex digits). Prints what it found.
 xfrm_only() {
-    local ns=$1 have want=() s a b; shift
-    for s in "$@"; do [[ $s == 0x* ]] || s=0x$s; want+=("$s"); done
+    local ns=$1 have x ok=1; shift
+    declare -A want=()
+    for x in "$@"; do [[ $x == 0x* ]] || x=0x$x; want[$x]=1; done
     xfrm_spis have "$ns"
-    a=$(printf '%s\n' $have | sort | tr '\n' ' ')
-    b=$(printf '%s\n' "${want[@]}" | sort | tr '\n' ' ')
-    echo "    kernel $ns: ${a:-none} (expected ${b:-none})"
-    [ "$a" = "$b" ]
+    echo "    kernel $ns: ${have:-none} (expected ${*:-none})"
+    for x in $have; do [ -n "${want[$x]:-}" ] || ok=0; unset "want[$x]"; done
+    [ $ok = 1 ] && [ ${#want[@]} = 0 ]
 }
 
 # xmon_spis_added VAR NS: distinct SPIs of SAs added in NS, as the monitor
@@ -489,6 +497,7 @@ rk_rekeys_are() {
 # in/out) and AG_IKE.
 rk_agree() {
     local a_ike a_ch b_ch
+    AG_CHILD= AG_IKE=
     rk_established "$1" || { echo "    $1: not established ($RK_IKE / $RK_CHILD)"; return 1; }
     a_ike=$RK_IKE a_ch=$RK_CHILD
     rk_established "$2" || { echo "    $2: not established ($RK_IKE / $RK_CHILD)"; return 1; }
@@ -496,6 +505,25 @@ rk_agree() {
     echo "    $1: IKE $a_ike Child $a_ch; $2: IKE $RK_IKE Child $RK_CHILD"
     AG_CHILD=$a_ch AG_IKE=$a_ike
     [ "$a_ike" = "$RK_IKE" ] && [ "$a_ch" = "$b_ch" ]
+}
+
+# settle SECONDS AGREE A B: poll until `AGREE A B` (rk_agree, or a peer's
+# version such as rk_sw_agree) succeeds AND kernels_hold "$AG_CHILD" does,
+# in the same attempt: with automatic rekeys running, a state read between
+# two daemons' steps is not a failure, only the lack of a quiet moment is.
+# Prints the last attempt; sets SET_AGREE and SET_KERNEL to 1 or 0 from it.
+settle() {
+    local end=$((SECONDS + $1)) f=$SC_RUN/settle.out line
+    while :; do
+        SET_AGREE=0 SET_KERNEL=0
+        "$2" "$3" "$4" >"$f" 2>&1 && SET_AGREE=1
+        kernels_hold "$AG_CHILD" >>"$f" 2>&1 && SET_KERNEL=1
+        [ $SET_AGREE$SET_KERNEL = 11 ] && break
+        [ $SECONDS -lt "$end" ] || break
+        nap 0.5
+    done
+    while read -r line; do echo "    $line"; done <"$f"
+    [ $SET_AGREE$SET_KERNEL = 11 ]
 }
 
 # kernels_hold IN/OUT: left's kernel holds exactly the ESP SAs IN and OUT,
