@@ -253,18 +253,57 @@ static uint64_t policy_key(const struct ike_child *ch)
     return h;
 }
 
+/* How good a user of shared policies is as the outbound SA, 0 = unusable.
+ * An SA the peer has proved it holds beats one it may lack (the peer may
+ * not have our CREATE_CHILD_SA response yet, B13): a confirmed new SA,
+ * then a confirmed older one still in the kernel (REKEYING/REKEYED: the
+ * peer keeps it until its DELETE), then an unconfirmed new SA as the last
+ * resort. A redundant SA (collision) is about to go. */
+static int pin_rank(const struct ike_child *u)
+{
+    if (u->redundant || !ike_child_in_kernel(u) || u->state == CHILD_DELETING)
+        return 0;
+    if (u->confirmed)
+        return u->state == CHILD_INSTALLED ? 3 : 2;
+    return u->state == CHILD_INSTALLED ? 1 : 0;
+}
+
+/* The best other user to carry outbound traffic (newest first on ties),
+ * or NULL. */
+static struct ike_child *pin_best(struct ike_policy_ref *ref, const struct ike_child *not_this)
+{
+    struct ike_child *best = NULL;
+    int rank = 0;
+    for (struct ike_child *u = ref->users; u; u = u->pol_next) {
+        int r = u == not_this ? 0 : pin_rank(u);
+        if (r > rank) {
+            best = u;
+            rank = r;
+        }
+    }
+    return best;
+}
+
 /* Before we delete a child, move outbound traffic off it: the peer drops
  * its inbound SA the moment our DELETE arrives. */
 void ike_child_unpin(struct ike_engine *e, struct ike_child *ch)
 {
     if (!ch->pol || ch->pol->pinned_spi != ch->spi_out)
         return;
-    for (struct ike_child *u = ch->pol->users; u; u = u->pol_next) {
-        if (u != ch && u->state == CHILD_INSTALLED && !u->redundant) {
-            ike_child_pin_outbound(e, u);
-            return;
-        }
-    }
+    struct ike_child *u = pin_best(ch->pol, ch);
+    if (u)
+        ike_child_pin_outbound(e, u);
+}
+
+/* Whether an SA the peer has not confirmed is the best outbound choice we
+ * have besides ch: then leaving ch now would send on an SA the peer may
+ * lack, so a passive delete of ch waits (B10). */
+bool ike_child_only_unconfirmed_besides(const struct ike_child *ch)
+{
+    if (!ch->pol || ch->pol->pinned_spi != ch->spi_out)
+        return false;
+    struct ike_child *u = pin_best(ch->pol, ch);
+    return u && !u->confirmed;
 }
 
 void ike_child_pin_outbound(struct ike_engine *e, struct ike_child *ch)
@@ -320,16 +359,10 @@ static void policies_leave(struct ike_engine *e, struct ike_child *ch)
         ike_map_del(&e->pol_refs, ref->key);
         free(ref);
     } else if (ref->pinned_spi == ch->spi_out) {
-        /* Repoint at a user that carries traffic: not one a rekey
-         * collision made redundant, nor one already replaced. */
-        struct ike_child *best = ref->users;
-        for (struct ike_child *u = ref->users; u; u = u->pol_next) {
-            if (!u->redundant && u->state == CHILD_INSTALLED) {
-                best = u;
-                break;
-            }
-        }
-        ike_child_pin_outbound(e, best);
+        /* Repoint at the best remaining user (pin_rank); with none
+         * usable, the newest keeps the policy valid until it goes too. */
+        struct ike_child *best = pin_best(ref, ch);
+        ike_child_pin_outbound(e, best ? best : ref->users);
     }
 }
 
@@ -346,6 +379,8 @@ int ike_child_install(struct ike_engine *e, struct ike_child *ch, uint64_t now_m
     if (rc < 0)
         return rc;
     ike_child_set_state(e, ch, CHILD_INSTALLED, "keys installed");
+    if (ch->we_initiated)
+        ch->confirmed = true; /* we hold the peer's response */
     /* A peer's SPI may collide with another peer's; such a child is then
      * found only through its inbound SA, which carries the same limits. */
     ike_map_put(&e->child_by_out, out_key(&ch->ike->remote.addr, ch->spi_out), ch);

@@ -125,6 +125,11 @@ struct ike_child {
     uint8_t low_nonce[IKE_LOW_NONCE_MAX];
     uint8_t low_nonce_len;
     bool redundant;
+    /* The peer has proved it holds this SA: we got the response of the
+     * exchange that made it, or the peer sent a later request on its IKE
+     * SA (window size 1: it has our response). Outbound traffic is moved
+     * only to confirmed SAs while an older one still works. */
+    bool confirmed;
     uint32_t rekeys;       /* rekeys in this child's lineage */
     uint32_t rekey_fails;  /* consecutive failed rekey attempts */
     uint64_t delete_at_ms; /* REKEYED: delete it ourselves if the peer does not */
@@ -322,6 +327,7 @@ bool ike_child_in_kernel(const struct ike_child *ch);
 /* Point the outbound policy at this child's outbound SA. */
 void ike_child_pin_outbound(struct ike_engine *e, struct ike_child *ch);
 void ike_child_unpin(struct ike_engine *e, struct ike_child *ch);
+bool ike_child_only_unconfirmed_besides(const struct ike_child *ch);
 void ike_child_remove(struct ike_engine *e, struct ike_child *ch, int err);
 void ike_child_release(struct ike_engine *e, struct ike_child *ch); /* unattached */
 struct ike_child *ike_child_by_out_spi(struct ike_sa *sa, uint32_t spi_out);

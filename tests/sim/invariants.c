@@ -13,6 +13,14 @@
  *     restart, a peer declared dead after losses) until R after its end,
  *     where R (scenario.c) = the survivor's DPD delay + retransmit budget +
  *     supervisor delay + two setup budgets + two max delays.
+ *  G3 a direction may break when the SA it used reaches the end of its
+ *     life (its kernel hard expiry, or the engine's own delete up to 2 s
+ *     before it) and the rekey that should have replaced it was lost: the
+ *     same lossy-window test as the lifetime invariant (more than one
+ *     datagram lost, or a disturbance, in margin * (1 + fuzz) + one
+ *     retransmit budget before the end). No engine can carry traffic on
+ *     an SA past its lifetime or on one the peer never got; the break is
+ *     then treated as a disturbance of its own (G2: recover within R).
  * A peer declared dead (IKE_ERR_TIMEOUT) is itself checked: datagrams must
  * have been lost in its retransmit window, or a disturbance must cover it.
  */
@@ -225,8 +233,10 @@ static int first_out_cb(void *arg, const struct ike_kernel_policy *pol)
     return 0;
 }
 
-/* Would a packet s -> r pass? NULL if yes, else why not. */
-static const char *direction_broken(const struct sim_world *w, int s, uint32_t *spi)
+/* Would a packet s -> r pass? NULL if yes, else why not. end_s: when
+ * the sender's outbound SA reaches its hard time limit (0 = none). */
+static const char *direction_broken(const struct sim_world *w, int s, uint32_t *spi,
+                                    uint64_t *end_s)
 {
     const struct sim_peer *ps = &w->p[s], *pr = &w->p[!s];
     struct ike_kernel_policy pol;
@@ -240,6 +250,7 @@ static const char *direction_broken(const struct sim_world *w, int s, uint32_t *
     const struct ike_kernel_sa *out = ike_kmem_find_sa(ps->kmem, &id, &st);
     if (!out || st.larval)
         return "the pinned outbound SA is not in the sender's kernel";
+    *end_s = out->life.hard_add_s ? st.stats.add_time_s + out->life.hard_add_s : 0;
     const struct ike_kernel_sa *in = ike_kmem_find_sa(pr->kmem, &id, &st);
     if (!in || st.larval)
         return "the pinned outbound SA is not installed inbound at the receiver";
@@ -249,19 +260,55 @@ static const char *direction_broken(const struct sim_world *w, int s, uint32_t *
     return NULL;
 }
 
+/* The rekey window of side i's SAs ending now: margin * (1 + fuzz) (the
+ * rekey may start that early) plus one retransmit budget (an exchange
+ * started then may still be retransmitting). Lossy = a disturbance window
+ * touches it or more than one datagram between the peers was lost. */
+static bool rekey_window_lossy(const struct sim_world *w, int i)
+{
+    const struct sim_side *s = &w->sc->side[i];
+    uint64_t margin = s->margin_ms;
+    uint64_t rate = (uint64_t)w->sc->pkt_per_s * w->sc->pkt_bytes;
+    if (s->margin_bytes && rate && s->margin_bytes * 1000 / rate < margin)
+        margin = s->margin_bytes * 1000 / rate;
+    uint64_t span = margin * (100 + s->fuzz_pct) / 100 + sim_rt_budget(s);
+    uint64_t from = w->now_ms > span ? w->now_ms - span : 0;
+    for (int k = 0; k < w->n_cause; k++)
+        if (w->cause[k].start_ms <= w->now_ms && w->cause[k].end_ms + w->sc->recover_ms >= from)
+            return true;
+    return sim_drops_between(w, from, w->now_ms) > 1;
+}
+
+/* G3: the direction s -> r broke now; was it the end of its SA's life
+ * with the rekey lost? Either peer may have started that rekey. */
+static bool ended_in_lossy_rekey(struct sim_world *w, int s)
+{
+    uint64_t since = w->now_ms > 2000 ? w->now_ms - 2000 : 0;
+    bool ended = (w->ok_end_s[s] && w->now_ms / 1000 + 2 >= w->ok_end_s[s]) ||
+                 sim_was_hard_expired(&w->p[s], w->ok_spi[s], since) ||
+                 sim_was_hard_expired(&w->p[!s], w->ok_spi[s], since);
+    return w->o->rekey && ended && (rekey_window_lossy(w, 0) || rekey_window_lossy(w, 1));
+}
+
 static void check_continuity(struct sim_world *w, int s)
 {
     uint32_t spi;
-    const char *why = direction_broken(w, s, &spi);
+    uint64_t end_s = 0;
+    const char *why = direction_broken(w, s, &spi, &end_s);
     if (!why) {
         w->armed[s] = true;
         w->broken_since[s] = 0;
+        w->ok_spi[s] = spi;
+        w->ok_end_s[s] = end_s;
         return;
     }
     if (!w->armed[s])
         return;
-    if (!w->broken_since[s])
+    if (!w->broken_since[s]) {
         w->broken_since[s] = w->now_ms;
+        if (ended_in_lossy_rekey(w, s))
+            sim_add_cause(w, w->now_ms, w->now_ms, "SA life ended, its rekey lost");
+    }
     if (sim_excused(w, w->now_ms) || setup_in_flight(w))
         return;
     sim_fail(w, "continuity: %s->%s broken since +%llu ms: %s (spi %08x)", w->p[s].name,
@@ -384,7 +431,8 @@ void sim_check_settled(struct sim_world *w)
             return;
         }
         uint32_t spi;
-        const char *why = direction_broken(w, i, &spi);
+        uint64_t end_s;
+        const char *why = direction_broken(w, i, &spi, &end_s);
         if (why) {
             sim_fail(w, "continuity after settling: %s->%s: %s (spi %08x)", w->p[i].name,
                      w->p[!i].name, why, spi);
@@ -422,28 +470,12 @@ void sim_check_shutdown(struct sim_world *w)
 
 void sim_check_hard_expiry(struct sim_world *w, int i, const struct ike_kernel_event *ev)
 {
-    if (!w->o->rekey || w->failed)
-        return;
-    const struct sim_side *s = &w->sc->side[i];
-    uint64_t margin = s->margin_ms;
-    uint64_t rate = (uint64_t)w->sc->pkt_per_s * w->sc->pkt_bytes;
-    if (s->margin_bytes && rate && s->margin_bytes * 1000 / rate < margin)
-        margin = s->margin_bytes * 1000 / rate;
-    /* The rekey may start up to margin * (1 + fuzz) before the end, and an
-     * exchange started then may still be retransmitting: the window is
-     * that plus one retransmit budget. Reachable = no disturbance window
-     * touches it and at most one datagram between the peers was lost. */
-    uint64_t span = margin * (100 + s->fuzz_pct) / 100 + sim_rt_budget(s);
-    uint64_t from = w->now_ms > span ? w->now_ms - span : 0;
-    for (int k = 0; k < w->n_cause; k++)
-        if (w->cause[k].start_ms <= w->now_ms && w->cause[k].end_ms + w->sc->recover_ms >= from)
-            return;
-    if (sim_drops_between(w, from, w->now_ms) > 1)
+    if (!w->o->rekey || w->failed || rekey_window_lossy(w, i))
         return;
     sim_fail(w,
              "lifetime: %s SA %08x reached its hard expiry although the peer was reachable "
              "for the whole rekey margin (%llu ms)",
-             w->p[i].name, ev->sa.spi, (unsigned long long)margin);
+             w->p[i].name, ev->sa.spi, (unsigned long long)w->sc->side[i].margin_ms);
 }
 
 void sim_check_timeout(struct sim_world *w, int i, const struct ike_event *ev)

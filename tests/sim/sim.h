@@ -208,6 +208,10 @@ struct sim_world {
     /* invariant state */
     bool armed[SIM_PEERS]; /* direction p -> other was up once */
     uint64_t broken_since[SIM_PEERS];
+    /* the sender's outbound SA when the direction last worked, and when
+     * its time lifetime ends (kernel seconds, 0 = none): G3 */
+    uint32_t ok_spi[SIM_PEERS];
+    uint64_t ok_end_s[SIM_PEERS];
     bool shutting_down;
     uint32_t checks;
     /* the first violation */

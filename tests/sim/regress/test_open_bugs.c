@@ -135,6 +135,74 @@ START_TEST(outbound_soft_expiry_starts_rekey)
 }
 END_TEST
 
+/* sim --seed 62 --rekey --without outage,ike-rekey,close-restart,
+ * both-auto,tiny,volume,forced (B10): the responder of a Child rekey whose
+ * responses are all lost hits its 30 s passive-delete timeout while the
+ * initiator still retransmits the CREATE_CHILD_SA request: it deleted the
+ * old SA and moved outbound traffic to the NEW SA, which the initiator
+ * never installed. An unconfirmed SA must not take over while the old one
+ * is valid; the first retransmit that gets through completes the rekey.
+ * _i = who rekeys. */
+START_TEST(passive_delete_waits_for_unconfirmed_sa)
+{
+    int by = _i;
+    for (int s = 0; s < 2; s++) {
+        cfg[s].child_lifetime_ms = 600000;
+        cfg[s].retransmit_base_ms = 1000;
+        cfg[s].retransmit_factor_pct = 200;
+    }
+    cfg[by].retransmit_tries = 6;  /* 127 s budget: still retrying at 40 s */
+    cfg[!by].retransmit_tries = 4; /* 31 s: the responder's passive wait is 33 s */
+    up(0);
+    h_advance(&w, 1000);
+    w.check_continuity = true; /* from here on, after every datagram */
+    struct h_rule r = {
+        .from = !by, .exchange = CREATE_CHILD_SA, .response = 1, .count = 1000, .action = H_DROP};
+    h_set_rule(&w, &r); /* every response lost for 40 s: past the 30 s timeout */
+    ck_assert_int_eq(ike_engine_rekey(w.p[by].e, "t", false, w.now_ms), 0);
+    h_advance(&w, 40000);
+    ck_assert_msg(!w.violation[0], "%s", w.violation);
+    h_set_rule(&w, NULL);
+    h_advance(&w, 60000); /* the next retransmit (at 63 s) completes the rekey */
+    ck_assert_msg(!w.violation[0], "%s", w.violation);
+    ck_assert_int_ge(h_count_events(&w.p[by], IKE_EV_CHILD_REKEYED), 1);
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(h_child_count(&w.p[i]), 1);
+}
+END_TEST
+
+/* sim --seed 20 --rekey (B13): both peers initiate (auto=start on both),
+ * so two IKE SAs share one set of Child policies. The peer rekeys the
+ * child of each; our response on IKE SA 2 is lost. The peer's DELETE of
+ * the old child on IKE SA 1 made us re-pin outbound to the newest user of
+ * the policies: IKE SA 2's new child, which the peer never got. Re-pin to
+ * an SA the peer has confirmed instead. _i: bit 0 = who rekeys, bit 1 =
+ * whether the first or the second response is lost. */
+START_TEST(repin_prefers_confirmed_child)
+{
+    int by = _i & 1;
+    h_add_conns(&w, &cfg[0], &cfg[1]);
+    ck_assert_int_eq(ike_engine_initiate(w.p[0].e, "t", w.now_ms), 0);
+    ck_assert_int_eq(ike_engine_initiate(w.p[1].e, "t", w.now_ms), 0);
+    h_run(&w, 2000);
+    h_advance(&w, 1000);
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(h_ike_count(&w.p[i], "ESTABLISHED"), 2);
+    w.check_continuity = true;
+    struct h_rule r = {.from = !by,
+                       .exchange = CREATE_CHILD_SA,
+                       .response = 1,
+                       .skip = _i >> 1,
+                       .count = 1,
+                       .action = H_DROP};
+    h_set_rule(&w, &r); /* one IKE SA's response is lost once */
+    ck_assert_int_eq(ike_engine_rekey(w.p[by].e, "t", false, w.now_ms), 0);
+    h_advance(&w, 30000);
+    ck_assert_msg(!w.violation[0], "%s", w.violation);
+    ck_assert_int_eq(h_count_events(&w.p[by], IKE_EV_CHILD_REKEYED), 2);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("sim_open_bugs");
@@ -144,6 +212,8 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, shutdown_refuses_new_sas, 0, 2);
     tcase_add_loop_test(tc, child_recreated_after_expiry_in_outage, 0, 2);
     tcase_add_loop_test(tc, outbound_soft_expiry_starts_rekey, 0, 2);
+    tcase_add_loop_test(tc, passive_delete_waits_for_unconfirmed_sa, 0, 2);
+    tcase_add_loop_test(tc, repin_prefers_confirmed_child, 0, 4);
     suite_add_tcase(s, tc);
     return s;
 }
