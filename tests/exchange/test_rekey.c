@@ -282,7 +282,6 @@ START_TEST(refused_rekey_retried_while_valid)
 }
 END_TEST
 
-
 /* A peer that keeps retrying its DELETE long after ours would give up:
  * the passive side's own timeout (its retransmit budget, 165 s, + 2 s)
  * fires first. */
@@ -295,21 +294,57 @@ static void patient_rekeyer(int by)
 
 START_TEST(passive_child_delete_timeout)
 {
-    /* The rekey initiator's DELETE of the old Child SA never gets through:
-     * the responder removes the old SA itself once the initiator could no
-     * longer be retransmitting the rekey, so nothing stale is left. */
+    /* The rekey initiator's DELETE of the old Child SA never gets through,
+     * nor any other request of its: the responder cannot tell whether the
+     * initiator has the new SA (its CREATE_CHILD_SA may still be
+     * retransmitting, B10), so past its own passive timeout (its budget,
+     * 165 s, + 2 s) it keeps sending on the old SA, and removes the old SA
+     * itself just before the old SA's hard expiry: nothing stale is left,
+     * and no packet goes out on an SA the peer may lack. */
     int ini = _i & 1, by = _i >> 1;
+    for (int s = 0; s < 2; s++) {
+        cfg[s].child_lifetime_ms = 400000;
+        cfg[s].rekey = false; /* only the rekey this test starts */
+    }
     up(ini);
     patient_rekeyer(by);
-    struct h_rule r = {.from = by, .exchange = INFORMATIONAL, .response = 0, .count = 1000,
-                       .action = H_DROP};
+    w.check_continuity = true;
+    struct h_rule r = {
+        .from = by, .exchange = INFORMATIONAL, .response = 0, .count = 1000, .action = H_DROP};
     h_set_rule(&w, &r);
     ike_engine_rekey(w.p[by].e, "t", false, w.now_ms);
-    h_advance(&w, 165000);
+    h_advance(&w, 170000);
     ck_assert_uint_eq(ike_kmem_sa_count(w.p[!by].kmem), 4); /* old still there */
-    h_advance(&w, 3000);
-    ck_assert_uint_eq(ike_kmem_sa_count(w.p[!by].kmem), 2); /* removed by timeout */
+    h_advance(&w, 229000); /* 399 s: the old SA's hard expiry is at 400 s */
+    ck_assert_uint_eq(ike_kmem_sa_count(w.p[!by].kmem), 2); /* removed before it */
     ck_assert_int_eq(h_child_count(&w.p[!by]), 1);
+    ck_assert_msg(!w.violation[0], "%s", w.violation);
+    assert_one_tunnel(); /* (the new SA, rekey off, expires a moment later) */
+}
+END_TEST
+
+START_TEST(passive_child_delete_after_confirmation)
+{
+    /* Same lost DELETE, but the initiator's next request (a DPD here)
+     * gets through: with window size 1 it proves the initiator has our
+     * CREATE_CHILD_SA response, so the new SA takes over and the old one
+     * goes at the passive timeout. */
+    int ini = _i & 1, by = _i >> 1;
+    cfg[by].dpd_delay_ms = 20000;
+    up(ini);
+    patient_rekeyer(by);
+    w.check_continuity = true;
+    struct h_rule r = {.from = by,
+                       .exchange = INFORMATIONAL,
+                       .response = 0,
+                       .count = 3,
+                       .action = H_DROP}; /* the DELETE, its first retransmits */
+    h_set_rule(&w, &r);
+    ike_engine_rekey(w.p[by].e, "t", false, w.now_ms);
+    h_advance(&w, 168000);
+    ck_assert_uint_eq(ike_kmem_sa_count(w.p[!by].kmem), 2);
+    ck_assert_int_eq(h_child_count(&w.p[!by]), 1);
+    ck_assert_msg(!w.violation[0], "%s", w.violation);
     h_advance(&w, 60000);
     assert_one_tunnel();
 }
@@ -322,8 +357,8 @@ START_TEST(passive_ike_delete_timeout)
     int ini = _i & 1, by = _i >> 1;
     up(ini);
     patient_rekeyer(by);
-    struct h_rule r = {.from = by, .exchange = INFORMATIONAL, .response = 0, .count = 1000,
-                       .action = H_DROP};
+    struct h_rule r = {
+        .from = by, .exchange = INFORMATIONAL, .response = 0, .count = 1000, .action = H_DROP};
     h_set_rule(&w, &r);
     ike_engine_rekey(w.p[by].e, "t", true, w.now_ms);
     h_advance(&w, 165000);
@@ -353,7 +388,7 @@ START_TEST(peer_deletes_before_answering)
     kev.sa.proto = IKE_IPPROTO_ESP;
     ike_engine_kernel_event(w.p[!by].e, &kev, w.now_ms);
     h_drain(&w);
-    ck_assert_int_eq(w.nq, 2); /* the response and the DELETE request */
+    ck_assert_int_eq(w.nq, 2);  /* the response and the DELETE request */
     h_run_ordered(&w, 1, 5000); /* the DELETE first */
     h_run(&w, 5000);
     assert_one_tunnel();
@@ -401,6 +436,7 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, rekey_invalid_ke_retried, 0, 4);
     tcase_add_loop_test(tc, refused_rekey_retried_while_valid, 0, 4);
     tcase_add_loop_test(tc, passive_child_delete_timeout, 0, 4);
+    tcase_add_loop_test(tc, passive_child_delete_after_confirmation, 0, 4);
     tcase_add_loop_test(tc, passive_ike_delete_timeout, 0, 4);
     tcase_add_loop_test(tc, peer_deletes_before_answering, 0, 4);
     tcase_add_loop_test(tc, dead_peer_restart, 0, 2);
