@@ -83,6 +83,11 @@ struct ike_conn_cfg {
     uint64_t life_bytes, life_packets;     /* lifebytes, lifepackets (0 = none) */
     uint64_t margin_bytes, margin_packets; /* marginbytes, marginpackets */
     bool rekey;                            /* rekey=yes|no */
+    /* rekeycheck=yes|no: rekey the first Child SA once, a few seconds after
+     * set-up, so a PFS/proposal mismatch shows at once rather than at the
+     * first real rekey (ike/diag.h). The engine default is off; the
+     * daemon's parser turns it on by default. */
+    bool rekey_check;
     uint64_t dpd_delay_ms;                 /* dpddelay (0 = off) */
     uint64_t dpd_timeout_ms;               /* dpdtimeout */
     uint8_t dpd_action;                    /* dpdaction (enum ike_dpd_action) */

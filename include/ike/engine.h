@@ -55,6 +55,12 @@ struct ike_engine_opts {
     uint32_t half_open_timeout_ms;
     /* Initial capacity hint for the SA tables (grown as needed). */
     uint32_t expected_sas;
+    /* Optional: the kernel's counters of an SA (the backend's get_stats).
+     * Asked only while a request goes unanswered, to tell a blocked IKE
+     * path (ESP still arrives) from a dead peer (ike/diag.h). NULL: not
+     * known, a silent peer counts as dead. */
+    int (*esp_stats)(void *ctx, const struct ike_sa_id *id, struct ike_sa_stats *st);
+    void *esp_stats_ctx;
 };
 
 void ike_engine_opts_defaults(struct ike_engine_opts *o);

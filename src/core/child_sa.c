@@ -425,6 +425,7 @@ void ike_child_hard_expired(struct ike_engine *e, struct ike_child *ch, uint64_t
 {
     struct ike_sa *sa = ch->ike;
     uint32_t spi_in = ch->spi_in;
+    ike_diag_hard_expired(e, ch, now_ms);
     ike_child_remove(e, ch, IKE_ERR_TIMEOUT);
     struct ike_task t = {.type = TASK_CHILD_DELETE, .del_spi = spi_in};
     ike_task_queue(e, sa, &t, now_ms);

@@ -86,6 +86,7 @@ struct ike_conn {
     struct ike_conn_cfg cfg;
     uint32_t reqid;
     uint32_t restart_tries; /* failed re-establishments since the last success */
+    struct ike_diag_conn *diag; /* failure records and rekey check (diag_rec.c), lazily */
     struct ike_conn *next;
     struct ike_conn *name_next; /* same name hash (sa_index.c) */
     struct ike_sa *sas;         /* every IKE SA of this connection */
@@ -227,6 +228,7 @@ struct ike_sa {
     uint64_t rekey_at_ms, delete_at_ms;
     uint64_t last_heard_ms;
     uint64_t created_ms, established_ms; /* INITIAL_CONTACT tells stale from new */
+    uint64_t diag_esp_in; /* inbound ESP packets when our request first went unanswered */
     uint64_t deadline_ms;                /* min of the above and the children's */
     uint32_t heap_idx;                   /* position in the deadline heap, UINT32_MAX = none */
 
@@ -463,6 +465,26 @@ void ike_rekey_forget_child(struct ike_child *ch);
 int ike_nonce_cmp(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len);
 void ike_low_nonce(uint8_t *out, uint8_t *out_len, const uint8_t *a, size_t a_len, const uint8_t *b,
                    size_t b_len);
+
+/* ---- diag_rec.c: failure records (ike/diag.h); hooks stay one line at
+ * the call site ---- */
+struct ike_diag_conn;
+void ike_diag_conn_free(struct ike_conn *c);
+/* Our rekey (Child: old given; IKE: old NULL) failed; in = the peer's
+ * answer or NULL. Returns true when it was the rekey check, whose failure
+ * is not retried soon: the normal rekey time is back on old. */
+bool ike_diag_rekey_failed(struct ike_engine *e, struct ike_sa *sa, struct ike_child *old,
+                           const struct ike_payload_list *in, int err, uint64_t now_ms);
+/* We refused the peer's Child rekey with a proposal error. */
+void ike_diag_rekey_refused(struct ike_engine *e, struct ike_sa *sa, const struct ike_child *ch,
+                            const struct ike_payload_list *in, uint16_t notify, uint64_t now_ms);
+void ike_diag_retransmit_started(struct ike_engine *e, struct ike_sa *sa);
+void ike_diag_no_answer(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms);
+void ike_diag_peer_deleted(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms);
+void ike_diag_hard_expired(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms);
+/* Every event the engine queues (ike_out_event). */
+void ike_diag_event(struct ike_engine *e, struct ike_sa *sa, struct ike_child *ch, uint8_t type,
+                    int err);
 
 /* ---- auth_psk.c ---- */
 int ike_auth_psk(struct ike_engine *e, struct ike_sa *sa, bool for_initiator,

@@ -75,6 +75,7 @@ void ike_engine_free(struct ike_engine *e)
     while (e->conns) {
         struct ike_conn *n = e->conns->next;
         ike_conn_cfg_clear(&e->conns->cfg);
+        ike_diag_conn_free(e->conns);
         free(e->conns);
         e->conns = n;
     }
@@ -188,6 +189,7 @@ struct ike_event *ike_out_event(struct ike_engine *e, struct ike_sa *sa, struct 
         ev->child_spi_in = child->spi_in;
         ev->child_spi_out = child->spi_out;
     }
+    ike_diag_event(e, sa, child, type, err);
     return ev;
 }
 
@@ -369,6 +371,7 @@ int ike_engine_remove_conn(struct ike_engine *e, const char *name, uint64_t now_
     ike_index_conn_del(e, c);
     *pp = c->next;
     ike_conn_cfg_clear(&c->cfg);
+    ike_diag_conn_free(c);
     free(c);
     return 0;
 }

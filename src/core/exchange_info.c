@@ -82,6 +82,7 @@ static int delete_children(struct ike_engine *e, struct ike_sa *sa,
         if (*n_out < IKE_MAX_DELETE_SPIS)
             ike_put_be32(spis_out + 4 * (*n_out)++, ch->spi_in);
         ike_log(e, IKE_LOG_INFO, "Child SA %08x/%08x deleted by peer", ch->spi_in, ch->spi_out);
+        ike_diag_peer_deleted(e, ch, e->now_ms); /* before our rekey: the peer's lifetime */
         ike_child_remove(e, ch, 0);
     }
     return 0;

@@ -215,8 +215,9 @@ static void resolve_child_collision(struct ike_engine *e, struct ike_sa *sa, str
 }
 
 static int child_rekey_failed(struct ike_engine *e, struct ike_sa *sa, struct ike_child *old,
-                              int err, uint64_t now_ms)
+                              int err, const struct ike_payload_list *in, uint64_t now_ms)
 {
+    bool check = ike_diag_rekey_failed(e, sa, old, in, err, now_ms); /* the rekey check's */
     ike_log(e, IKE_LOG_WARN,
             "%s: rekey of Child SA %08x/%08x failed: %s; retrying while it is valid",
             sa->conn->cfg.name, old ? old->spi_in : 0, old ? old->spi_out : 0, ike_err_str(err));
@@ -228,7 +229,8 @@ static int child_rekey_failed(struct ike_engine *e, struct ike_sa *sa, struct ik
         ike_timers_update(e, sa);
     } else if (old && old->state == CHILD_REKEYING) {
         ike_child_set_state(e, old, CHILD_INSTALLED, "rekey failed");
-        ike_timers_rekey_failed(e, sa, old, err, now_ms);
+        if (!check) /* a failed check keeps the normal rekey time */
+            ike_timers_rekey_failed(e, sa, old, err, now_ms);
     }
     ike_request_done(e, sa);
     ike_task_next(e, sa, now_ms);
@@ -327,7 +329,7 @@ int ike_rekey_child_process_response(struct ike_engine *e, struct ike_sa *sa,
     uint16_t g = ike_rekey_invalid_ke_group(in);
     if (g) {
         int rc = ike_rekey_retry_with_group(e, sa, g, now_ms);
-        return rc < 0 ? child_rekey_failed(e, sa, old, rc, now_ms) : 0;
+        return rc < 0 ? child_rekey_failed(e, sa, old, rc, in, now_ms) : 0;
     }
     uint16_t err = ike_msg_error_notify(in);
     if (err == IKE_N_CHILD_SA_NOT_FOUND && (t->collision || !old || old->state == CHILD_REKEYED)) {
@@ -342,14 +344,14 @@ int ike_rekey_child_process_response(struct ike_engine *e, struct ike_sa *sa,
      * (we answered its rekey a moment ago); a child it really lacks
      * expires and is made anew. */
     if (err) {
-        return child_rekey_failed(e, sa, old, ike_notify_to_err(err), now_ms);
+        return child_rekey_failed(e, sa, old, ike_notify_to_err(err), in, now_ms);
     }
     uint32_t new_spi = t->child ? t->child->spi_in : 0;
     int rc = child_rekey_complete(e, sa, old, in, now_ms);
     if (rc < 0) {
         /* The peer installed an SA we cannot use: ask it to delete it. */
         struct ike_task d = {.type = TASK_CHILD_DELETE, .del_spi = new_spi};
-        child_rekey_failed(e, sa, old, rc, now_ms);
+        child_rekey_failed(e, sa, old, rc, in, now_ms);
         if (new_spi)
             ike_task_queue(e, sa, &d, now_ms);
         return rc;
@@ -433,6 +435,7 @@ int ike_rekey_child_process_request(struct ike_engine *e, struct ike_sa *sa,
             ike_child_remove(e, ch, rc);
         else
             ike_child_release(e, ch);
+        ike_diag_rekey_refused(e, sa, old, in, notify ? notify : IKE_N_NO_PROPOSAL_CHOSEN, now_ms);
         return ike_rekey_refuse(e, sa, h, notify ? notify : IKE_N_NO_PROPOSAL_CHOSEN, NULL,
                                 ike_err_str(rc));
     }

@@ -208,8 +208,10 @@ static void ike_rekeyed(struct ike_engine *e, struct ike_sa *old, struct ike_sa 
     }
 }
 
-static int ike_rekey_failed(struct ike_engine *e, struct ike_sa *sa, int err, uint64_t now_ms)
+static int ike_rekey_failed(struct ike_engine *e, struct ike_sa *sa, int err,
+                            const struct ike_payload_list *in, uint64_t now_ms)
 {
+    ike_diag_rekey_failed(e, sa, NULL, in, err, now_ms);
     ike_log(e, IKE_LOG_WARN, "%s: rekey of IKE SA %016llx_%016llx failed: %s; retrying",
             sa->conn->cfg.name, (unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r,
             ike_err_str(err));
@@ -238,11 +240,11 @@ int ike_rekey_ike_process_response(struct ike_engine *e, struct ike_sa *sa,
     uint16_t g = ike_rekey_invalid_ke_group(in);
     if (g) {
         int rc = ike_rekey_retry_with_group(e, sa, g, now_ms);
-        return rc < 0 ? ike_rekey_failed(e, sa, rc, now_ms) : 0;
+        return rc < 0 ? ike_rekey_failed(e, sa, rc, in, now_ms) : 0;
     }
     uint16_t err = ike_msg_error_notify(in);
     if (err)
-        return ike_rekey_failed(e, sa, ike_notify_to_err(err), now_ms);
+        return ike_rekey_failed(e, sa, ike_notify_to_err(err), in, now_ms);
     struct ike_sa_payload sap;
     struct ike_ke_payload ke;
     struct ike_view nr;
@@ -262,7 +264,7 @@ int ike_rekey_ike_process_response(struct ike_engine *e, struct ike_sa *sa,
     }
     ike_secret_free(&gir);
     if (rc < 0)
-        return ike_rekey_failed(e, sa, rc, now_ms);
+        return ike_rekey_failed(e, sa, rc, in, now_ms);
     e->c->ke_free(n->setup->ke);
     n->setup->ke = NULL;
     t->new_sa = NULL;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "ike/diag.h"
 #include "ike/crypto.h"
 #include "ike/err.h"
 
@@ -116,9 +117,11 @@ void h_init(struct h_world *w, uint64_t seed)
         o.log = logger;
         o.log_ctx = p;
         o.log_level = IKE_LOG_DEBUG;
-        p->e = ike_engine_new(&o);
         p->kmem = ike_kmem_new();
         ike_kmem_backend_init(p->kmem, &p->kb, false);
+        o.esp_stats = p->kb.get_stats; /* ike/diag.h: is ESP still arriving? */
+        o.esp_stats_ctx = p->kb.ctx;
+        p->e = ike_engine_new(&o);
     }
 }
 
@@ -192,8 +195,12 @@ void h_drain(struct h_world *w)
                     ike_kernel_op_describe(&o.u.kop, d, sizeof(d));
                     fprintf(stderr, "[%s] kernel: %s\n", p->name, d);
                 }
-                if (p->kb.apply(p->kb.ctx, &o.u.kop) < 0)
-                    p->kernel_errors++;
+                int rc = p->kb.apply(p->kb.ctx, &o.u.kop);
+                if (rc < 0) {
+                    p->kernel_errors++; /* and the engine records why (ike/diag.h) */
+                    ike_engine_kernel_failed(p->e, &o.u.kop, rc, p->kb.last_error(p->kb.ctx),
+                                             w->now_ms);
+                }
                 ike_wipe(&o.u.kop, sizeof(o.u.kop));
             } else if (p->n_ev < H_MAX_EVENTS) {
                 p->ev[p->n_ev++] = o.u.ev;

@@ -1,0 +1,425 @@
+/*
+ * diag_rec.c: the engine side of ike/diag.h. Hooks called where an
+ * exchange or an SA ends badly gather the facts (what we offered, what the
+ * peer's answer showed, whether ESP still arrived, the SA's age) and keep
+ * a classified record per connection: IKE_DIAG_KEEP records in one block
+ * allocated on the conn's first need, newest first, a retry folded into
+ * the record it repeats. Also the rekey check after set-up (rekeycheck=).
+ * The hooks only record and log: they never change what the protocol does,
+ * except that a failed rekey check falls back to the normal rekey time
+ * instead of the fast retry schedule.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+#include "ike/diag.h"
+#include "ike/err.h"
+
+#define CHECK_DELAY_INITIATOR_MS 3000
+#define CHECK_DELAY_RESPONDER_MS 8000 /* later, so two rekeyd peers do not both check */
+
+struct ike_diag_conn {
+    struct ike_diag_conn_info info;
+    uint32_t check_spi;         /* inbound SPI of the Child SA the check rekeys */
+    uint64_t check_saved_rekey; /* its normal rekey time */
+};
+
+static struct ike_diag_conn *dc_get(struct ike_conn *c)
+{
+    if (!c->diag)
+        c->diag = calloc(1, sizeof(*c->diag));
+    return c->diag;
+}
+
+void ike_diag_conn_free(struct ike_conn *c)
+{
+    free(c->diag);
+    c->diag = NULL;
+}
+
+static void facts_child(struct ike_diag_facts *f, const struct ike_child *ch)
+{
+    if (!ch)
+        return;
+    f->encr = ch->algs.encr;
+    f->encr_keylen = ch->algs.encr_keylen;
+    f->integ = ch->algs.integ;
+}
+
+static bool is_check(const struct ike_diag_conn *d, const struct ike_child *ch)
+{
+    return d && ch && d->info.check == IKE_DIAG_CHECK_PENDING && d->check_spi == ch->spi_in;
+}
+
+static void log_record(struct ike_engine *e, const struct ike_sa *sa,
+                       const struct ike_diag_record *r)
+{
+    int level = r->f.rekey_check ? IKE_LOG_ERROR : IKE_LOG_WARN;
+    if (!ike_log_on(e, level))
+        return;
+    char cause[320], fix[240];
+    ike_diag_cause_text(r, cause, sizeof(cause));
+    ike_diag_fix_text(r, fix, sizeof(fix));
+    ike_log(e, level, "%s%s: %s Fix: %s",
+            r->f.rekey_check ? "rekey check: " : "diagnose: ", sa->conn->cfg.name, cause, fix);
+}
+
+static void record(struct ike_engine *e, struct ike_sa *sa, const struct ike_child *ch,
+                   struct ike_diag_facts *f, uint64_t now_ms)
+{
+    struct ike_diag_conn *d = dc_get(sa->conn);
+    if (!d)
+        return;
+    f->initiator = sa->initiator;
+    uint8_t cause = ike_diag_classify(f);
+    struct ike_diag_conn_info *in = &d->info;
+    struct ike_diag_record *r = &in->rec[0];
+    in->total++;
+    bool same = in->n && r->cause == cause && r->f.attempt == f->attempt &&
+                r->ike_spi_i == sa->spi_i && r->ike_spi_r == sa->spi_r &&
+                r->child_spi_in == (ch ? ch->spi_in : 0);
+    if (same) {
+        r->repeats++; /* a retry of the same failure */
+    } else {
+        size_t keep = in->n < IKE_DIAG_KEEP ? in->n : IKE_DIAG_KEEP - 1;
+        memmove(&in->rec[1], &in->rec[0], keep * sizeof(in->rec[0]));
+        in->n = keep + 1;
+        memset(r, 0, sizeof(*r));
+        r->cause = cause;
+        r->ike_spi_i = sa->spi_i;
+        r->ike_spi_r = sa->spi_r;
+        r->child_spi_in = ch ? ch->spi_in : 0;
+        r->child_spi_out = ch ? ch->spi_out : 0;
+        r->local = sa->local.addr;
+        r->remote = sa->remote.addr;
+    }
+    r->f = *f;
+    r->at_ms = now_ms;
+    if (!same)
+        log_record(e, sa, r);
+}
+
+/* What the peer's answer shows about its group: the one INVALID_KE_PAYLOAD
+ * asks for, or its KE payload's (none when an answer has no KE). */
+static void answer_group(const struct ike_payload_list *in, struct ike_diag_facts *f)
+{
+    uint16_t g = ike_rekey_invalid_ke_group(in);
+    if (g) {
+        f->peer_dh = g;
+        f->peer_dh_shown = true;
+        return;
+    }
+    if (ike_msg_error_notify(in))
+        return; /* a refusal shows nothing of what the peer would take */
+    const struct ike_payload *p = ike_payload_find(in, IKE_PL_KE, 0);
+    struct ike_ke_payload kp;
+    f->peer_dh = p && ike_ke_decode(p->body, &kp) == 0 ? kp.group : 0;
+    f->peer_dh_shown = true;
+}
+
+bool ike_diag_rekey_failed(struct ike_engine *e, struct ike_sa *sa, struct ike_child *old,
+                           const struct ike_payload_list *in, int err, uint64_t now_ms)
+{
+    if (err == IKE_ERR_TEMPORARY)
+        return false; /* RFC 7296 2.25: the peer is busy, not failing */
+    const struct ike_task *t = &sa->out_task;
+    struct ike_diag_facts f = {
+        .attempt = old ? IKE_DIAG_A_CHILD_REKEY : IKE_DIAG_A_IKE_REKEY,
+        .outcome = IKE_DIAG_O_REFUSED,
+        .err = err,
+        .our_dh = t->dh,
+    };
+    if (in) {
+        f.notify = ike_msg_error_notify(in);
+        answer_group(in, &f);
+    }
+    if (!f.notify)
+        f.outcome = IKE_DIAG_O_BAD_ANSWER;
+    facts_child(&f, old);
+    if (!old) {
+        f.encr = sa->algs.encr;
+        f.encr_keylen = sa->algs.encr_keylen;
+        f.integ = sa->algs.integ;
+    }
+    struct ike_diag_conn *d = sa->conn->diag;
+    bool check = is_check(d, old);
+    f.rekey_check = check;
+    record(e, sa, old, &f, now_ms);
+    if (check) {
+        /* The check found the mismatch; the tunnel stays up on its SA and
+         * the normal rekey time (and its retries) comes back. */
+        d->info.check = IKE_DIAG_CHECK_FAILED;
+        d->info.check_at_ms = now_ms;
+        old->rekey_at_ms = d->check_saved_rekey;
+        ike_timers_update(e, sa);
+    }
+    return check;
+}
+
+void ike_diag_rekey_refused(struct ike_engine *e, struct ike_sa *sa, const struct ike_child *ch,
+                            const struct ike_payload_list *in, uint16_t notify, uint64_t now_ms)
+{
+    if (notify != IKE_N_NO_PROPOSAL_CHOSEN && notify != IKE_N_TS_UNACCEPTABLE)
+        return;
+    const struct ike_conn_cfg *c = &sa->conn->cfg;
+    struct ike_diag_facts f = {
+        .attempt = IKE_DIAG_A_CHILD_REKEY,
+        .outcome = IKE_DIAG_O_WE_REFUSED,
+        .notify = notify,
+        .our_dh = ike_proposal_first_dh(c->esp, c->n_esp),
+        .peer_dh_shown = true,
+    };
+    const struct ike_payload *p = ike_payload_find(in, IKE_PL_KE, 0);
+    struct ike_ke_payload kp;
+    if (p && ike_ke_decode(p->body, &kp) == 0)
+        f.peer_dh = kp.group;
+    facts_child(&f, ch);
+    record(e, sa, ch, &f, now_ms);
+}
+
+/* Inbound ESP packets of the SA's installed children, +1 (0 = unknown). */
+static uint64_t esp_in(struct ike_engine *e, const struct ike_sa *sa)
+{
+    if (!e->opts.esp_stats)
+        return 0;
+    uint64_t sum = 1;
+    bool any = false;
+    for (const struct ike_child *c = sa->children; c; c = c->next) {
+        struct ike_sa_id id = {.dst = sa->local.addr, .spi = c->spi_in, .proto = IKE_IPPROTO_ESP};
+        struct ike_sa_stats st;
+        if (!ike_child_in_kernel(c) || e->opts.esp_stats(e->opts.esp_stats_ctx, &id, &st) < 0)
+            continue;
+        sum += st.packets;
+        any = true;
+    }
+    return any ? sum : 0;
+}
+
+void ike_diag_retransmit_started(struct ike_engine *e, struct ike_sa *sa)
+{
+    sa->diag_esp_in = esp_in(e, sa);
+}
+
+static uint8_t attempt_of(uint8_t task)
+{
+    switch (task) {
+    case TASK_IKE_INIT:
+    case TASK_IKE_AUTH:
+        return IKE_DIAG_A_SETUP;
+    case TASK_CHILD_CREATE:
+        return IKE_DIAG_A_CHILD_CREATE;
+    case TASK_CHILD_REKEY:
+        return IKE_DIAG_A_CHILD_REKEY;
+    case TASK_IKE_REKEY:
+        return IKE_DIAG_A_IKE_REKEY;
+    case TASK_DPD:
+        return IKE_DIAG_A_DPD;
+    }
+    return IKE_DIAG_A_DELETE;
+}
+
+void ike_diag_no_answer(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
+{
+    /* The IKE_SA_INIT of a set-up goes out without an SA of ours on the
+     * path: sa->out_task is empty then. */
+    uint8_t task = sa->out_task.type               ? sa->out_task.type
+                   : sa->state == IKE_SA_AUTH_SENT ? TASK_IKE_AUTH
+                                                   : TASK_IKE_INIT;
+    struct ike_diag_facts f = {
+        .attempt = attempt_of(task),
+        .outcome = IKE_DIAG_O_NO_ANSWER,
+        .err = IKE_ERR_TIMEOUT,
+        .retransmits = sa->retransmits,
+    };
+    uint64_t before = sa->diag_esp_in, after = esp_in(e, sa);
+    if (before && after)
+        f.esp = after > before ? IKE_DIAG_ESP_FLOWING : IKE_DIAG_ESP_IDLE;
+    struct ike_child *ch =
+        task == TASK_CHILD_REKEY ? ike_map_get(&e->child_by_spi, sa->out_task.del_spi) : NULL;
+    if (ch && ch->ike != sa)
+        ch = NULL;
+    facts_child(&f, ch ? ch : sa->children);
+    struct ike_diag_conn *d = sa->conn->diag;
+    if (is_check(d, ch)) {
+        f.rekey_check = true;
+        d->info.check = IKE_DIAG_CHECK_FAILED;
+        d->info.check_at_ms = now_ms;
+    }
+    record(e, sa, ch, &f, now_ms);
+}
+
+/* When the child was installed, from its hard expiry; 0 = not known. */
+static uint64_t installed_at(const struct ike_child *ch)
+{
+    uint64_t life = ch->ike->conn->cfg.child_lifetime_ms;
+    return life && ch->expire_at_ms > life ? ch->expire_at_ms - life : 0;
+}
+
+static void lifetime_facts(const struct ike_child *ch, struct ike_diag_facts *f, uint64_t now_ms)
+{
+    const struct ike_conn_cfg *c = &ch->ike->conn->cfg;
+    const struct ike_diag_conn *d = ch->ike->conn->diag;
+    uint64_t at = installed_at(ch);
+    uint64_t rekey = d && d->check_spi == ch->spi_in && d->info.check == IKE_DIAG_CHECK_PENDING
+                         ? d->check_saved_rekey
+                         : ch->rekey_at_ms;
+    f->attempt = IKE_DIAG_A_LIFETIME;
+    f->age_ms = now_ms - at;
+    f->rekey_ms = rekey > at ? rekey - at : 0;
+    f->life_ms = c->child_lifetime_ms;
+    f->rekey_off = !c->rekey;
+    f->rekey_fails = ch->rekey_fails;
+    facts_child(f, ch);
+}
+
+void ike_diag_peer_deleted(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms)
+{
+    /* A child the peer deletes without having rekeyed it (its rekey makes
+     * it REKEYED first) ended on the peer's lifetime, if before ours. */
+    if (ch->state != CHILD_INSTALLED || ch->redundant || !installed_at(ch))
+        return;
+    struct ike_diag_facts f = {.outcome = IKE_DIAG_O_PEER_DELETED};
+    lifetime_facts(ch, &f, now_ms);
+    if (ike_diag_classify(&f) == IKE_DIAG_PEER_LIFETIME_SHORTER)
+        record(e, ch->ike, ch, &f, now_ms);
+}
+
+void ike_diag_hard_expired(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms)
+{
+    if ((ch->state != CHILD_INSTALLED && ch->state != CHILD_REKEYING) || ch->redundant)
+        return; /* a replaced child waiting for its DELETE is no failure */
+    struct ike_diag_facts f = {.outcome = IKE_DIAG_O_HARD_EXPIRED};
+    lifetime_facts(ch, &f, now_ms);
+    record(e, ch->ike, ch, &f, now_ms);
+}
+
+/* ---- the rekey check (rekeycheck=yes) ---- */
+
+/* The first Child SA of a new tunnel: rekey it once, soon, so a PFS or
+ * proposal mismatch (IKE_AUTH carries no KE, RFC 7296 1.2) shows now and
+ * not at the first real rekey. The IKE SA initiator checks first; the
+ * responder later, only if the peer did not rekey the child meanwhile. */
+static void check_arm(struct ike_engine *e, struct ike_sa *sa, struct ike_child *ch)
+{
+    const struct ike_conn_cfg *c = &sa->conn->cfg;
+    if (!c->rekey_check || !c->rekey || !sa->setup || ch->redundant || !ch->rekey_at_ms)
+        return;
+    struct ike_diag_conn *d = dc_get(sa->conn);
+    if (!d)
+        return;
+    uint64_t at = e->now_ms + (sa->initiator ? CHECK_DELAY_INITIATOR_MS : CHECK_DELAY_RESPONDER_MS);
+    d->check_spi = ch->spi_in;
+    d->check_saved_rekey = ch->rekey_at_ms;
+    if (at < ch->rekey_at_ms)
+        ch->rekey_at_ms = at; /* timers.c picks it up when the child is attached */
+    d->info.check = IKE_DIAG_CHECK_PENDING;
+    d->info.check_at_ms = ch->rekey_at_ms;
+    d->info.check_dh = 0;
+    ike_log(e, IKE_LOG_INFO, "rekey check: %s: Child SA %08x/%08x will be rekeyed once in %llu ms",
+            c->name, ch->spi_in, ch->spi_out, (unsigned long long)(ch->rekey_at_ms - e->now_ms));
+}
+
+static void check_done(struct ike_engine *e, struct ike_sa *sa, struct ike_diag_conn *d,
+                       const struct ike_child *ch, bool by_peer)
+{
+    d->info.check = IKE_DIAG_CHECK_PASSED;
+    d->info.check_at_ms = e->now_ms;
+    d->info.check_dh = ch->algs.dh;
+    ike_log(e, IKE_LOG_WARN,
+            "rekey check: %s: passed, %s rekeyed the Child SA (new %08x/%08x, PFS %s); rekeys "
+            "will work",
+            sa->conn->cfg.name, by_peer ? "the peer" : "we", ch->spi_in, ch->spi_out,
+            ike_diag_group_name(ch->algs.dh));
+}
+
+void ike_diag_event(struct ike_engine *e, struct ike_sa *sa, struct ike_child *ch, uint8_t type,
+                    int err)
+{
+    struct ike_diag_conn *d = sa->conn->diag;
+    struct ike_diag_facts f = {.err = err, .outcome = IKE_DIAG_O_REFUSED};
+    switch (type) {
+    case IKE_EV_CHILD_UP:
+        if (ch)
+            check_arm(e, sa, ch);
+        return;
+    case IKE_EV_CHILD_REKEYED:
+        /* Ours (the task still names the old child) or the peer's rekey of
+         * the same tunnel (same reqid): either way rekeying works. */
+        if (d && ch && d->info.check == IKE_DIAG_CHECK_PENDING) {
+            const struct ike_child *old = ike_map_get(&e->child_by_spi, d->check_spi);
+            bool ours = ch->we_initiated && sa->out_task.type == TASK_CHILD_REKEY &&
+                        sa->out_task.del_spi == d->check_spi;
+            if (ours || (!ch->we_initiated && old && old != ch && old->reqid == ch->reqid))
+                check_done(e, sa, d, ch, !ours);
+        }
+        return;
+    case IKE_EV_CHILD_DOWN:
+        if (is_check(d, ch))
+            d->info.check = IKE_DIAG_CHECK_SKIPPED; /* gone before the check ran */
+        return;
+    case IKE_EV_IKE_DOWN:
+        /* Timeouts are recorded with better facts by ike_diag_no_answer. */
+        if (!err || err == IKE_ERR_TIMEOUT || sa->established_ms)
+            return;
+        f.attempt = IKE_DIAG_A_SETUP;
+        break;
+    case IKE_EV_CHILD_FAILED:
+        f.attempt = IKE_DIAG_A_CHILD_CREATE;
+        break;
+    default:
+        return;
+    }
+    record(e, sa, NULL, &f, e->now_ms);
+}
+
+/* ---- public ---- */
+int ike_engine_diag(const struct ike_engine *e, const char *name, struct ike_diag_conn_info *out)
+{
+    if (!e || !name || !out)
+        return IKE_ERR_INVALID_ARG;
+    memset(out, 0, sizeof(*out));
+    for (const struct ike_conn *c = e->conns; c; c = c->next) {
+        if (strcmp(c->cfg.name, name))
+            continue;
+        if (c->diag)
+            *out = c->diag->info;
+        return 0;
+    }
+    return IKE_ERR_NO_CONFIG;
+}
+
+int ike_engine_kernel_failed(struct ike_engine *e, const struct ike_kernel_op *op, int err,
+                             const char *detail, uint64_t now_ms)
+{
+    if (!e || !op)
+        return IKE_ERR_INVALID_ARG;
+    if (op->type != IKE_KOP_ADD_SA && op->type != IKE_KOP_UPDATE_SA)
+        return IKE_ERR_NO_SA;
+    e->now_ms = now_ms;
+    const struct ike_kernel_sa *k = &op->u.sa;
+    struct ike_child *ch = ike_map_get(&e->child_by_spi, k->id.spi);
+    if (ch && (ch->ike->local.addr.family != k->id.dst.family ||
+               memcmp(ch->ike->local.addr.bytes, k->id.dst.bytes, 16)))
+        ch = NULL;
+    if (!ch)
+        ch = ike_child_find_out(e, &k->id.dst, k->id.spi);
+    if (!ch || !ch->ike)
+        return IKE_ERR_NO_SA;
+    struct ike_diag_facts f = {
+        .attempt = IKE_DIAG_A_INSTALL,
+        .outcome = IKE_DIAG_O_KERNEL_ERROR,
+        .err = err,
+        .encr = k->encr_id,
+        .encr_keylen = k->encr_key_bits,
+        .integ = k->integ_id,
+    };
+    if (detail) {
+        strncpy(f.detail, detail, sizeof(f.detail) - 1);
+        for (char *p = f.detail; *p; p++)
+            if (*p < 0x20 || *p > 0x7e)
+                *p = '?'; /* the backend's words reach a terminal */
+    }
+    record(e, ch->ike, ch, &f, now_ms);
+    return 0;
+}

@@ -1,0 +1,305 @@
+/*
+ * test_diag.c: every failure class of ike/diag.h made to happen between
+ * two engines, and its cause and fix checked word for word against the
+ * text an operator reads in `rekeyctl diagnose`: PFS mismatch both ways
+ * (caught by the rekey check after set-up), IKE blocked while ESP flows,
+ * dead peer, peer lifetime shorter, peer never rekeys, TS and
+ * authentication failures, kernel refusal.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "ck_main.h"
+#include "harness.h"
+#include "ike/diag.h"
+#include "ike/err.h"
+
+static struct h_world w;
+static struct ike_conn_cfg cfg[2];
+
+static void setup(void)
+{
+    h_init(&w, 77);
+    h_conn_defaults(&cfg[0], true);
+    h_conn_defaults(&cfg[1], false);
+}
+
+static void teardown(void)
+{
+    h_free(&w);
+}
+
+static void up(int ini)
+{
+    h_add_conns(&w, &cfg[0], &cfg[1]);
+    ck_assert_int_eq(ike_engine_initiate(w.p[ini].e, "t", w.now_ms), 0);
+    h_run(&w, 2000);
+}
+
+static void pfs(int side, uint16_t group)
+{
+    cfg[side].esp[0].n_dh = group ? 1 : 0;
+    cfg[side].esp[0].dh[0] = group;
+}
+
+static struct ike_diag_conn_info info[2];
+
+static void get_info(void)
+{
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(ike_engine_diag(w.p[i].e, "t", &info[i]), 0);
+}
+
+/* Record k (0 = newest) of side i: its cause, cause text and fix text. */
+static void expect(int i, size_t k, uint8_t cause, const char *text, const char *fix)
+{
+    char got[400], got_fix[400];
+    ck_assert_msg(info[i].n > k, "%s: %zu records, wanted #%zu", w.p[i].name, info[i].n, k);
+    const struct ike_diag_record *r = &info[i].rec[k];
+    ike_diag_cause_text(r, got, sizeof(got));
+    ike_diag_fix_text(r, got_fix, sizeof(got_fix));
+    ck_assert_msg(r->cause == cause, "%s: cause %s, wanted %s (%s)", w.p[i].name,
+                  ike_diag_cause_name(r->cause), ike_diag_cause_name(cause), got);
+    ck_assert_str_eq(got, text);
+    ck_assert_str_eq(got_fix, fix);
+}
+
+static void assert_tunnel_up(void)
+{
+    char why[200];
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(h_ike_count(&w.p[i], "ESTABLISHED"), 1);
+        ck_assert_int_eq(h_child_count(&w.p[i]), 1);
+    }
+    ck_assert_msg(h_check_tunnel(&w, why, sizeof(why)) == 2, "%s", why);
+}
+
+/* A fresh tunnel carries no failure, and with rekeycheck on, equal
+ * settings pass the check within seconds. */
+START_TEST(check_passes)
+{
+    pfs(0, CURVE25519);
+    pfs(1, CURVE25519);
+    cfg[0].rekey_check = cfg[1].rekey_check = true;
+    up(_i);
+    get_info();
+    ck_assert_int_eq(info[_i].check, IKE_DIAG_CHECK_PENDING);
+    h_run(&w, 20000);
+    get_info();
+    /* The initiator checks; the responder sees the peer's rekey pass. */
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(info[i].check, IKE_DIAG_CHECK_PASSED);
+        ck_assert_uint_eq(info[i].check_dh, CURVE25519);
+        ck_assert_uint_eq(info[i].n, 0);
+    }
+    ck_assert(h_log_has(&w.p[_i], "rekey check: t: passed, we rekeyed the Child SA"));
+    ck_assert(h_log_has(&w.p[!_i], "rekey check: t: passed, the peer rekeyed the Child SA"));
+    ck_assert_int_eq(h_count_events(&w.p[_i], IKE_EV_CHILD_REKEYED), 1);
+    assert_tunnel_up();
+}
+END_TEST
+
+/* We offer PFS, the peer has none: the check fails at once, loudly, and
+ * the tunnel stays up on its first Child SA. */
+START_TEST(pfs_we_offer_peer_none)
+{
+    int ini = _i;
+    pfs(ini, CURVE25519);
+    cfg[ini].rekey_check = true;
+    up(ini);
+    h_run(&w, 10000);
+    get_info();
+    ck_assert_int_eq(info[ini].check, IKE_DIAG_CHECK_FAILED);
+    expect(ini, 0, IKE_DIAG_PFS_MISMATCH,
+           "Rekey check failed: the Child SA rekey failed: we offer PFS group x25519, the peer's "
+           "answer shows none of it (NO_PROPOSAL_CHOSEN).",
+           "Set the same PFS group on both sides: esp=aes256gcm16-x25519 on both, or "
+           "esp=aes256gcm16 on both for no PFS.");
+    ck_assert(info[ini].rec[0].f.rekey_check);
+    ck_assert(h_log_has(&w.p[ini], "rekey check: t: Rekey check failed:"));
+    /* The refusing side says the same from its end. */
+    expect(!ini, 0, IKE_DIAG_PFS_MISMATCH,
+           "The peer's Child SA rekey failed: the peer offers PFS group x25519, we accept no PFS.",
+           "Set the same PFS group on both sides: esp=aes256gcm16 on both, or "
+           "esp=aes256gcm16-x25519 on both.");
+    /* No fast retries after a failed check: the normal rekey time is back. */
+    int fails = h_count_events(&w.p[ini], IKE_EV_REKEY_FAILED);
+    h_run(&w, 600000);
+    ck_assert_int_eq(h_count_events(&w.p[ini], IKE_EV_REKEY_FAILED), fails);
+    assert_tunnel_up();
+}
+END_TEST
+
+/* We offer no PFS, the peer wants a group. */
+START_TEST(pfs_we_offer_none_peer_wants)
+{
+    int ini = _i;
+    pfs(!ini, MODP_2048);
+    cfg[ini].rekey_check = true;
+    up(ini);
+    h_run(&w, 10000);
+    get_info();
+    ck_assert_int_eq(info[ini].check, IKE_DIAG_CHECK_FAILED);
+    expect(ini, 0, IKE_DIAG_PFS_MISMATCH,
+           "Rekey check failed: the Child SA rekey failed: we offer no PFS, the peer's answer "
+           "refuses that (NO_PROPOSAL_CHOSEN).",
+           "Set the same PFS group on both sides: add the peer's group to esp=aes256gcm16 here "
+           "(e.g. esp=aes256gcm16-x25519), or remove PFS on the peer.");
+    expect(!ini, 0, IKE_DIAG_PFS_MISMATCH,
+           "The peer's Child SA rekey failed: the peer offers no PFS, we accept PFS group "
+           "modp2048.",
+           "Set the same PFS group on both sides: esp=aes256gcm16-modp2048 on both, or "
+           "esp=aes256gcm16 on both.");
+    assert_tunnel_up();
+}
+END_TEST
+
+/* Drop every IKE datagram; ESP still arrives (the kernel's counters of
+ * the inbound SA advance): IKE is blocked, not the peer dead. */
+static int drop_all(struct h_world *hw, int from, const uint8_t *data, size_t len, void *ctx)
+{
+    (void)hw, (void)from, (void)data, (void)len, (void)ctx;
+    return H_DROP;
+}
+
+static uint32_t spi_in_of(int i)
+{
+    const struct ike_event *ev = h_last_event(&w.p[i], IKE_EV_CHILD_UP);
+    ck_assert_ptr_nonnull(ev);
+    return ev->child_spi_in;
+}
+
+/* Run for ms, one ESP packet a second into side i's inbound SA when esp. */
+static void run_with_esp(int i, bool esp, uint64_t ms)
+{
+    struct ike_sa_id id = {.dst = w.p[i].addr.addr, .spi = spi_in_of(i), .proto = IKE_IPPROTO_ESP};
+    for (uint64_t t = 0; t < ms; t += 1000) {
+        struct ike_kernel_event ev;
+        if (esp)
+            ike_kmem_add_traffic(w.p[i].kmem, &id, 100, 1, w.now_ms / 1000, &ev, 1);
+        h_advance(&w, 1000);
+    }
+}
+
+START_TEST(ike_blocked)
+{
+    int ini = _i & 1;
+    up(ini);
+    w.filter = drop_all;
+    ck_assert_int_eq(ike_engine_rekey(w.p[0].e, "t", false, w.now_ms), 0);
+    run_with_esp(0, true, 200000);
+    get_info();
+    expect(0, 0, IKE_DIAG_IKE_BLOCKED,
+           "Child SA rekey failed: no answer to our IKE request after 5 retransmits while ESP "
+           "from the peer still arrives: IKE is blocked on the path.",
+           "Allow UDP 500 and 4500 from 10.0.0.1 to 10.0.0.2 and back on every firewall between "
+           "them.");
+}
+END_TEST
+
+START_TEST(dead_peer)
+{
+    int ini = _i;
+    cfg[0].dpd_delay_ms = 30000;
+    up(ini);
+    w.filter = drop_all;
+    run_with_esp(0, false, 250000);
+    get_info();
+    expect(0, 0, IKE_DIAG_DEAD_PEER,
+           "Liveness check (DPD) failed: no answer to our IKE request after 5 retransmits and no "
+           "ESP from the peer either: the peer is down or unreachable.",
+           "Check that the peer 10.0.0.2 is running and reachable from 10.0.0.1 (UDP 500, 4500 "
+           "and ESP).");
+}
+END_TEST
+
+/* The peer's Child lifetime is 60 s and it does not rekey; ours rekeys at
+ * 100 s. The peer deletes the SA at its hard expiry: we estimate its
+ * lifetime from the SA's age; the peer says it never saw our rekey. */
+START_TEST(lifetime_mismatch)
+{
+    int ini = _i;
+    cfg[0].child_lifetime_ms = 120000;
+    cfg[0].rekey_margin_ms = 20000;
+    cfg[0].rekey_fuzz_pct = 0;
+    cfg[1].child_lifetime_ms = 60000;
+    cfg[1].rekey = false;
+    up(ini);
+    h_run(&w, 70000);
+    get_info();
+    expect(0, 0, IKE_DIAG_PEER_LIFETIME_SHORTER,
+           "The peer deleted the Child SA 60 s after it was set up, before our rekey at 100 s: "
+           "the peer's lifetime is shorter (about 60 s, estimated from the SA's age).",
+           "Set the same lifetime= on both sides, or a lifetime here short enough that we rekey "
+           "before 60 s.");
+    expect(1, 0, IKE_DIAG_PEER_NEVER_REKEYS,
+           "The Child SA ran to its hard lifetime (60 s) with our rekeying off (rekey=no) and "
+           "the peer never rekeyed it.",
+           "Set rekey=yes here, or make the peer rekey before 60 s.");
+}
+END_TEST
+
+/* The traffic selectors do not match: IKE_AUTH's Child SA fails. */
+START_TEST(ts_mismatch)
+{
+    int ini = _i;
+    cfg[ini].remote_ts.addr.bytes[1] = 9; /* 10.9.0.0/16: the peer has no such subnet */
+    up(ini);
+    get_info();
+    for (int i = 0; i < 2; i++)
+        expect(i, 0, IKE_DIAG_TS_MISMATCH,
+               "Child SA set-up failed: the traffic selectors do not match (TS_UNACCEPTABLE).",
+               "Make leftsubnet and rightsubnet here mirror rightsubnet and leftsubnet on the "
+               "peer.");
+}
+END_TEST
+
+START_TEST(auth_failed)
+{
+    int ini = _i;
+    memcpy(cfg[1].psk, "else-psk", 8);
+    up(ini);
+    get_info();
+    for (int i = 0; i < 2; i++)
+        expect(i, 0, IKE_DIAG_AUTH_FAILED,
+               "Set-up failed: authentication failed (AUTHENTICATION_FAILED).",
+               "Use the same PSK on both sides, and make leftid/rightid here match "
+               "rightid/leftid on the peer.");
+}
+END_TEST
+
+/* The kernel refuses the Child SA's algorithm (say, no GCM module). */
+START_TEST(kernel_refused)
+{
+    int ini = _i;
+    ike_kmem_fail_next(w.p[0].kmem, 1, IKE_ERR_KERNEL_ALG, IKE_KOP_ADD_SA);
+    up(ini);
+    get_info();
+    expect(0, 0, IKE_DIAG_KERNEL_REFUSED,
+           "The kernel refused to install the Child SA: algorithm aes256gcm16 is not available.",
+           "Load the kernel module for aes256gcm16, or set esp= to algorithms this kernel has, "
+           "on both sides.");
+    ck_assert_int_eq(w.p[0].kernel_errors, 1);
+}
+END_TEST
+
+static Suite *make_suite(void)
+{
+    Suite *s = suite_create("diag");
+    TCase *tc = tcase_create("diag");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_loop_test(tc, check_passes, 0, 2);
+    tcase_add_loop_test(tc, pfs_we_offer_peer_none, 0, 2);
+    tcase_add_loop_test(tc, pfs_we_offer_none_peer_wants, 0, 2);
+    tcase_add_loop_test(tc, ike_blocked, 0, 2);
+    tcase_add_loop_test(tc, dead_peer, 0, 2);
+    tcase_add_loop_test(tc, lifetime_mismatch, 0, 2);
+    tcase_add_loop_test(tc, ts_mismatch, 0, 2);
+    tcase_add_loop_test(tc, auth_failed, 0, 2);
+    tcase_add_loop_test(tc, kernel_refused, 0, 2);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+IKE_CHECK_MAIN()
