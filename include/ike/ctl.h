@@ -56,7 +56,7 @@ enum ike_ctl_cmd {
     IKE_CTL_DOWN,       /* name required */
     IKE_CTL_REKEY,      /* name required; flags: IKE_CTL_F_IKE or _CHILD */
     IKE_CTL_RELOAD,
-    IKE_CTL_DIAGNOSE, /* name optional */
+    IKE_CTL_DIAGNOSE, /* name optional; flags: IKE_CTL_F_JSON */
     IKE_CTL_WATCH,
 };
 

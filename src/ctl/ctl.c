@@ -79,6 +79,7 @@ static bool flags_valid(uint8_t cmd, uint8_t flags)
 {
     switch (cmd) {
     case IKE_CTL_STATUS:
+    case IKE_CTL_DIAGNOSE:
         return !(flags & ~IKE_CTL_F_JSON);
     case IKE_CTL_REKEY:
         /* --ike and --child are alternatives */

@@ -1,7 +1,7 @@
 /*
  * rekeyctl.c: the control client (DESIGN.md section 3):
  *   rekeyctl [-S PATH] status [--json] | up CONN | down CONN
- *            | rekey CONN [--ike|--child] | reload | diagnose [CONN] | watch
+ *            | rekey CONN [--ike|--child] | reload | diagnose [CONN] [--json] | watch
  * Sends one request frame (include/ike/ctl.h), prints DATA to stdout and
  * EVENT lines as they come, and exits 0 on a DONE with code 0; otherwise
  * non-zero with one line on stderr. Must trust nothing it reads: every
@@ -27,7 +27,8 @@ static const char usage[] =
     "  down CONN                  delete a connection's SAs\n"
     "  rekey CONN [--ike|--child] rekey now (default: the Child SAs)\n"
     "  reload                     re-read the config and secrets files\n"
-    "  diagnose [CONN]            state, next rekey/expiry, last failure\n"
+    "  diagnose [CONN] [--json]   per tunnel: state, next rekey/expiry, rekey check,\n"
+    "                             each failure's cause and fix\n"
     "  watch                      print events as they happen\n"
     "  -S PATH                    control socket (default /run/rekeyd.ctl)\n";
 
@@ -50,7 +51,7 @@ static int build_request(int argc, char **argv, struct ike_ctl_request *r)
         return fail("unknown command '%s' (try --help)", argv[0]);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (r->cmd == IKE_CTL_STATUS && !strcmp(a, "--json"))
+        if ((r->cmd == IKE_CTL_STATUS || r->cmd == IKE_CTL_DIAGNOSE) && !strcmp(a, "--json"))
             r->flags |= IKE_CTL_F_JSON;
         else if (r->cmd == IKE_CTL_REKEY && !strcmp(a, "--ike"))
             r->flags |= IKE_CTL_F_IKE;

@@ -275,6 +275,7 @@ static int build_conn(struct sections *ss, const struct section *s, const struct
     memset(&cc, 0, sizeof(cc));
     ike_conn_cfg_defaults(&cc.cfg);
     cc.cfg.auto_mode = IKE_AUTO_IGNORE; /* ipsec.conf's default */
+    cc.cfg.rekey_check = true;          /* rekeycheck=yes unless said otherwise */
     snprintf(cc.cfg.name, sizeof(cc.cfg.name), "%s", s->name);
     cc.line = s->line;
     struct conf_build b = {.cc = &cc, .opts = o};

@@ -241,6 +241,16 @@ static bool k_rekey(struct conf_build *b, const char *v)
     return i >= 0;
 }
 
+/* rekeycheck=yes|no: rekey the first Child SA once, soon after set-up
+ * (ike/diag.h), so a PFS mismatch shows at once. */
+static bool k_rekeycheck(struct conf_build *b, const char *v)
+{
+    static const char *const n[] = {"no", "yes"};
+    int i = pick(v, n, 2);
+    b->cc->cfg.rekey_check = i == 1;
+    return i >= 0;
+}
+
 static bool k_reauth(struct conf_build *b, const char *v)
 {
     (void)b;
@@ -339,6 +349,7 @@ static const struct {
     {"lifebytes", k_lifebytes},
     {"lifepackets", k_lifepackets},
     {"rekey", k_rekey},
+    {"rekeycheck", k_rekeycheck},
     {"reauth", k_reauth},
     {"dpddelay", k_dpddelay},
     {"dpdtimeout", k_dpdtimeout},

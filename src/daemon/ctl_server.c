@@ -151,7 +151,7 @@ static void handle(struct rd_client *c, const struct ike_ctl_request *r)
             snprintf(msg, sizeof(msg), "no connection '%s' loaded", r->name);
             rc = IKE_ERR_NO_CONFIG;
         } else {
-            rd_diagnose(d, r->name, &b);
+            rd_diagnose(d, r->name, r->flags & IKE_CTL_F_JSON, &b);
         }
         break;
     case IKE_CTL_RELOAD:

@@ -17,6 +17,7 @@
 #include "ike/kernel_memory.h"
 #include "ike/xfrm.h"
 #include "ike/crypto.h"
+#include "ike/diag.h"
 #include "rekeyd.h"
 
 #define SHUTDOWN_MAX_S 3.0
@@ -38,6 +39,7 @@ static void apply_kop(struct rekeyd *d, struct ike_kernel_op *op)
         const char *detail = d->kb.last_error ? d->kb.last_error(d->kb.ctx) : "";
         rd_log(IKE_LOG_ERROR, "kernel %s %s failed: %s%s%s", d->kb.name, desc, ike_err_str(rc),
                detail[0] ? ": " : "", detail);
+        ike_engine_kernel_failed(d->eng, op, rc, detail, rd_now_ms()); /* for diagnose */
     } else {
         rd_log(IKE_LOG_INFO, "kernel %s %s", d->kb.name, desc);
     }

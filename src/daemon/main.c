@@ -141,6 +141,14 @@ static int open_kernel(struct rekeyd *d)
     return rc;
 }
 
+/* The engine asks for ESP counters only while a request goes unanswered
+ * (ike/diag.h: IKE blocked or peer dead); the backend opens after it. */
+static int esp_stats(void *ctx, const struct ike_sa_id *id, struct ike_sa_stats *st)
+{
+    const struct rekeyd *d = ctx;
+    return d->kb.get_stats ? d->kb.get_stats(d->kb.ctx, id, st) : IKE_ERR_NOT_FOUND;
+}
+
 static int start(struct rekeyd *d)
 {
     char err[IKE_CONF_ERR_MAX];
@@ -157,6 +165,8 @@ static int start(struct rekeyd *d)
     eo.log = rd_engine_log;
     eo.log_ctx = d;
     eo.log_level = d->o.debug ? IKE_LOG_DEBUG : IKE_LOG_INFO;
+    eo.esp_stats = esp_stats;
+    eo.esp_stats_ctx = d;
     d->eng = ike_engine_new(&eo);
     if (!d->eng)
         return IKE_ERR_NOMEM;

@@ -113,6 +113,19 @@ void rd_ctl_broadcast(struct rekeyd *d, const char *line);
 /* status.c */
 void rd_status_text(const struct rekeyd *d, struct rd_buf *b);
 void rd_status_json(const struct rekeyd *d, struct rd_buf *b);
-void rd_diagnose(const struct rekeyd *d, const char *conn, struct rd_buf *b);
+void rd_json_str(struct rd_buf *b, const char *s);
+/* The SAs of conn `only` (NULL = all): text lines, or JSON objects
+ * separated by commas. */
+void rd_status_sas(const struct rekeyd *d, const char *only, bool json, struct rd_buf *b);
+const char *rd_auto_name(uint8_t auto_mode);
+size_t rd_sa_count(const struct rekeyd *d, const char *conn);
+
+/* diagnose.c */
+#define RD_FAILURE_TEXT 400
+void rd_diagnose(const struct rekeyd *d, const char *conn, bool json, struct rd_buf *b);
+/* The newest failure of conn in one sentence (the engine's classified
+ * record, else the daemon's event record); false when none. */
+bool rd_last_failure(const struct rekeyd *d, const char *conn, char *buf, size_t cap,
+                     uint64_t *at_ms);
 
 #endif

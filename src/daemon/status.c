@@ -8,7 +8,9 @@
  * expire_in_s, rekeys, last_failure, children: [ {spi_in, spi_out, state,
  * encr, encr_keylen, integ, dh, reqid, rekey_in_s, expire_in_s, rekeys,
  * bytes_in, bytes_out, packets_in, packets_out} ] } ], "conns": [ {name,
- * auto, ike_sas, last_failure} ]}. SPIs are lower-case hex strings; times
+ * auto, ike_sas, last_failure} ]}. last_failure is the cause sentence of the
+ * newest failure the engine classified (ike/diag.h), else the event's
+ * error text. SPIs are lower-case hex strings; times
  * are seconds from now (null when not scheduled). Never prints keys.
  */
 #include <stdio.h>
@@ -77,7 +79,7 @@ static void secs_until(struct rd_buf *b, uint64_t t, uint64_t now, bool json)
 
 /* Conn names are printable ASCII (checked by the parser), but quote and
  * backslash still need escaping in JSON. */
-static void json_str(struct rd_buf *b, const char *s)
+void rd_json_str(struct rd_buf *b, const char *s)
 {
     rd_buf_printf(b, "\"");
     for (; *s; s++)
@@ -101,7 +103,8 @@ static void ike_cb(void *ctx, const struct ike_sa_info *sa)
         return;
     ike_endpoint_fmt(&sa->local, l, sizeof(l));
     ike_endpoint_fmt(&sa->remote, r, sizeof(r));
-    const struct rd_failure *f = rd_failure_of(w->d, sa->conn);
+    char last[RD_FAILURE_TEXT];
+    bool failed = rd_last_failure(w->d, sa->conn, last, sizeof(last), NULL);
     if (!w->json) {
         rd_buf_printf(b,
                       "%s: IKE %016llx/%016llx %s %s %s <-> %s %s/%s/%s/%s rekeys %u "
@@ -119,7 +122,7 @@ static void ike_cb(void *ctx, const struct ike_sa_info *sa)
     }
     close_sa(w);
     rd_buf_printf(b, "%s{\"conn\":", w->first_sa ? "" : ",");
-    json_str(b, sa->conn);
+    rd_json_str(b, sa->conn);
     rd_buf_printf(b,
                   ",\"spi_i\":\"%016llx\",\"spi_r\":\"%016llx\",\"initiator\":%s,"
                   "\"state\":\"%s\",\"local\":\"%s\",\"remote\":\"%s\",\"encr\":\"%s\","
@@ -134,8 +137,8 @@ static void ike_cb(void *ctx, const struct ike_sa_info *sa)
     rd_buf_printf(b, ",\"expire_in_s\":");
     secs_until(b, sa->expire_at_ms, w->now, true);
     rd_buf_printf(b, ",\"rekeys\":%u,\"last_failure\":", sa->rekeys);
-    if (f)
-        json_str(b, f->text);
+    if (failed)
+        rd_json_str(b, last);
     else
         rd_buf_printf(b, "null");
     rd_buf_printf(b, ",\"children\":[");
@@ -194,7 +197,7 @@ static void child_cb(void *ctx, const struct ike_sa_info *sa, const struct ike_c
     w->first_child = false;
 }
 
-static const char *auto_name(uint8_t a)
+const char *rd_auto_name(uint8_t a)
 {
     static const char *const n[] = {"ignore", "add", "start", "route"};
     return a < 4 ? n[a] : "?";
@@ -202,7 +205,7 @@ static const char *auto_name(uint8_t a)
 
 /* A count the engine keeps per connection: no walk over every SA per
  * connection (status --json of a hub with many conns). */
-static size_t sa_count(const struct rekeyd *d, const char *conn)
+size_t rd_sa_count(const struct rekeyd *d, const char *conn)
 {
     return ike_engine_conn_sa_count(d->eng, conn);
 }
@@ -216,13 +219,14 @@ void rd_status_json(const struct rekeyd *d, struct rd_buf *b)
     rd_buf_printf(b, "],\"conns\":[");
     for (size_t i = 0; i < d->conf.n_conns; i++) {
         const struct ike_conf_conn *cc = &d->conf.conns[i];
-        const struct rd_failure *f = rd_failure_of(d, cc->cfg.name);
+        char last[RD_FAILURE_TEXT];
+        bool failed = rd_last_failure(d, cc->cfg.name, last, sizeof(last), NULL);
         rd_buf_printf(b, "%s{\"name\":", i ? "," : "");
-        json_str(b, cc->cfg.name);
+        rd_json_str(b, cc->cfg.name);
         rd_buf_printf(b, ",\"auto\":\"%s\",\"ike_sas\":%zu,\"last_failure\":",
-                      auto_name(cc->cfg.auto_mode), sa_count(d, cc->cfg.name));
-        if (f)
-            json_str(b, f->text);
+                      rd_auto_name(cc->cfg.auto_mode), rd_sa_count(d, cc->cfg.name));
+        if (failed)
+            rd_json_str(b, last);
         else
             rd_buf_printf(b, "null");
         rd_buf_printf(b, "}");
@@ -236,29 +240,26 @@ void rd_status_text(const struct rekeyd *d, struct rd_buf *b)
     rd_buf_printf(b, "%zu conns, %zu IKE SAs, kernel %s\n", d->conf.n_conns,
                   ike_engine_ike_sa_count(d->eng), d->kb.name);
     ike_engine_foreach(d->eng, ike_cb, child_cb, &w);
+    /* The last failure of each conn, in words (rekeyctl diagnose has all). */
+    for (size_t i = 0; i < d->conf.n_conns; i++) {
+        char last[RD_FAILURE_TEXT];
+        uint64_t at;
+        const char *name = d->conf.conns[i].cfg.name;
+        if (rd_last_failure(d, name, last, sizeof(last), &at))
+            rd_buf_printf(b, "%s: last failure %llu s ago: %s\n", name,
+                          (unsigned long long)(w.now > at ? (w.now - at) / 1000 : 0), last);
+    }
 }
 
-void rd_diagnose(const struct rekeyd *d, const char *conn, struct rd_buf *b)
+/* The SAs of one conn (only) or all: text lines, or JSON objects separated
+ * by commas (the caller writes the brackets). For `diagnose`. */
+void rd_status_sas(const struct rekeyd *d, const char *only, bool json, struct rd_buf *b)
 {
-    uint64_t now = rd_now_ms();
-    for (size_t i = 0; i < d->conf.n_conns; i++) {
-        const struct ike_conf_conn *cc = &d->conf.conns[i];
-        if (conn[0] && strcmp(conn, cc->cfg.name))
-            continue;
-        const struct rd_failure *f = rd_failure_of(d, cc->cfg.name);
-        size_t n = sa_count(d, cc->cfg.name);
-        rd_buf_printf(b, "%s: auto=%s, %zu IKE SA%s", cc->cfg.name, auto_name(cc->cfg.auto_mode), n,
-                      n == 1 ? "" : "s");
-        if (f)
-            rd_buf_printf(b, ", last failure %llu s ago: %s\n",
-                          (unsigned long long)((now - f->at_ms) / 1000), f->text);
-        else
-            rd_buf_printf(b, ", no failure recorded\n");
-    }
-    /* The SAs with their state, next rekey and expiry. */
-    struct walk w = {.d = d, .b = b, .now = now, .only = conn[0] ? conn : NULL};
-    if (w.only)
-        ike_engine_foreach_conn(d->eng, conn, ike_cb, child_cb, &w); /* its SAs only */
+    struct walk w = {
+        .d = d, .b = b, .now = rd_now_ms(), .json = json, .first_sa = true, .only = only};
+    if (only)
+        ike_engine_foreach_conn(d->eng, only, ike_cb, child_cb, &w); /* its SAs only */
     else
         ike_engine_foreach(d->eng, ike_cb, child_cb, &w);
+    close_sa(&w);
 }

@@ -79,6 +79,9 @@ conn %default
 	authby=secret
 	rekeymargin=1m
 	lifetime=1h
+	# the SPI checks below expect no rekey but their own (diag_e2e.sh
+	# tests the rekey check)
+	rekeycheck=no
 
 conn base
 	leftsubnet=$5

@@ -55,6 +55,7 @@ static const char full[] =
     "\tmarginpackets=100\n"
     "\ttype=transport\n"
     "\tkeyingtries=%forever\n"
+    "\trekeycheck=no\n"
     "\trekeymargin=10s\n"
     "\tauto=start\n"
     "\n"
@@ -114,6 +115,7 @@ START_TEST(valid_full)
     ck_assert_int_eq(k->mode, IKE_MODE_TRANSPORT);
     ck_assert_uint_eq(k->keyingtries, 0);
     ck_assert_int_eq(k->auto_mode, IKE_AUTO_START);
+    ck_assert(!k->rekey_check); /* rekeycheck=no */
     ck_assert(v->psk_auth);
     const struct ike_conf_conn *rw = ike_conf_find(&c, "rw");
     ck_assert_ptr_nonnull(rw);
@@ -128,6 +130,7 @@ START_TEST(valid_full)
     ck_assert_int_eq(rw->cfg.n_ike, 2);
     ck_assert_str_eq(rw->remote_id, "%any");
     ck_assert_uint_eq(rw->cfg.ike_lifetime_ms, 3600000);
+    ck_assert(rw->cfg.rekey_check); /* rekeycheck=yes is the default */
     ike_conf_free(&c);
 }
 END_TEST
@@ -169,6 +172,7 @@ static const struct {
     {"conn a\n\tleftsubnet=10.0.0.0/33\n", "t.conf:2: bad value for 'leftsubnet': '10.0.0.0/33'"},
     {"conn a\n\tdpdaction=explode\n", "t.conf:2: bad value for 'dpdaction': 'explode'"},
     {"conn a\n\trekey=maybe\n", "t.conf:2: bad value for 'rekey': 'maybe'"},
+    {"conn a\n\trekeycheck=1\n", "t.conf:2: bad value for 'rekeycheck': '1'"},
     {"conn a\n\tleftid=C=CH, O=x\n", "t.conf:2: bad value for 'leftid': 'C=CH, O=x'"},
     {"\tleft=1.2.3.4\n", "t.conf:1: key outside of a section"},
     {"conn a\n\tleft 1.2.3.4\n", "t.conf:2: expected key=value, got 'left 1.2.3.4'"},
