@@ -71,7 +71,7 @@ enum ike_diag_cause {
 /* Inbound ESP during the unanswered requests. */
 enum ike_diag_esp { IKE_DIAG_ESP_UNKNOWN = 0, IKE_DIAG_ESP_IDLE, IKE_DIAG_ESP_FLOWING };
 
-#define IKE_DIAG_DETAIL_MAX 64
+#define IKE_DIAG_DETAIL_MAX 80
 
 /* The recorded facts: the classifier's only input. */
 struct ike_diag_facts {
@@ -86,6 +86,7 @@ struct ike_diag_facts {
     bool peer_dh_shown; /* the peer showed its group (peer_dh 0 = no PFS) */
     uint8_t esp;        /* enum ike_diag_esp */
     uint32_t retransmits;
+    bool pending;         /* NO_ANSWER seen early: we are still retransmitting */
     uint64_t age_ms;      /* age of the SA when it ended */
     uint64_t rekey_ms;    /* our rekey time after install; 0 = rekeying off */
     uint64_t life_ms;     /* our hard lifetime */

@@ -478,8 +478,10 @@ bool ike_diag_rekey_failed(struct ike_engine *e, struct ike_sa *sa, struct ike_c
 /* We refused the peer's Child rekey with a proposal error. */
 void ike_diag_rekey_refused(struct ike_engine *e, struct ike_sa *sa, const struct ike_child *ch,
                             const struct ike_payload_list *in, uint16_t notify, uint64_t now_ms);
-void ike_diag_retransmit_started(struct ike_engine *e, struct ike_sa *sa);
-void ike_diag_no_answer(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms);
+/* After each retransmit: ESP counters at the first, an early "IKE
+ * blocked" record at the third when ESP still arrives. */
+void ike_diag_retransmit(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms);
+void ike_diag_no_answer(struct ike_engine *e, struct ike_sa *sa, bool pending, uint64_t now_ms);
 void ike_diag_peer_deleted(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms);
 void ike_diag_hard_expired(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms);
 /* Every event the engine queues (ike_out_event). */

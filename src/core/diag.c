@@ -262,9 +262,11 @@ static void cause_kernel(struct out *o, const struct ike_diag_facts *f)
 
 static void cause_no_answer(struct out *o, const struct ike_diag_facts *f, bool flowing)
 {
-    put(o, "%s failed: no answer to our IKE request after %u retransmits", what(f), f->retransmits);
+    put(o, "%s%s: no answer to our IKE request after %u retransmits", what(f),
+        f->pending ? "" : " failed", f->retransmits);
     if (flowing)
-        put(o, " while ESP from the peer still arrives: IKE is blocked on the path.");
+        put(o, " while ESP from the peer still arrives: IKE is blocked on the path%s.",
+            f->pending ? " (still retrying)" : "");
     else
         put(o, " and no ESP from the peer either: the peer is down or unreachable.");
 }

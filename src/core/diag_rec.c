@@ -79,9 +79,10 @@ static void record(struct ike_engine *e, struct ike_sa *sa, const struct ike_chi
     bool same = in->n && r->cause == cause && r->f.attempt == f->attempt &&
                 r->ike_spi_i == sa->spi_i && r->ike_spi_r == sa->spi_r &&
                 r->child_spi_in == (ch ? ch->spi_in : 0);
-    if (same) {
+    bool news = !same || (r->f.pending && !f->pending); /* an early warning came true */
+    if (same && !r->f.pending) {
         r->repeats++; /* a retry of the same failure */
-    } else {
+    } else if (!same) {
         size_t keep = in->n < IKE_DIAG_KEEP ? in->n : IKE_DIAG_KEEP - 1;
         memmove(&in->rec[1], &in->rec[0], keep * sizeof(in->rec[0]));
         in->n = keep + 1;
@@ -96,7 +97,7 @@ static void record(struct ike_engine *e, struct ike_sa *sa, const struct ike_chi
     }
     r->f = *f;
     r->at_ms = now_ms;
-    if (!same)
+    if (news)
         log_record(e, sa, r);
 }
 
@@ -196,9 +197,14 @@ static uint64_t esp_in(struct ike_engine *e, const struct ike_sa *sa)
     return any ? sum : 0;
 }
 
-void ike_diag_retransmit_started(struct ike_engine *e, struct ike_sa *sa)
+#define EARLY_RETRANSMITS 3 /* about 25 s with the default schedule */
+
+void ike_diag_retransmit(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
 {
-    sa->diag_esp_in = esp_in(e, sa);
+    if (sa->retransmits == 1)
+        sa->diag_esp_in = esp_in(e, sa);
+    else if (sa->retransmits == EARLY_RETRANSMITS)
+        ike_diag_no_answer(e, sa, true, now_ms);
 }
 
 static uint8_t attempt_of(uint8_t task)
@@ -219,7 +225,7 @@ static uint8_t attempt_of(uint8_t task)
     return IKE_DIAG_A_DELETE;
 }
 
-void ike_diag_no_answer(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
+void ike_diag_no_answer(struct ike_engine *e, struct ike_sa *sa, bool pending, uint64_t now_ms)
 {
     /* The IKE_SA_INIT of a set-up goes out without an SA of ours on the
      * path: sa->out_task is empty then. */
@@ -231,17 +237,20 @@ void ike_diag_no_answer(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms
         .outcome = IKE_DIAG_O_NO_ANSWER,
         .err = IKE_ERR_TIMEOUT,
         .retransmits = sa->retransmits,
+        .pending = pending,
     };
     uint64_t before = sa->diag_esp_in, after = esp_in(e, sa);
     if (before && after)
         f.esp = after > before ? IKE_DIAG_ESP_FLOWING : IKE_DIAG_ESP_IDLE;
+    if (pending && f.esp != IKE_DIAG_ESP_FLOWING)
+        return; /* a silent peer may still answer: judged at the end */
     struct ike_child *ch =
         task == TASK_CHILD_REKEY ? ike_map_get(&e->child_by_spi, sa->out_task.del_spi) : NULL;
     if (ch && ch->ike != sa)
         ch = NULL;
     facts_child(&f, ch ? ch : sa->children);
     struct ike_diag_conn *d = sa->conn->diag;
-    if (is_check(d, ch)) {
+    if (!pending && is_check(d, ch)) {
         f.rekey_check = true;
         d->info.check = IKE_DIAG_CHECK_FAILED;
         d->info.check_at_ms = now_ms;
@@ -326,7 +335,7 @@ static void check_done(struct ike_engine *e, struct ike_sa *sa, struct ike_diag_
     d->info.check = IKE_DIAG_CHECK_PASSED;
     d->info.check_at_ms = e->now_ms;
     d->info.check_dh = ch->algs.dh;
-    ike_log(e, IKE_LOG_WARN,
+    ike_log(e, IKE_LOG_INFO,
             "rekey check: %s: passed, %s rekeyed the Child SA (new %08x/%08x, PFS %s); rekeys "
             "will work",
             sa->conn->cfg.name, by_peer ? "the peer" : "we", ch->spi_in, ch->spi_out,
@@ -370,6 +379,11 @@ void ike_diag_event(struct ike_engine *e, struct ike_sa *sa, struct ike_child *c
     default:
         return;
     }
+    /* The notify that carried it (sent or received): operators know it. */
+    f.notify = err == IKE_ERR_NO_PROPOSAL       ? IKE_N_NO_PROPOSAL_CHOSEN
+               : err == IKE_ERR_TS_UNACCEPTABLE ? IKE_N_TS_UNACCEPTABLE
+               : err == IKE_ERR_AUTH_FAILED     ? IKE_N_AUTHENTICATION_FAILED
+                                                : 0;
     record(e, sa, NULL, &f, e->now_ms);
 }
 
@@ -415,10 +429,15 @@ int ike_engine_kernel_failed(struct ike_engine *e, const struct ike_kernel_op *o
         .integ = k->integ_id,
     };
     if (detail) {
-        strncpy(f.detail, detail, sizeof(f.detail) - 1);
-        for (char *p = f.detail; *p; p++)
-            if (*p < 0x20 || *p > 0x7e)
-                *p = '?'; /* the backend's words reach a terminal */
+        /* The backend's text starts with the op ("ADD_SA esp spi ...: ")
+         * and ends with errno (" (ENOENT...)"): keep the reason between. */
+        const char *colon = strstr(detail, ": ");
+        const char *p = colon ? colon + 2 : detail, *end = strstr(p, " (");
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        memcpy(f.detail, p, n < sizeof(f.detail) - 1 ? n : sizeof(f.detail) - 1);
+        for (char *q = f.detail; *q; q++)
+            if (*q < 0x20 || *q > 0x7e)
+                *q = '?'; /* the backend's words reach a terminal */
     }
     record(e, ch->ike, ch, &f, now_ms);
     return 0;

@@ -261,13 +261,12 @@ static void expired_retransmit(struct ike_engine *e, struct ike_sa *sa, uint64_t
                 "peer %s dead or IKE blocked",
                 (unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r, sa->msg_id_out,
                 sa->retransmits, sa->conn->cfg.name);
-        ike_diag_no_answer(e, sa, now_ms); /* dead peer, or IKE blocked while ESP flows */
+        ike_diag_no_answer(e, sa, false, now_ms); /* dead peer, or IKE blocked */
         ike_sa_destroy(e, sa, IKE_ERR_TIMEOUT);
         return;
     }
-    if (!sa->retransmits)
-        ike_diag_retransmit_started(e, sa); /* ESP counters, to compare at the end */
     sa->retransmits++;
+    ike_diag_retransmit(e, sa, now_ms); /* IKE blocked while ESP flows? */
     ike_log(e, IKE_LOG_INFO, "IKE SA %016llx_%016llx: retransmit %u of request #%u",
             (unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r, sa->retransmits,
             sa->msg_id_out);

@@ -197,6 +197,32 @@ START_TEST(ike_blocked)
 }
 END_TEST
 
+/* IKE blocked for less than the retransmit budget: diagnose names it while
+ * we still retry, and once IKE passes again the pending rekey completes. */
+START_TEST(ike_blocked_recovers)
+{
+    up(_i);
+    w.filter = drop_all;
+    ck_assert_int_eq(ike_engine_rekey(w.p[0].e, "t", false, w.now_ms), 0);
+    run_with_esp(0, true, 40000); /* 3 retransmits: 4 + 7.2 + 13 s */
+    get_info();
+    expect(0, 0, IKE_DIAG_IKE_BLOCKED,
+           "Child SA rekey: no answer to our IKE request after 3 retransmits while ESP from the "
+           "peer still arrives: IKE is blocked on the path (still retrying).",
+           "Allow UDP 500 and 4500 from 10.0.0.1 to 10.0.0.2 and back on every firewall between "
+           "them.");
+    ck_assert_int_eq(h_count_events(&w.p[0], IKE_EV_CHILD_REKEYED), 0);
+    w.filter = NULL;
+    run_with_esp(0, true, 60000);
+    ck_assert_int_eq(h_count_events(&w.p[0], IKE_EV_CHILD_REKEYED), 1);
+    ck_assert_int_eq(h_count_events(&w.p[0], IKE_EV_IKE_DOWN), 0);
+    assert_tunnel_up();
+    get_info();
+    ck_assert_uint_eq(info[0].n, 1); /* the warning stays, nothing failed */
+    ck_assert(info[0].rec[0].f.pending);
+}
+END_TEST
+
 START_TEST(dead_peer)
 {
     int ini = _i;
@@ -268,6 +294,19 @@ START_TEST(auth_failed)
 }
 END_TEST
 
+/* No common IKE proposal: IKE_SA_INIT fails on NO_PROPOSAL_CHOSEN. */
+START_TEST(ike_proposal_mismatch)
+{
+    int ini = _i;
+    cfg[!ini].ike[0].dh[0] = MODP_2048;
+    up(ini);
+    get_info();
+    expect(ini, 0, IKE_DIAG_PROPOSAL_MISMATCH,
+           "Set-up failed: the two sides share no ike= proposal (NO_PROPOSAL_CHOSEN).",
+           "Set the same ike= proposals on both sides.");
+}
+END_TEST
+
 /* The kernel refuses the Child SA's algorithm (say, no GCM module). */
 START_TEST(kernel_refused)
 {
@@ -283,6 +322,88 @@ START_TEST(kernel_refused)
 }
 END_TEST
 
+/* The pure classifier and texts on facts no two-engine scenario above
+ * produces: each variant of each sentence, word for word. */
+static const struct {
+    struct ike_diag_facts f;
+    uint8_t cause;
+    const char *text, *fix;
+} pure[] = {
+    {{.attempt = IKE_DIAG_A_CHILD_REKEY,
+      .outcome = IKE_DIAG_O_REFUSED,
+      .err = IKE_ERR_INVALID_KE,
+      .notify = IKE_N_INVALID_KE_PAYLOAD,
+      .our_dh = CURVE25519,
+      .peer_dh = MODP_2048,
+      .peer_dh_shown = true,
+      .encr = ENCR_AES_CBC,
+      .encr_keylen = 256,
+      .integ = AUTH_HMAC_SHA2_256_128},
+     IKE_DIAG_PFS_MISMATCH,
+     "Child SA rekey failed: we offer PFS group x25519, the peer's answer asks for group "
+     "modp2048 (INVALID_KE_PAYLOAD).",
+     "Set the same PFS group on both sides: esp=aes256-sha256-x25519 on both, or "
+     "esp=aes256-sha256-modp2048 on both."},
+    {{.attempt = IKE_DIAG_A_CHILD_REKEY,
+      .outcome = IKE_DIAG_O_BAD_ANSWER,
+      .err = IKE_ERR_NO_PROPOSAL,
+      .our_dh = ECP_256,
+      .peer_dh_shown = true,
+      .encr = ENCR_CHACHA20_POLY1305},
+     IKE_DIAG_PFS_MISMATCH,
+     "Child SA rekey failed: we offer PFS group ecp256, the peer's answer shows none.",
+     "Set the same PFS group on both sides: esp=chacha20poly1305-ecp256 on both, or "
+     "esp=chacha20poly1305 on both."},
+    {{.attempt = IKE_DIAG_A_IKE_REKEY,
+      .outcome = IKE_DIAG_O_REFUSED,
+      .err = IKE_ERR_NO_PROPOSAL,
+      .notify = IKE_N_NO_PROPOSAL_CHOSEN,
+      .our_dh = CURVE25519},
+     IKE_DIAG_PROPOSAL_MISMATCH,
+     "IKE SA rekey failed: we offer group x25519, the peer's answer shows none of it "
+     "(NO_PROPOSAL_CHOSEN).",
+     "Set the same ike= proposals on both sides."},
+    {{.attempt = IKE_DIAG_A_INSTALL,
+      .outcome = IKE_DIAG_O_KERNEL_ERROR,
+      .err = IKE_ERR_KERNEL_NOESP,
+      .detail = "no ESP in this kernel"},
+     IKE_DIAG_KERNEL_REFUSED,
+     "The kernel refused to install the Child SA: it has no ESP support (no ESP in this kernel).",
+     "Load the kernel's ESP support (modprobe esp4 esp6)."},
+    {{.attempt = IKE_DIAG_A_LIFETIME,
+      .outcome = IKE_DIAG_O_HARD_EXPIRED,
+      .life_ms = 3600000,
+      .rekey_fails = 7},
+     IKE_DIAG_PEER_NEVER_REKEYS,
+     "The Child SA ran to its hard lifetime (3600 s) after 7 failed rekey attempts of ours, and "
+     "the peer never rekeyed it.",
+     "Fix the cause of the failed rekeys recorded before this one."},
+    {{.attempt = IKE_DIAG_A_CHILD_REKEY,
+      .outcome = IKE_DIAG_O_REFUSED,
+      .err = IKE_ERR_INVALID_SYNTAX,
+      .notify = IKE_N_INVALID_SYNTAX},
+     IKE_DIAG_OTHER,
+     "Child SA rekey failed: invalid syntax, notify INVALID_SYNTAX.",
+     "See the log at that time for the exchange that failed."},
+};
+
+START_TEST(pure_texts)
+{
+    struct ike_diag_record r = {.f = pure[_i].f};
+    char text[400], fix[400];
+    r.cause = ike_diag_classify(&r.f);
+    ike_diag_cause_text(&r, text, sizeof(text));
+    ike_diag_fix_text(&r, fix, sizeof(fix));
+    ck_assert_msg(r.cause == pure[_i].cause, "cause %s: %s", ike_diag_cause_name(r.cause), text);
+    ck_assert_str_eq(text, pure[_i].text);
+    ck_assert_str_eq(fix, pure[_i].fix);
+    /* Bounded: a short buffer is cut and terminated, the length still told. */
+    char small[16];
+    ck_assert_int_eq(ike_diag_cause_text(&r, small, sizeof(small)), (int)strlen(pure[_i].text));
+    ck_assert_uint_eq(strlen(small), sizeof(small) - 1);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("diag");
@@ -293,12 +414,17 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, pfs_we_offer_peer_none, 0, 2);
     tcase_add_loop_test(tc, pfs_we_offer_none_peer_wants, 0, 2);
     tcase_add_loop_test(tc, ike_blocked, 0, 2);
+    tcase_add_loop_test(tc, ike_blocked_recovers, 0, 2);
     tcase_add_loop_test(tc, dead_peer, 0, 2);
     tcase_add_loop_test(tc, lifetime_mismatch, 0, 2);
     tcase_add_loop_test(tc, ts_mismatch, 0, 2);
     tcase_add_loop_test(tc, auth_failed, 0, 2);
+    tcase_add_loop_test(tc, ike_proposal_mismatch, 0, 2);
     tcase_add_loop_test(tc, kernel_refused, 0, 2);
     suite_add_tcase(s, tc);
+    TCase *tp = tcase_create("pure");
+    tcase_add_loop_test(tp, pure_texts, 0, sizeof(pure) / sizeof(pure[0]));
+    suite_add_tcase(s, tp);
     return s;
 }
 
