@@ -63,7 +63,7 @@ static struct {
     int cg_side;       /* 0 init, 1 resp */
     bool cg, mem, verbose;
     double unit_ms;
-} opt = {1000, 100, 16, 1, NULL, 0, 1, false, true, true, 30};
+} opt = {1000, 0, 16, 1, NULL, 0, 1, false, true, true, 30};
 
 static struct side side[2]; /* 0 initiator, 1 responder */
 static struct dgram q[Q_MAX];
@@ -573,7 +573,9 @@ static void parse(int argc, char **argv)
             usage();
         }
     }
-    if (!opt.sas || opt.sas > 16 * 65536 || !opt.per_eng || !opt.window || !opt.sample ||
+    if (!opt.per_eng || opt.per_eng > opt.sas)
+        opt.per_eng = opt.sas; /* default: one initiator engine holds every SA */
+    if (!opt.sas || opt.sas > 16 * 65536 || !opt.window || !opt.sample ||
         opt.window > Q_MAX / 4 || (opt.phase && phase_by_name(opt.phase) < 0))
         usage();
 }
