@@ -513,15 +513,18 @@ static void print_detail(const struct bench_unit *u)
            u->open_per_byte, u->sha1);
 }
 
+static struct bench_rss rss_start; /* before the first SA */
+
 static void print_mem(int p)
 {
     struct bench_rss r;
     bench_rss_read(&r);
     double n = opt.sas;
     printf("mem %-15s %7u engine-heap/SA %7.0f B  kmem-heap/SA %6.0f B  process RSS %7ld KiB "
-           "(anon %ld, file %ld)\n",
+           "(anon %ld, file %ld; +%.0f B per SA, both sides)\n",
            phases[p].name, opt.sas, (double)bench_heap[BH_ENGINE] / n,
-           (double)bench_heap[BH_KMEM] / n, r.rss, r.anon, r.file);
+           (double)bench_heap[BH_KMEM] / n, r.rss, r.anon, r.file,
+           (double)(r.rss - rss_start.rss) * 1024 / n);
 }
 
 static void usage(void)
@@ -600,6 +603,7 @@ int main(int argc, char **argv)
     struct bench_unit warm;
     bench_unit_measure(&warm, (1u << BG_N) - 1, 0.1);
     setup_sides();
+    bench_rss_read(&rss_start);
     if (!opt.cg) {
         printf("# %u IKE SAs (+1 Child SA each); initiator: %u engines of <= %u SAs; "
                "responder: one engine; window %u; clock overhead %llu ns/call subtracted\n",
