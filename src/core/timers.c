@@ -39,40 +39,43 @@
 
 #define NO_HEAP UINT32_MAX
 
-/* ---- the heap ---- */
-static void heap_swap(struct ike_engine *e, uint32_t a, uint32_t b)
+/* ---- the heap ----
+ * Sifting moves a hole instead of swapping, so each level costs one
+ * write of heap_idx into the SA that moves. */
+static void heap_put(struct ike_engine *e, uint32_t i, struct ike_heap_ent x)
 {
-    struct ike_sa *t = e->heap[a];
-    e->heap[a] = e->heap[b];
-    e->heap[b] = t;
-    e->heap[a]->heap_idx = a;
-    e->heap[b]->heap_idx = b;
+    e->heap[i] = x;
+    x.sa->heap_idx = i;
 }
 
 static void heap_up(struct ike_engine *e, uint32_t i)
 {
+    struct ike_heap_ent x = e->heap[i];
     while (i > 0) {
         uint32_t p = (i - 1) / 2;
-        if (e->heap[p]->deadline_ms <= e->heap[i]->deadline_ms)
+        if (e->heap[p].at <= x.at)
             break;
-        heap_swap(e, p, i);
+        heap_put(e, i, e->heap[p]);
         i = p;
     }
+    heap_put(e, i, x);
 }
 
 static void heap_down(struct ike_engine *e, uint32_t i)
 {
+    struct ike_heap_ent x = e->heap[i];
     for (;;) {
-        uint32_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < e->heap_n && e->heap[l]->deadline_ms < e->heap[m]->deadline_ms)
-            m = l;
-        if (r < e->heap_n && e->heap[r]->deadline_ms < e->heap[m]->deadline_ms)
-            m = r;
-        if (m == i)
+        uint32_t l = 2 * i + 1, r = l + 1, m = l;
+        if (l >= e->heap_n)
             break;
-        heap_swap(e, i, m);
+        if (r < e->heap_n && e->heap[r].at < e->heap[l].at)
+            m = r;
+        if (e->heap[m].at >= x.at)
+            break;
+        heap_put(e, i, e->heap[m]);
         i = m;
     }
+    heap_put(e, i, x);
 }
 
 void ike_timers_remove(struct ike_engine *e, struct ike_sa *sa)
@@ -84,10 +87,9 @@ void ike_timers_remove(struct ike_engine *e, struct ike_sa *sa)
     e->heap_n--;
     if (i == e->heap_n)
         return;
-    e->heap[i] = e->heap[e->heap_n];
-    e->heap[i]->heap_idx = i;
+    heap_put(e, i, e->heap[e->heap_n]);
     heap_up(e, i);
-    heap_down(e, e->heap[i]->heap_idx);
+    heap_down(e, i); /* a no-op if the moved entry went up */
 }
 
 static uint64_t earliest(uint64_t a, uint64_t b)
@@ -111,20 +113,23 @@ void ike_timers_update(struct ike_engine *e, struct ike_sa *sa)
         ike_timers_remove(e, sa);
         return;
     }
+    if (sa->heap_idx != NO_HEAP && d == sa->deadline_ms)
+        return; /* already in place */
     sa->deadline_ms = d;
     if (sa->heap_idx == NO_HEAP) {
         if (e->heap_n == e->heap_cap) {
             uint32_t cap = e->heap_cap ? e->heap_cap * 2 : 64;
-            struct ike_sa **h = realloc(e->heap, cap * sizeof(*h));
+            struct ike_heap_ent *h = realloc(e->heap, cap * sizeof(*h));
             if (!h)
                 return; /* keeps the old deadline; retried on the next update */
             e->heap = h;
             e->heap_cap = cap;
         }
-        sa->heap_idx = e->heap_n;
-        e->heap[e->heap_n++] = sa;
+        e->heap_n++;
+        heap_put(e, e->heap_n - 1, (struct ike_heap_ent){d, sa});
         heap_up(e, sa->heap_idx);
     } else {
+        e->heap[sa->heap_idx].at = d;
         heap_up(e, sa->heap_idx);
         heap_down(e, sa->heap_idx);
     }
@@ -132,7 +137,7 @@ void ike_timers_update(struct ike_engine *e, struct ike_sa *sa)
 
 uint64_t ike_engine_next_deadline(const struct ike_engine *e)
 {
-    return e->heap_n ? e->heap[0]->deadline_ms : UINT64_MAX;
+    return e->heap_n ? e->heap[0].at : UINT64_MAX;
 }
 
 /* RFC 7296 2.4 leaves the schedule to us; exponential like strongSwan:
@@ -392,8 +397,8 @@ void ike_timers_run(struct ike_engine *e, uint64_t now_ms)
     /* Each SA runs at most once per call, so a handler that re-arms a
      * timer at now_ms cannot loop. */
     uint32_t budget = e->heap_n;
-    while (e->heap_n && e->heap[0]->deadline_ms <= now_ms && budget--) {
-        struct ike_sa *sa = e->heap[0];
+    while (e->heap_n && e->heap[0].at <= now_ms && budget--) {
+        struct ike_sa *sa = e->heap[0].sa;
         if (run_sa(e, sa, now_ms)) {
             if (sa->heap_idx != UINT32_MAX && sa->deadline_ms <= now_ms) {
                 /* Nothing re-armed this deadline: drop stale entries. */
