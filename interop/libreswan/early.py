@@ -32,21 +32,22 @@ WINDOW_S = 1.0  # a request's echo crosses the tunnel well within this
 
 
 def rekeyd_initiated_spis(path):
-    """Inbound SPIs (int) of Child SAs rekeyd created from a response."""
-    spis = []
-    after_response = False
+    """{inbound SPI (int): "HH:MM:SS.mmm" rekeyd received the response} of
+    the Child SAs rekeyd created from a CREATE_CHILD_SA response."""
+    spis = {}
+    response_at = None
     inst = re.compile(r"Child SA ([0-9a-f]{8})/[0-9a-f]{8} \([^)]*\): CREATING -> INSTALLED")
     with open(path, errors="replace") as f:
         for line in f:
             if "received CREATE_CHILD_SA response" in line:
-                after_response = True
+                response_at = line.split()[0]
                 continue
             m = inst.search(line)
-            if m and after_response:
-                spis.append(int(m.group(1), 16))
-                after_response = False
+            if m and response_at:
+                spis[int(m.group(1), 16)] = response_at
+                response_at = None
             elif "received " in line:
-                after_response = False
+                response_at = None
     return spis
 
 
@@ -71,6 +72,11 @@ def kernel_installs(path):
     return out
 
 
+def clock(t):
+    """Epoch seconds as the local HH:MM:SS.mmm the daemon logs use."""
+    return datetime.datetime.fromtimestamp(t).strftime("%H:%M:%S.%f")[:-3]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rekeyd-log", required=True)
@@ -89,14 +95,15 @@ def main():
         if hit and budget > 0:
             budget -= 1
             explained += 1
-            print("lost datagram sent at %.3f: %.3f s before the left kernel got inbound SA "
-                  "0x%08x of a rekey rekeyd initiated -> early switch" % (t, hit[0] - t, hit[1]))
+            print("lost datagram sent at %s: the left kernel got inbound SA 0x%08x %.3f s later "
+                  "(rekeyd received the CREATE_CHILD_SA response at %s, kernel install at %s) "
+                  "-> peer's early switch" % (clock(t), hit[1], hit[0] - t, spis[hit[1]], clock(hit[0])))
         else:
             unexplained += 1
             why = "no inbound install of a rekeyd-initiated rekey within %.1f s" % WINDOW_S
             if hit:
                 why = "kernel counted no more early drops"
-            print("lost datagram sent at %.3f: NOT explained (%s)" % (t, why))
+            print("lost datagram sent at %s: NOT explained (%s)" % (clock(t), why))
     missing = [s for s in spis if s not in installs]
     if missing:
         print("note: no kernel timeline for SPIs %s" % ", ".join("0x%08x" % s for s in missing))

@@ -40,7 +40,7 @@ if [ -z "$want" ] || [ "$want" = "(none)" ]; then
     [ $check_only = 0 ] || exit 1
     apt-get update -qq || die "apt-get update failed"
     want=$(apt-cache policy libreswan | sed -n 's/^ *Candidate: //p')
-    [ -n "$want" ] && [ "$want" != "(none)" ] || die "no libreswan package in the apt sources"
+    if [ -z "$want" ] || [ "$want" = "(none)" ]; then die "no libreswan package in the apt sources"; fi
 fi
 
 ready() {

@@ -105,6 +105,7 @@ lsw_start() {
     if [ ! -f "$d/nss/cert9.db" ]; then
         "$LSW_CERTUTIL" -N -d "sql:$d/nss" --empty-password >>"$d/pluto.out" 2>&1 || return 1
     fi
+    # shellcheck disable=SC2016 # expanded by the inner sh, from its arguments
     in_ns_bg "$ns" "$d/pluto.out" unshare -m /bin/sh -c \
         'mount --bind "$1" /usr/libexec && exec "$2" --config "$3" --secretsfile "$4" --rundir "$5" --nofork' \
         lsw "$LSW_TREE/usr/libexec" "$LSW_PLUTO" "$d/ipsec.conf" "$d/ipsec.secrets" "$run"
@@ -129,7 +130,7 @@ lsw_whack() { local inst=$1; shift; "$LSW_WHACK" --rundir "$SC_RUN/$inst" "$@"; 
 lsw_state() {
     local line re_ch='#[0-9]+: "t"[^ ]* esp\.([0-9a-f]+)@[^ ]+ esp\.([0-9a-f]+)@'
     local re_st='#[0-9]+: "t"[^ ]* (STATE_V2_ESTABLISHED_(IKE|CHILD)_SA)'
-    LSW_CHILD= LSW_N_CHILD=0 LSW_N_IKE=0
+    LSW_CHILD='' LSW_N_CHILD=0 LSW_N_IKE=0
     while read -r line; do
         if [[ $line =~ $re_ch ]]; then
             local a b
