@@ -73,6 +73,8 @@ config setup
 	logappend=yes
 	plutodebug=${LSW_DEBUG:-none}
 	uniqueids=yes
+	# no DNS here; and the root key (dns-root-data) is only unpacked, not installed
+	dnssec-enable=no
 
 conn t
 	ikev2=insist

@@ -15,8 +15,9 @@
 #   expected and both sides list the same Child SA; at the end the old SAs
 #   are gone from both kernels and pluto's log counts the same rekeys;
 #   SIGTERM to rekeyd: exit 0, both kernels empty.
-# Phase 2: equal lifetimes and no fuzz on both sides (Child SAs 12 s with a
-#   4 s margin, IKE SAs 24 s with 4 s) for AUTO_S seconds: rekeyd's lineage
+# Phase 2: equal lifetimes and no fuzz on both sides (Child SAs 12 s, IKE
+#   SAs 24 s; rekeyd's margin 4 s, pluto's 2 s unless LSW_COLLIDE=1, see
+#   LSW_MARGIN) for AUTO_S seconds: rekeyd's lineage
 #   counters match the elapsed time, pluto's log counts the same rekeys,
 #   both sides end on the same Child SA, old SAs gone from both kernels.
 # Traffic flows through both phases. A lost datagram fails the scenario
@@ -27,6 +28,20 @@
 # initiated. Such losses are reported separately ("early"). No error in
 # either log. Sourced after lib.sh and lsw.sh.
 AUTO_S=${AUTO_S:-30}
+# pluto's rekeymargin in phase 2. Equal margins (LSW_COLLIDE=1: 4s, like
+# rekeyd's) make both sides rekey at the same instant whenever pluto created
+# the current Child SA; Libreswan 4.10 then breaks itself often enough to
+# fail the run: its own rekey of a Child SA that our rekey just replaced
+# ends in "Child SA to rekey #N vanished abort this exchange" / "state
+# transition function ... had internal error", after which its Message ID
+# windows are inconsistent ("EXPECTATION FAILED: ... responder.recv ==
+# ... responder.sent") and it never answers a colliding IKE SA rekey, so the
+# IKE SAs diverge and the tunnel lapses until pluto re-establishes it
+# (seen 2026-11-29, build/interop-logs/libreswan/rekeyd-responder). rekeyd's
+# side of both collisions follows RFC 7296 2.8.1/2.8.2. By default pluto's
+# margin is 2 s (pluto halves it as responder), so rekeyd always rekeys
+# first and collisions are left to the opt-in run.
+if [ "${LSW_COLLIDE:-0}" = 1 ]; then LSW_MARGIN=4s; else LSW_MARGIN=2s; fi
 LSW_EARLY=0
 
 # xfrm_early VAR NS: packets NS's kernel dropped because their SPI had no
@@ -141,10 +156,10 @@ lsw_phase2() {
     local role=$1 ike=$2 esp=$3 auto=add pfs=no t_up elapsed a_child a_ike exp_child exp_ike coll e0
     [ "$role" = initiator ] && auto=start
     [[ $esp == *-x25519 || $esp == *-modp* ]] && pfs=yes
-    echo "-- phase 2: rekeyd $role, ike=$ike esp=$esp, equal lifetimes without fuzz (Child 8 s, IKE 20 s), ${AUTO_S}s"
+    echo "-- phase 2: rekeyd $role, ike=$ike esp=$esp, equal lifetimes without fuzz (rekeyd: Child 8 s, IKE 20 s; pluto margin $LSW_MARGIN), ${AUTO_S}s"
     rk_write_conf a left $auto "ike=$ike" "esp=$esp" lifetime=12s ikelifetime=24s rekeymargin=4s rekeyfuzz=0%
     lsw_write_conf l right add "$(lsw_ike "$ike")" "$(lsw_esp "$esp")" $pfs \
-        salifetime=12s ikelifetime=24s rekeymargin=4s rekeyfuzz=0%
+        salifetime=12s ikelifetime=24s rekeymargin=$LSW_MARGIN rekeyfuzz=0%
     check "phase 2: pluto and rekeyd start" eval 'lsw_start l "$R" && rk_start a "$L"'
     check "phase 2: tunnel established" lsw_up "$role"
     t_up=$SECONDS
@@ -153,7 +168,8 @@ lsw_phase2() {
     nap $((AUTO_S - (SECONDS - t_up)))
     traffic_stop
     elapsed=$((SECONDS - t_up))
-    rk_state a; a_child=$RK_CHILD_REKEYS a_ike=$RK_IKE_REKEYS
+    rk_state a; a_child=${RK_CHILD_REKEYS%% *} a_ike=${RK_IKE_REKEYS%% *}
+    [ "$RK_N_IKE" = 1 ] || note "rekeyd lists $RK_N_IKE IKE SAs (ESTABLISHED: ${RK_IKE:-none})"
     exp_child=$((elapsed / 8)) exp_ike=$((elapsed / 20))
     lsw_counted "$SC_DIR/l/pluto.log"
     coll=$(grep -c 'rekey collision' "$SC_DIR/a.log")
@@ -163,15 +179,44 @@ lsw_phase2() {
     check "IKE rekeys match the time ($a_ike, expected $exp_ike+-1)" in_range "$a_ike" $exp_ike
     # A collision makes two new Child SAs of which one is deleted at once,
     # so pluto may count one more per collision.
+    # (pluto's log is read a moment after rekeyd's status: one more
+    # automatic rekey may fall in between.)
     check "pluto's log counts the same Child rekeys ($LSW_RK_CHILD)" \
-        [ "$LSW_RK_CHILD" -ge "${a_child:-0}" -a "$LSW_RK_CHILD" -le $((${a_child:-0} + coll)) ]
-    # Rekeys go on while we look (every 8 s): both sides and both kernels
-    # must agree at one moment, so poll the four reads together.
-    check "both sides list the same SAs and only they are in both kernels" \
-        wait_for 30 eval 'rk_lsw_agree a l >/dev/null && kernels_hold "$AG_CHILD" >/dev/null'
-    rk_lsw_agree a l; kernels_hold "$AG_CHILD"
+        [ "$LSW_RK_CHILD" -ge "${a_child:-0}" -a "$LSW_RK_CHILD" -le $((${a_child:-0} + coll + 1)) ]
+    # Rekeys go on while we look (every 8 s) and a read costs 0.3-1 s in
+    # UML: look right after a rekey, in one quick snapshot of both sides and
+    # both kernels, and retry a few rekeys.
+    check "both sides list the same SAs and only they are in both kernels" snap_after_rekey
     lsw_check_traffic "$e0"
     P2_CHILD=${a_child:-0} P2_IKE=${a_ike:-0}
+}
+
+# snap_after_rekey: up to 4 times, wait for rekeyd's next Child rekey, let
+# its DELETE finish, then read rekeyd, pluto and both kernels at once; they
+# must list the same single Child SA and nothing else.
+snap_after_rekey() {
+    local try c0 kl kr want
+    for try in 1 2 3 4; do
+        rk_state a; c0=$RK_CHILD_REKEYS
+        wait_for 12 eval 'rk_state a && [ "$RK_CHILD_REKEYS" != "$c0" ]'
+        nap 1
+        rk_established a || continue
+        lsw_state l
+        xfrm_spis kl "$L"; xfrm_spis kr "$R"
+        want="0x${RK_CHILD%/*} 0x${RK_CHILD#*/}"
+        echo "    rekeyd Child $RK_CHILD; pluto $LSW_N_IKE IKE SA, Child ${LSW_CHILD:-none};" \
+            "kernel left: $kl; right: $kr"
+        [ "$LSW_N_IKE" = 1 ] && [ "$LSW_N_CHILD" = 1 ] && [ "$LSW_CHILD" = "$RK_CHILD" ] &&
+            same_pair "$kl" "$want" && same_pair "$kr" "$want" && return 0
+    done
+    return 1
+}
+# same_pair "A B" "C D": the same two words in any order.
+same_pair() {
+    local a b extra c d
+    read -r a b extra <<<"$1"; read -r c d <<<"$2"
+    [ -z "$extra" ] || return 1
+    { [ "$a" = "$c" ] && [ "$b" = "$d" ]; } || { [ "$a" = "$d" ] && [ "$b" = "$c" ]; }
 }
 
 in_range() { [ -n "$1" ] && [ "$1" -ge $(($2 - 1)) ] && [ "$1" -le $(($2 + 1)) ]; }
