@@ -25,4 +25,4 @@ build=${1:?usage: libreswan-test.sh [--sanitized] BUILD SCENARIO...}; shift
 command -v "${UML_KERNEL:-linux.uml}" >/dev/null 2>&1 ||
     need "linux.uml not found (install the Debian package user-mode-linux)"
 "$src/interop/libreswan/fetch.sh" || need "could not unpack Libreswan (interop/libreswan/fetch.sh failed)"
-exec "$src/interop/run" --build "$build" --timeout "${REKEYD_INTEROP_TIMEOUT:-850}" "$@"
+exec "$src/interop/run" --build "$build" --timeout "${REKEYD_INTEROP_TIMEOUT:-1100}" "$@"
