@@ -50,9 +50,37 @@ static int open_message(struct ike_engine *e, struct ike_sa *sa, const struct ik
     return ike_payload_rules_check(h->exchange, kind, &outer, inner);
 }
 
+static bool same_addr(const struct ike_addr *a, const struct ike_addr *b)
+{
+    size_t n = a->family == IKE_AF_INET6 ? 16 : 4;
+    return a->family == b->family && memcmp(a->bytes, b->bytes, n) == 0;
+}
+
+/*
+ * RFC 7296 2.23: once a peer moves an IKE SA to the NAT-T port (strongSwan
+ * does so from IKE_AUTH on even without a NAT), every later message of
+ * ours goes there too, responses included (2.11: to the port the request
+ * came from). Answering on 500 instead makes strongSwan see an endpoint
+ * change and re-install every Child SA (delete + add), which drops ESP
+ * packets. Only an authenticated message may move the SA, and only the
+ * ports follow here (no address mobility).
+ */
+static void follow_peer_port(struct ike_engine *e, struct ike_sa *sa,
+                             const struct ike_endpoint *from, const struct ike_endpoint *to)
+{
+    if (!to || (to->port == sa->local.port && from->port == sa->remote.port))
+        return;
+    if (!same_addr(&to->addr, &sa->local.addr) || !same_addr(&from->addr, &sa->remote.addr))
+        return;
+    ike_log(e, IKE_LOG_INFO, "IKE SA %016llx_%016llx: peer moved to ports %u -> %u (RFC 7296 2.23)",
+            (unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r, from->port, to->port);
+    sa->local.port = to->port;
+    sa->remote.port = from->port;
+}
+
 static int recv_response(struct ike_engine *e, struct ike_sa *sa, const struct ike_hdr *h,
                          const uint8_t *data, size_t len, const struct ike_endpoint *from,
-                         uint64_t now_ms)
+                         const struct ike_endpoint *to, uint64_t now_ms)
 {
     if (sa->out_task.type == TASK_NONE || h->msg_id != sa->msg_id_out)
         return drop(e, from, "response to no outstanding request", IKE_ERR_WINDOW);
@@ -62,6 +90,7 @@ static int recv_response(struct ike_engine *e, struct ike_sa *sa, const struct i
     int rc = open_message(e, sa, h, data, len, &inner);
     if (rc < 0)
         return drop(e, from, "response failed to open", rc);
+    follow_peer_port(e, sa, from, to);
     ike_timers_response_received(e, sa, now_ms);
     switch (sa->out_task.type) {
     case TASK_IKE_AUTH:
@@ -79,7 +108,7 @@ static int recv_response(struct ike_engine *e, struct ike_sa *sa, const struct i
 
 static int recv_request(struct ike_engine *e, struct ike_sa *sa, const struct ike_hdr *h,
                         const uint8_t *data, size_t len, const struct ike_endpoint *from,
-                        uint64_t now_ms)
+                        const struct ike_endpoint *to, uint64_t now_ms)
 {
     if (sa->have_last_resp && h->msg_id + 1 == sa->msg_id_in) {
         /* RFC 7296 2.1: a retransmitted request gets the same response. */
@@ -100,6 +129,7 @@ static int recv_request(struct ike_engine *e, struct ike_sa *sa, const struct ik
     int rc = open_message(e, sa, h, data, len, &inner);
     if (rc < 0)
         return drop(e, from, "request failed to open", rc);
+    follow_peer_port(e, sa, from, to);
     ike_timers_heard(e, sa, now_ms);
     /* Window size 1: a new request means the peer has our last response,
      * so a new SA we answered with is installed at its end. Move outbound
@@ -146,6 +176,6 @@ int ike_engine_recv(struct ike_engine *e, const uint8_t *data, size_t len,
     if (known && peer_spi != known)
         return drop(e, from, "peer SPI does not match the SA", IKE_ERR_NO_SA);
     if (response)
-        return recv_response(e, sa, &h, data, len, from, now_ms);
-    return recv_request(e, sa, &h, data, len, from, now_ms);
+        return recv_response(e, sa, &h, data, len, from, to, now_ms);
+    return recv_request(e, sa, &h, data, len, from, to, now_ms);
 }
