@@ -18,7 +18,7 @@ IKE=aes256gcm16-prfsha256-x25519 ESP=aes256gcm16-x25519
 
 scenario_begin demo "rekeyd <-> $PEER, rekeys under traffic for ${DURATION}s" >/dev/null
 if [ "$PEER" = strongswan ]; then
-    peer_name="strongSwan $(swanctl --version 2>/dev/null | grep -o '[0-9][0-9.]*' | head -1) (charon)"
+    peer_name="$("$CHARON" --version 2>/dev/null | grep -o "strongSwan [0-9.]*") (charon)"
 else
     peer_name="a second rekeyd"
 fi

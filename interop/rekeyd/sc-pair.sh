@@ -14,7 +14,7 @@
 # UDP traffic with sequence numbers flows through the tunnel in both phases;
 # a single lost datagram fails the scenario. No error in either log.
 . "$(dirname "$0")/../lib.sh"
-AUTO_S=${AUTO_S:-40}
+AUTO_S=${AUTO_S:-30}
 
 scenario_begin rekeyd/pair "rekeyd <-> rekeyd (XFRM): manual rekeys both sides, colliding automatic rekeys"
 
