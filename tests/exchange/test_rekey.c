@@ -420,6 +420,35 @@ START_TEST(dead_peer_restart)
 }
 END_TEST
 
+/* RFC 7296 2.11/2.23: the peer moves the IKE SA to the NAT-T port (as
+ * strongSwan does from IKE_AUTH on); our response and our own later
+ * requests must use that port too (seen under UML: answering on 500 made
+ * charon re-install its Child SAs and lose a packet). */
+START_TEST(follows_peer_to_natt_port)
+{
+    int ini = _i;
+    up(ini);
+    ike_engine_rekey(w.p[ini].e, "t", false, w.now_ms);
+    h_drain(&w);
+    ck_assert_int_eq(w.nq, 1);
+    w.q[0].src.port = 4500; /* the peer sends from and to its NAT-T port */
+    w.q[0].dst.port = 4500;
+    h_deliver_one_hop(&w);
+    ck_assert_int_eq(w.nq, 1);
+    ck_assert_uint_eq(w.q[0].src.port, 4500);
+    ck_assert_uint_eq(w.q[0].dst.port, 4500);
+    h_run(&w, 2000);
+    assert_one_tunnel();
+    ike_engine_rekey(w.p[!ini].e, "t", false, w.now_ms);
+    h_drain(&w);
+    ck_assert_int_eq(w.nq, 1);
+    ck_assert_uint_eq(w.q[0].src.port, 4500);
+    ck_assert_uint_eq(w.q[0].dst.port, 4500);
+    h_run(&w, 2000);
+    assert_one_tunnel();
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("exchange_rekey");
@@ -440,6 +469,7 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, passive_ike_delete_timeout, 0, 4);
     tcase_add_loop_test(tc, peer_deletes_before_answering, 0, 4);
     tcase_add_loop_test(tc, dead_peer_restart, 0, 2);
+    tcase_add_loop_test(tc, follows_peer_to_natt_port, 0, 2);
     suite_add_tcase(s, tc);
     return s;
 }
