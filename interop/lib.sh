@@ -33,6 +33,18 @@
 # helpers parse with bash builtins where they can, and polling loops sleep
 # with `nap` (no process).
 #
+# Functions (each documented where it is defined):
+#   scenario_begin/scenario_end/at_end   a scenario's frame; check/pass/fail/note
+#   wait_for SECS CMD, nap SECS          polling without busy loops
+#   in_ns NS CMD, in_ns_bg NS LOG CMD    run in a namespace (bg: BG_PID = CMD's pid)
+#   net_up/net_down, plaintext_drops     the topology and its ESP-only filter
+#   crypto_warmup                        once per boot (scenario_begin calls it)
+#   xfrm_spis, xfrm_only, kernels_hold   the kernels' ESP SAs
+#   traffic_start/traffic_live/traffic_stop/check_traffic   sequence-numbered UDP
+#   rk_write_conf/rk_start/rk_stop/rk_ctl/rk_state/rk_json  rekeyd instances
+#   rk_established, rk_wait_rekeys, rk_agree, settle, rk_log_clean, log_errors
+# A peer's helpers live in its folder (interop/strongswan/swan.sh: sw_*).
+#
 # Report format (scenario_end), one line each, grep-able:
 #   REPORT scenario=NAME result=PASS|FAIL checks=N failures=F child_rekeys=C
 #          ike_rekeys=I sent=S lost=L time=Ts
@@ -132,6 +144,16 @@ scenario_end() {
     for p in "${SC_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
     for p in "${SC_PIDS[@]}"; do wait "$p" 2>/dev/null; done
     SC_PIDS=() SC_STOP_HOOKS=()
+    # On a failure, the kernels' XFRM error counters say where packets went
+    # (XfrmInNoStates: arrived for an SA not, or no longer, installed...).
+    if [ "$sc_fail" != 0 ] || [ "$SC_LOST" != 0 ]; then
+        local ns line
+        for ns in "$L" "$R"; do
+            while read -r line; do
+                [[ $line =~ [[:space:]]0$ ]] || echo "  xfrm_stat $ns: $line"
+            done < <(in_ns "$ns" cat /proc/net/xfrm_stat 2>/dev/null)
+        done
+    fi
     net_down
     trap - INT TERM
     [ "$sc_fail" = 0 ] && [ "$sc_pass" -gt 0 ] || result=FAIL
@@ -516,17 +538,32 @@ rk_agree() {
 # two daemons' steps is not a failure, only the lack of a quiet moment is.
 # Prints the last attempt; sets SET_AGREE and SET_KERNEL to 1 or 0 from it.
 settle() {
-    local end=$((SECONDS + $1)) f=$SC_RUN/settle.out line
+    local end=$((SECONDS + $1)) f=$SC_RUN/settle.out line kl kr
     while :; do
         SET_AGREE=0 SET_KERNEL=0
+        # Kernels first, daemons right after: the fewer process starts
+        # between the reads, the likelier they see the same moment.
+        xfrm_spis kl "$L"; xfrm_spis kr "$R"
         "$2" "$3" "$4" >"$f" 2>&1 && SET_AGREE=1
-        kernels_hold "$AG_CHILD" >>"$f" 2>&1 && SET_KERNEL=1
+        echo "kernel $L: ${kl:-none}; kernel $R: ${kr:-none}" >>"$f"
+        same_spis "$kl" "$AG_CHILD" && same_spis "$kr" "$AG_CHILD" && SET_KERNEL=1
         [ $SET_AGREE$SET_KERNEL = 11 ] && break
         [ $SECONDS -lt "$end" ] || break
         nap 0.5
     done
     while read -r line; do echo "    $line"; done <"$f"
     [ $SET_AGREE$SET_KERNEL = 11 ]
+}
+
+# same_spis "0xA 0xB ..." IN/OUT: the kernel list holds exactly IN and OUT.
+same_spis() {
+    local x n=0
+    [ -n "$2" ] || return 1
+    for x in $1; do
+        [ "$x" = "0x${2%/*}" ] || [ "$x" = "0x${2#*/}" ] || return 1
+        n=$((n + 1))
+    done
+    [ $n = 2 ]
 }
 
 # kernels_hold IN/OUT: left's kernel holds exactly the ESP SAs IN and OUT,

@@ -14,8 +14,8 @@
 #   as expected and both sides list the same SAs; at the end the old SAs are
 #   gone from both kernels; SIGTERM to rekeyd: exit 0, both kernels empty
 #   (charon deleted its side on our DELETEs).
-# Phase 2: equal lifetimes and no fuzz on both sides (Child rekey at 8 s,
-#   IKE at 20 s) for AUTO_S seconds: rekeyd's lineage counters match the
+# Phase 2: equal lifetimes and no fuzz on both sides (Child rekey at 10 s,
+#   IKE at 25 s) for AUTO_S seconds: rekeyd's lineage counters match the
 #   elapsed time, both sides end on the same SAs, old SAs gone.
 # Traffic flows through both phases: zero lost datagrams. No error in either
 # log. Sourced after lib.sh and swan.sh.
@@ -77,10 +77,10 @@ sw_phase1() {
 sw_phase2() {
     local role=$1 ike=$2 esp=$3 auto=add t_up elapsed a_child a_ike exp_child exp_ike sw_new coll
     [ "$role" = initiator ] && auto=start
-    echo "-- phase 2: rekeyd $role, ike=$ike esp=$esp, equal lifetimes without fuzz (Child 8 s, IKE 20 s), ${AUTO_S}s"
+    echo "-- phase 2: rekeyd $role, ike=$ike esp=$esp, equal lifetimes without fuzz (Child 10 s, IKE 25 s), ${AUTO_S}s"
     mv "$SC_DIR/s/charon.log" "$SC_DIR/s/charon-phase1.log"
-    rk_write_conf a left $auto "ike=$ike" "esp=$esp" lifetime=12s ikelifetime=24s rekeymargin=4s rekeyfuzz=0%
-    sw_write_conf s right none "$ike" "$esp" 20 8 12
+    rk_write_conf a left $auto "ike=$ike" "esp=$esp" lifetime=15s ikelifetime=30s rekeymargin=5s rekeyfuzz=0%
+    sw_write_conf s right none "$ike" "$esp" 25 10 15
     check "phase 2: charon and rekeyd start" eval 'sw_start s "$R" && rk_start a "$L"'
     check "phase 2: tunnel established" sw_up "$role"
     t_up=$SECONDS
@@ -89,7 +89,7 @@ sw_phase2() {
     traffic_stop
     elapsed=$((SECONDS - t_up))
     rk_state a; a_child=$RK_CHILD_REKEYS a_ike=$RK_IKE_REKEYS
-    exp_child=$((elapsed / 8)) exp_ike=$((elapsed / 20))
+    exp_child=$((elapsed / 10)) exp_ike=$((elapsed / 25))
     sw_new=$(grep -c 'CHILD_SA t{[0-9]*} established' "$SC_DIR/s/charon.log")
     coll=$(grep -c 'rekey collision' "$SC_DIR/a.log")
     note "after ${elapsed}s: rekeyd child=$a_child ike=$a_ike (expected about $exp_child and $exp_ike);" \
@@ -98,8 +98,8 @@ sw_phase2() {
     check "IKE rekeys match the time ($a_ike, expected $exp_ike+-1)" in_range "$a_ike" $exp_ike
     check "charon made at least as many Child SAs" [ "$sw_new" -ge "$((a_child + 1))" ]
     # Rekeys go on: find a quiet moment between two (charon keeps an old
-    # inbound SA about 5 s, Child rekeys are 8 s apart).
-    settle 30 rk_sw_agree a s
+    # inbound SA about 5 s, Child rekeys are 10 s apart).
+    settle 40 rk_sw_agree a s
     check "both sides list the same SAs at the end" [ $SET_AGREE = 1 ]
     check "old SAs gone from both kernels" [ $SET_KERNEL = 1 ]
     check_traffic
