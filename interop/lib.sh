@@ -501,8 +501,14 @@ rk_established() {
     rk_state "$1" && [ -n "$RK_IKE" ] && [ -n "$RK_CHILD" ] && [[ $RK_CHILD != *' '* ]]
 }
 
-# rk_log_clean INST: no error lines in INST's log (prints them).
-rk_log_clean() { log_errors "$SC_DIR/$1.log" ' warn '; }
+# rk_log_clean INST: no error or warning lines in INST's log (prints them),
+# except a rekey the peer refused with TEMPORARY_FAILURE and we retry (RFC
+# 7296 2.25: the answer of a peer busy with a colliding exchange).
+rk_log_clean() {
+    ! grep -v 'temporary failure' "$SC_DIR/$1.log" |
+        grep -E -i '(^|[^a-z_])(error|failed|failure|critical|panic)([^a-z_]|$)| warn ' |
+        head -5 | grep .
+}
 
 # rk_wait_rekeys INST CHILD IKE [SECONDS]: wait until INST shows one
 # established IKE SA with IKE rekey counter IKE and one installed Child SA
