@@ -79,9 +79,14 @@ while [ $((SECONDS - T0)) -lt "$DURATION" ]; do
                 n_ike=$((n_ike + 1))
                 by=peer; [ $ours_ike = 1 ] && by=rekeyd; ours_ike=0
                 row "IKE SA rekeyed (#$n_ike, by $by)" "IKE ${BASH_REMATCH[2]}/${BASH_REMATCH[3]}" ;;
-            REKEY_FAILED | CHILD_FAILED | IKE_DOWN | CHILD_DOWN)
+            REKEY_FAILED | CHILD_FAILED)
                 n_fail=$((n_fail + 1))
                 row "${BASH_REMATCH[1]}" "err=${BASH_REMATCH[7]}" ;;
+            IKE_DOWN) # an old or redundant IKE SA going is normal; with an error it is not
+                if [ "${BASH_REMATCH[7]}" != none ]; then
+                    n_fail=$((n_fail + 1))
+                    row "IKE_DOWN" "err=${BASH_REMATCH[7]}"
+                fi ;;
             esac
         fi
     done
