@@ -174,42 +174,70 @@ static void fill_sa(const struct ike_child *ch, bool inbound, struct ike_kernel_
         k->life.soft_packets = c->life_packets - c->margin_packets;
 }
 
-enum pol_mode { POL_ADD, POL_DEL, POL_PIN };
+/*
+ * What a set of policies needs: the selector lists, the template's
+ * endpoints, mode and reqid, and the outbound SPI to pin. A child fills it
+ * from itself; a conn's trap (auto=route) from the conn's config.
+ */
+struct pol_desc {
+    const struct ike_ts_set *l, *r;
+    uint8_t mode; /* enum ike_ipsec_mode */
+    struct ike_addr local, remote;
+    uint32_t reqid, spi_out;
+};
 
-static void emit_policy(struct ike_engine *e, const struct ike_child *ch,
+/*
+ * The transitions. A trap is only an outbound policy (ACQUIRE comes from
+ * outbound traffic); the first child over it UPDATEs that policy to an
+ * IPsec one and adds in/fwd, the last child UPDATEs it back to the trap,
+ * so the selector never goes uncovered and plaintext never leaks.
+ */
+enum pol_mode {
+    POL_ADD,      /* out + in + fwd */
+    POL_DEL,      /* out + in + fwd */
+    POL_PIN,      /* out: point at another outbound SPI */
+    POL_TRAP_ADD, /* out only, action TRAP */
+    POL_TRAP_DEL, /* out only */
+    POL_UNTRAP,   /* out: trap -> IPsec; in + fwd added */
+    POL_RETRAP,   /* out: IPsec -> trap; in + fwd deleted */
+};
+
+static void emit_policy(struct ike_engine *e, const struct pol_desc *d,
                         const struct ike_selector *sel, uint8_t dir, enum pol_mode mode)
 {
-    const struct ike_sa *sa = ch->ike;
-    struct ike_kernel_op op = {.type = mode == POL_DEL   ? IKE_KOP_DEL_POLICY
-                                       : mode == POL_PIN ? IKE_KOP_UPDATE_POLICY
-                                                         : IKE_KOP_ADD_POLICY};
     bool is_out = dir == IKE_DIR_OUT;
-    if (mode == POL_DEL) {
+    bool del = mode == POL_DEL || mode == POL_TRAP_DEL || (mode == POL_RETRAP && !is_out);
+    bool update = is_out && (mode == POL_PIN || mode == POL_UNTRAP || mode == POL_RETRAP);
+    struct ike_kernel_op op = {.type = del      ? IKE_KOP_DEL_POLICY
+                                       : update ? IKE_KOP_UPDATE_POLICY
+                                                : IKE_KOP_ADD_POLICY};
+    if (del) {
         op.u.policy_id.sel = *sel;
         op.u.policy_id.dir = dir;
     } else {
+        bool trap = mode == POL_TRAP_ADD || mode == POL_RETRAP;
         struct ike_kernel_policy *p = &op.u.policy;
         p->sel = *sel;
         p->dir = dir;
-        p->action = IKE_POLICY_IPSEC;
+        p->action = trap ? IKE_POLICY_TRAP : IKE_POLICY_IPSEC;
         p->priority = 1000;
-        p->mode = sa->conn->cfg.mode;
-        p->tmpl_src = is_out ? sa->local.addr : sa->remote.addr;
-        p->tmpl_dst = is_out ? sa->remote.addr : sa->local.addr;
-        p->reqid = ch->reqid;
-        p->spi = is_out ? ch->spi_out : 0; /* pin the outbound SA */
+        p->mode = d->mode;
+        p->tmpl_src = is_out ? d->local : d->remote;
+        p->tmpl_dst = is_out ? d->remote : d->local;
+        p->reqid = d->reqid;
+        p->spi = is_out && !trap ? d->spi_out : 0; /* pin the outbound SA */
     }
     ike_out_kernel(e, &op);
 }
 
-/* Emit the policies of every TS pair: add or delete all of them, or pin
- * the outbound ones to this child's outbound SPI. */
-static int policies(struct ike_engine *e, const struct ike_child *ch, enum pol_mode mode)
+/* Emit the policies of every TS pair for one transition. */
+static int policies_of(struct ike_engine *e, const struct pol_desc *d, enum pol_mode mode)
 {
-    bool tunnel = ch->ike->conn->cfg.mode == IKE_MODE_TUNNEL;
-    for (uint8_t i = 0; i < ch->ts_local.n; i++) {
-        for (uint8_t j = 0; j < ch->ts_remote.n; j++) {
-            const struct ike_ts *l = &ch->ts_local.ts[i], *r = &ch->ts_remote.ts[j];
+    bool tunnel = d->mode == IKE_MODE_TUNNEL;
+    bool out_only = mode == POL_PIN || mode == POL_TRAP_ADD || mode == POL_TRAP_DEL;
+    for (uint8_t i = 0; i < d->l->n; i++) {
+        for (uint8_t j = 0; j < d->r->n; j++) {
+            const struct ike_ts *l = &d->l->ts[i], *r = &d->r->ts[j];
             struct ike_selector out = {0};
             int rc = ike_ts_to_selector(l, &out.src, &out.src_prefix);
             if (rc == 0)
@@ -226,27 +254,39 @@ static int policies(struct ike_engine *e, const struct ike_child *ch, enum pol_m
                                       .ip_proto = out.ip_proto,
                                       .sport = out.dport,
                                       .dport = out.sport};
-            emit_policy(e, ch, &out, IKE_DIR_OUT, mode);
-            if (mode == POL_PIN)
+            emit_policy(e, d, &out, IKE_DIR_OUT, mode);
+            if (out_only)
                 continue;
-            emit_policy(e, ch, &in, IKE_DIR_IN, mode);
+            emit_policy(e, d, &in, IKE_DIR_IN, mode);
             if (tunnel)
-                emit_policy(e, ch, &in, IKE_DIR_FWD, mode);
+                emit_policy(e, d, &in, IKE_DIR_FWD, mode);
         }
     }
     return 0;
 }
 
+static int policies(struct ike_engine *e, const struct ike_child *ch, enum pol_mode mode)
+{
+    const struct ike_sa *sa = ch->ike;
+    struct pol_desc d = {.l = &ch->ts_local,
+                         .r = &ch->ts_remote,
+                         .mode = sa->conn->cfg.mode,
+                         .local = sa->local.addr,
+                         .remote = sa->remote.addr,
+                         .reqid = ch->reqid,
+                         .spi_out = ch->spi_out};
+    return policies_of(e, &d, mode);
+}
+
 /* FNV-1a over reqid and both selector lists: children with equal keys
- * share their policies. */
-static uint64_t policy_key(const struct ike_child *ch)
+ * share their policies (and a trap with the same key becomes theirs). */
+static uint64_t policy_key_of(uint32_t reqid, const struct ike_ts_set *l,
+                              const struct ike_ts_set *r)
 {
     uint64_t h = 0xcbf29ce484222325ULL;
-    const uint8_t *parts[3] = {(const uint8_t *)&ch->reqid, (const uint8_t *)&ch->ts_local,
-                               (const uint8_t *)&ch->ts_remote};
-    size_t lens[3] = {sizeof(ch->reqid),
-                      offsetof(struct ike_ts_set, ts) + ch->ts_local.n * sizeof(struct ike_ts),
-                      offsetof(struct ike_ts_set, ts) + ch->ts_remote.n * sizeof(struct ike_ts)};
+    const uint8_t *parts[3] = {(const uint8_t *)&reqid, (const uint8_t *)l, (const uint8_t *)r};
+    size_t lens[3] = {sizeof(reqid), offsetof(struct ike_ts_set, ts) + l->n * sizeof(struct ike_ts),
+                      offsetof(struct ike_ts_set, ts) + r->n * sizeof(struct ike_ts)};
     for (int k = 0; k < 3; k++)
         for (size_t i = 0; i < lens[k]; i++)
             h = (h ^ parts[k][i]) * 0x100000001b3ULL;
@@ -282,6 +322,79 @@ static struct ike_child *pin_best(struct ike_policy_ref *ref, const struct ike_c
         }
     }
     return best;
+}
+
+static uint64_t policy_key(const struct ike_child *ch)
+{
+    return policy_key_of(ch->reqid, &ch->ts_local, &ch->ts_remote);
+}
+
+/*
+ * auto=route: install (on) or remove (off) the conn's trap, an outbound
+ * policy for its configured subnets with no SA behind it. It is a policy
+ * ref like any child's, marked trap, so a child with the same selectors
+ * takes it over (POL_UNTRAP) and hands it back when it goes (POL_RETRAP).
+ * A narrowed child has other selectors and lives beside the trap.
+ */
+static struct pol_desc trap_desc(const struct ike_conn *c)
+{
+    return (struct pol_desc){.l = &c->trap_ts[0],
+                             .r = &c->trap_ts[1],
+                             .mode = c->cfg.mode,
+                             .local = c->cfg.local.addr,
+                             .remote = c->cfg.remote.addr,
+                             .reqid = c->reqid};
+}
+
+static int trap_off(struct ike_engine *e, struct ike_conn *c)
+{
+    struct ike_policy_ref *ref = c->trap;
+    c->trap = NULL;
+    if (!ref)
+        return 0;
+    ref->trap = false;
+    if (!ref->users) { /* else the last child removes the policies */
+        struct pol_desc d = trap_desc(c);
+        policies_of(e, &d, POL_TRAP_DEL);
+        ike_map_del(&e->pol_refs, ref->key);
+        free(ref);
+    }
+    return 0;
+}
+
+int ike_policy_trap(struct ike_engine *e, struct ike_conn *c, bool on)
+{
+    const struct ike_conn_cfg *cfg = &c->cfg;
+    if (!on)
+        return trap_off(e, c);
+    if (c->trap)
+        return 0;
+    if (!cfg->local.addr.family || cfg->remote_any)
+        return IKE_ERR_INVALID_ARG; /* a trap needs both tunnel endpoints */
+    struct ike_ts_payload l, r;
+    ike_ts_from_subnet(&cfg->local_ts, &cfg->local.addr, &l);
+    ike_ts_from_subnet(&cfg->remote_ts, &cfg->remote.addr, &r);
+    memset(&c->trap_ts, 0, sizeof(c->trap_ts));
+    ike_ts_set_from(&c->trap_ts[0], &l);
+    ike_ts_set_from(&c->trap_ts[1], &r);
+    uint64_t key = policy_key_of(c->reqid, &c->trap_ts[0], &c->trap_ts[1]);
+    struct ike_policy_ref *ref = ike_map_get(&e->pol_refs, key);
+    if (ref) { /* children already hold these policies (a reload) */
+        ref->trap = true;
+        c->trap = ref;
+        return 0;
+    }
+    if (!(ref = calloc(1, sizeof(*ref))))
+        return IKE_ERR_NOMEM;
+    ref->key = key;
+    ref->trap = true;
+    if (ike_map_put(&e->pol_refs, key, ref) < 0) {
+        free(ref);
+        return IKE_ERR_NOMEM;
+    }
+    c->trap = ref;
+    struct pol_desc d = trap_desc(c);
+    return policies_of(e, &d, POL_TRAP_ADD);
 }
 
 /* Before we delete a child, move outbound traffic off it: the peer drops
@@ -338,7 +451,7 @@ static int policies_join(struct ike_engine *e, struct ike_child *ch, bool pin_ou
         return 0;
     }
     ref->pinned_spi = ch->spi_out;
-    return policies(e, ch, POL_ADD);
+    return policies(e, ch, ref->trap ? POL_UNTRAP : POL_ADD);
 }
 
 /* Leave the shared policies; the last user removes them. */
@@ -354,7 +467,10 @@ static void policies_leave(struct ike_engine *e, struct ike_child *ch)
         }
     }
     ch->pol = NULL;
-    if (!ref->users) {
+    if (!ref->users && ref->trap) {
+        policies(e, ch, POL_RETRAP); /* auto=route: the next packet ACQUIREs */
+        ref->pinned_spi = 0;
+    } else if (!ref->users) {
         policies(e, ch, POL_DEL);
         ike_map_del(&e->pol_refs, ref->key);
         free(ref);

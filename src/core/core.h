@@ -82,11 +82,22 @@ enum ike_task_type {
 
 #define IKE_LOW_NONCE_MAX 64 /* nonce prefix kept for collision checks (2.8.1) */
 
+/* The selectors a Child SA keeps per side: the wire allows IKE_MAX_TS,
+ * but narrowing against our one configured subnet leaves one in practice;
+ * four inline keep a child small (DESIGN.md 6). */
+#define IKE_CHILD_TS_MAX 4
+struct ike_ts_set {
+    uint8_t n;
+    struct ike_ts ts[IKE_CHILD_TS_MAX];
+};
+
 struct ike_conn {
     struct ike_conn_cfg cfg;
     uint32_t reqid;
-    uint32_t restart_tries; /* failed re-establishments since the last success */
-    struct ike_diag_conn *diag; /* failure records and rekey check (diag_rec.c), lazily */
+    uint32_t restart_tries;       /* failed re-establishments since the last success */
+    struct ike_diag_conn *diag;   /* failure records and rekey check (diag_rec.c), lazily */
+    struct ike_policy_ref *trap;  /* auto=route: the trap policy (child_sa.c) */
+    struct ike_ts_set trap_ts[2]; /* its selectors: local, remote */
     struct ike_conn *next;
     struct ike_conn *name_next; /* same name hash (sa_index.c) */
     struct ike_sa *sas;         /* every IKE SA of this connection */
@@ -97,15 +108,6 @@ struct ike_conn {
 struct ike_algs {
     uint16_t encr, encr_keylen, integ, prf, dh;
     bool esn;
-};
-
-/* The selectors a Child SA keeps per side: the wire allows IKE_MAX_TS,
- * but narrowing against our one configured subnet leaves one in practice;
- * four inline keep a child small (DESIGN.md 6). */
-#define IKE_CHILD_TS_MAX 4
-struct ike_ts_set {
-    uint8_t n;
-    struct ike_ts ts[IKE_CHILD_TS_MAX];
 };
 
 struct ike_child {
@@ -150,6 +152,7 @@ struct ike_policy_ref {
     uint64_t key;
     struct ike_child *users; /* newest first */
     uint32_t pinned_spi;
+    bool trap; /* auto=route: with no users, the outbound policy is a trap */
 };
 
 /* A pending exchange we will initiate, or the one outstanding. */
@@ -229,8 +232,8 @@ struct ike_sa {
     uint64_t last_heard_ms;
     uint64_t created_ms, established_ms; /* INITIAL_CONTACT tells stale from new */
     uint64_t diag_esp_in; /* inbound ESP packets when our request first went unanswered */
-    uint64_t deadline_ms;                /* min of the above and the children's */
-    uint32_t heap_idx;                   /* position in the deadline heap, UINT32_MAX = none */
+    uint64_t deadline_ms; /* min of the above and the children's */
+    uint32_t heap_idx;    /* position in the deadline heap, UINT32_MAX = none */
 
     struct ike_sa *next_free;
     struct ike_sa *conn_next, *conn_prev; /* in conn->sas (sa_index.c) */
@@ -338,6 +341,11 @@ bool ike_child_in_kernel(const struct ike_child *ch);
 void ike_child_pin_outbound(struct ike_engine *e, struct ike_child *ch);
 void ike_child_unpin(struct ike_engine *e, struct ike_child *ch);
 bool ike_child_only_unconfirmed_besides(const struct ike_child *ch);
+/* auto=route (child_sa.c): install or remove a conn's trap policy. */
+int ike_policy_trap(struct ike_engine *e, struct ike_conn *c, bool on);
+/* ACQUIRE from a trap: start the conn's tunnel unless one is on its way
+ * (trap.c). */
+int ike_trap_acquire(struct ike_engine *e, const struct ike_kernel_event *ev);
 void ike_child_remove(struct ike_engine *e, struct ike_child *ch, int err);
 void ike_child_release(struct ike_engine *e, struct ike_child *ch); /* unattached */
 struct ike_child *ike_child_by_out_spi(struct ike_sa *sa, uint32_t spi_out);

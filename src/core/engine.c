@@ -74,6 +74,7 @@ void ike_engine_free(struct ike_engine *e)
     }
     while (e->conns) {
         struct ike_conn *n = e->conns->next;
+        ike_policy_trap(e, e->conns, false); /* frees the trap's ref */
         ike_conn_cfg_clear(&e->conns->cfg);
         ike_diag_conn_free(e->conns);
         free(e->conns);
@@ -278,6 +279,7 @@ int ike_engine_add_conn(struct ike_engine *e, const struct ike_conn_cfg *cfg)
         c->next = e->conns;
         e->conns = c;
     } else {
+        ike_policy_trap(e, c, false); /* its selectors may change */
         ike_conn_cfg_clear(&c->cfg);
         c->cfg = *cfg; /* same name: the index entry stays */
     }
@@ -285,6 +287,8 @@ int ike_engine_add_conn(struct ike_engine *e, const struct ike_conn_cfg *cfg)
         c->cfg.local.port = 500;
     if (!c->cfg.remote.port)
         c->cfg.remote.port = 500;
+    if (c->cfg.auto_mode == IKE_AUTO_ROUTE)
+        return ike_policy_trap(e, c, true);
     return 0;
 }
 
@@ -363,6 +367,7 @@ int ike_engine_remove_conn(struct ike_engine *e, const char *name, uint64_t now_
     if (!*pp)
         return IKE_ERR_NO_CONFIG;
     struct ike_conn *c = *pp;
+    ike_policy_trap(e, c, false); /* so its last child removes the policies */
     /* SAs reference the conn: tear them down without a DELETE exchange
      * (each destroy unlinks it from c->sas). */
     while (c->sas)
@@ -380,6 +385,8 @@ void ike_engine_shutdown(struct ike_engine *e, uint64_t now_ms)
 {
     e->now_ms = now_ms;
     e->shutting_down = true;
+    for (struct ike_conn *c = e->conns; c; c = c->next)
+        ike_policy_trap(e, c, false); /* nothing of ours stays in the kernel */
     delete_sas_of(e, NULL, now_ms);
 }
 
@@ -387,8 +394,10 @@ int ike_engine_kernel_event(struct ike_engine *e, const struct ike_kernel_event 
                             uint64_t now_ms)
 {
     e->now_ms = now_ms;
+    if (ev->type == IKE_KEV_ACQUIRE)
+        return e->shutting_down ? 0 : ike_trap_acquire(e, ev);
     if (ev->type != IKE_KEV_EXPIRE_HARD && ev->type != IKE_KEV_EXPIRE_SOFT)
-        return 0; /* ACQUIRE/POLEXPIRE: the daemon and rekey issues */
+        return 0; /* POLEXPIRE: we install no policy with a lifetime */
     /* Expiry events name the SA by (dst, SPI). Both SAs of a child carry
      * the same limits; we act on the inbound one, found by our SPI. */
     struct ike_child *ch = ike_map_get(&e->child_by_spi, ev->sa.spi);

@@ -130,10 +130,7 @@ void rd_after_engine(struct rekeyd *d)
 static void feed_kernel_events(struct rekeyd *d, const struct ike_kernel_event *ev, int n)
 {
     for (int i = 0; i < n; i++) {
-        if (ev[i].type == IKE_KEV_ACQUIRE)
-            rd_log(IKE_LOG_INFO, "kernel ACQUIRE reqid %u: auto=route is not supported yet",
-                   ev[i].reqid);
-        ike_engine_kernel_event(d->eng, &ev[i], rd_now_ms());
+        ike_engine_kernel_event(d->eng, &ev[i], rd_now_ms()); /* it logs what it does */
         rd_after_engine(d);
     }
 }

@@ -32,10 +32,7 @@ static void start_conn(struct rekeyd *d, const struct ike_conf_conn *cc)
 {
     const char *name = cc->cfg.name;
     if (cc->cfg.auto_mode == IKE_AUTO_ROUTE)
-        rd_log(IKE_LOG_WARN,
-               "conn '%s': auto=route (trap policies) is not supported yet; "
-               "waiting as with auto=add",
-               name);
+        rd_log(IKE_LOG_INFO, "conn '%s': routed (trap policy installed; traffic starts it)", name);
     if (cc->cfg.auto_mode != IKE_AUTO_START)
         return;
     int rc = ike_engine_initiate(d->eng, name, rd_now_ms());
