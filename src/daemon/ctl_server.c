@@ -7,8 +7,10 @@
  * Every byte from a client is untrusted: frames are length-checked by
  * ike_ctl_frame() before anything else, a malformed request gets a DONE
  * with IKE_ERR_CTL and the connection is closed. Clients are bounded in
- * number and in queued output, so a slow or hostile client cannot grow the
- * daemon's memory. Must not block: all sockets are non-blocking.
+ * number and in queued output, and one that sends no whole request within
+ * CLIENT_IDLE_S is closed, so a slow or hostile client can neither grow the
+ * daemon's memory nor hold every slot. Must not block: all sockets are
+ * non-blocking.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -26,12 +28,16 @@
 #define MAX_CLIENTS 64
 #define MAX_QUEUED  (4u << 20) /* output a client may have pending */
 #define REQ_BUF     (IKE_CTL_REQ_MAX + 1)
+/* A client that has not sent a whole request by then is closed: 64 idle
+ * connections would otherwise lock the operator out. */
+#define CLIENT_IDLE_S 5.0
 
 struct rd_client {
     struct rd_client *next;
     struct rekeyd *d;
     int fd;
     ev_io rio, wio;
+    ev_timer idle;
     uint8_t in[REQ_BUF];
     size_t in_len;
     uint8_t *out;
@@ -50,6 +56,7 @@ static void client_free(struct rd_client *c)
     d->n_clients--;
     ev_io_stop(d->loop, &c->rio);
     ev_io_stop(d->loop, &c->wio);
+    ev_timer_stop(d->loop, &c->idle);
     close(c->fd);
     free(c->out);
     free(c);
@@ -210,6 +217,7 @@ static void on_client_read(struct ev_loop *loop, ev_io *w, int revents)
     long fl = ike_ctl_frame(c->in, c->in_len, IKE_CTL_REQ_MAX - IKE_CTL_HDR_LEN, &body, &blen);
     if (fl == IKE_ERR_TRUNCATED && c->in_len < sizeof(c->in))
         return; /* wait for the rest */
+    ev_timer_stop(c->d->loop, &c->idle); /* a whole frame arrived */
     struct ike_ctl_request req;
     int rc = fl < 0 ? (int)fl : ike_ctl_decode_request(body, blen, &req);
     if (rc < 0 || (size_t)fl != c->in_len) {
@@ -226,6 +234,15 @@ static void on_client_write(struct ev_loop *loop, ev_io *w, int revents)
     (void)loop;
     (void)revents;
     flush(w->data);
+}
+
+static void on_client_idle(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    rd_log(IKE_LOG_WARN, "control: no complete request within %.0f s, closing the connection",
+           CLIENT_IDLE_S);
+    client_free(w->data);
 }
 
 static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
@@ -246,8 +263,10 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
     c->fd = fd;
     ev_io_init(&c->rio, on_client_read, fd, EV_READ);
     ev_io_init(&c->wio, on_client_write, fd, EV_WRITE);
-    c->rio.data = c->wio.data = c;
+    ev_timer_init(&c->idle, on_client_idle, CLIENT_IDLE_S, 0.0);
+    c->rio.data = c->wio.data = c->idle.data = c;
     ev_io_start(loop, &c->rio);
+    ev_timer_start(loop, &c->idle);
     c->next = d->clients;
     d->clients = c;
     d->n_clients++;

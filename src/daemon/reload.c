@@ -31,8 +31,11 @@ static int add_to_engine(struct rekeyd *d, const struct ike_conf_conn *cc)
 static void start_conn(struct rekeyd *d, const struct ike_conf_conn *cc)
 {
     const char *name = cc->cfg.name;
-    if (cc->cfg.auto_mode == IKE_AUTO_ROUTE)
+    if (cc->cfg.auto_mode == IKE_AUTO_ROUTE) {
         rd_log(IKE_LOG_INFO, "conn '%s': routed (trap policy installed; traffic starts it)", name);
+        rd_after_engine(d); /* the trap policy goes to the kernel now */
+        return;
+    }
     if (cc->cfg.auto_mode != IKE_AUTO_START)
         return;
     int rc = ike_engine_initiate(d->eng, name, rd_now_ms());

@@ -190,6 +190,29 @@ for c in cases:
 sys.exit(1 if bad else 0)
 EOF
 alive "$PID_a" || die "A died on garbage control requests"
+
+step "idle control connections are closed, so they cannot lock the operator out"
+"$PY" - "$T/a.ctl" "$REKEYCTL" <<'EOF' || die "idle control clients"
+import socket, subprocess, sys, time
+path, ctl = sys.argv[1], sys.argv[2]
+held = []
+for _ in range(70):  # more than the daemon's 64 client slots
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(path)
+    held.append(s)
+time.sleep(0.3)
+st = lambda: subprocess.run([ctl, "-S", path, "status"], capture_output=True).returncode
+if st() == 0:
+    sys.exit("status worked while 64 idle clients held every slot: the test proves nothing")
+time.sleep(6)  # the daemon's idle limit is 5 s
+if st() != 0:
+    sys.exit("status still refused after the idle clients should have been closed")
+for s in held[:64]:
+    s.settimeout(1)
+    if s.recv(10) != b"":
+        sys.exit("an idle client got data instead of being closed")
+EOF
+grep -q "control: no complete request within 5 s" "$T/a.log" || die "no log line for the idle close"
 [ "$(ike_spis a)" = "$A_IKE" ] || die "tunnel changed after control garbage"
 if ctl a up no-such-conn 2>"$T/err"; then die "up of an unknown conn succeeded"; fi
 grep -q "no connection 'no-such-conn'" "$T/err" || die "unclear error: $(cat "$T/err")"
