@@ -353,11 +353,26 @@ static void fix_pfs(struct out *o, const struct ike_diag_facts *f)
     }
 }
 
+static void fix_kernel(struct out *o, const struct ike_diag_facts *f)
+{
+    char enc[32];
+    encr_name(f->encr, f->encr_keylen, enc, sizeof(enc));
+    if (f->err == IKE_ERR_KERNEL_NOESP)
+        put(o, "Load the kernel's ESP support (modprobe esp4 esp6).");
+    else if (f->err == IKE_ERR_KERNEL_ALG)
+        put(o,
+            "Load the kernel module for %s, or set esp= to algorithms this kernel has, on "
+            "both sides.",
+            enc);
+    else
+        put(o, "See the kernel error in the log at that time.");
+}
+
 int ike_diag_fix_text(const struct ike_diag_record *r, char *buf, size_t cap)
 {
     struct out o = {buf, cap, 0};
     const struct ike_diag_facts *f = &r->f;
-    char l[IKE_ADDR_STRLEN], rm[IKE_ADDR_STRLEN], enc[32];
+    char l[IKE_ADDR_STRLEN], rm[IKE_ADDR_STRLEN];
     ike_addr_fmt(&r->local, l, sizeof(l));
     ike_addr_fmt(&r->remote, rm, sizeof(rm));
     if (cap)
@@ -399,16 +414,7 @@ int ike_diag_fix_text(const struct ike_diag_record *r, char *buf, size_t cap)
                 "on the peer.");
         break;
     case IKE_DIAG_KERNEL_REFUSED:
-        encr_name(f->encr, f->encr_keylen, enc, sizeof(enc));
-        if (f->err == IKE_ERR_KERNEL_NOESP)
-            put(&o, "Load the kernel's ESP support (modprobe esp4 esp6).");
-        else if (f->err == IKE_ERR_KERNEL_ALG)
-            put(&o,
-                "Load the kernel module for %s, or set esp= to algorithms this kernel has, on "
-                "both sides.",
-                enc);
-        else
-            put(&o, "See the kernel error in the log at that time.");
+        fix_kernel(&o, f);
         break;
     default:
         put(&o, "See the log at that time for the exchange that failed.");

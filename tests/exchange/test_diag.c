@@ -236,6 +236,10 @@ START_TEST(dead_peer)
            "ESP from the peer either: the peer is down or unreachable.",
            "Check that the peer 10.0.0.2 is running and reachable from 10.0.0.1 (UDP 500, 4500 "
            "and ESP).");
+    /* dpdaction=clear: the IKE SA is gone and the kernel holds no orphan. */
+    ck_assert_int_eq(h_ike_count(&w.p[0], NULL), 0);
+    ck_assert_uint_eq(ike_kmem_sa_count(w.p[0].kmem), 0);
+    ck_assert_uint_eq(ike_kmem_policy_count(w.p[0].kmem), 0);
 }
 END_TEST
 

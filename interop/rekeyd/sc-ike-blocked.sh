@@ -1,0 +1,60 @@
+#!/bin/bash
+# rekeyd <-> rekeyd (XFRM), IKE blocked mid-life (iptables-legacy drops UDP 500/4500, ESP passes): diagnose names it while ESP flows; unblocked in time, the pending rekey completes, no packet lost.
+# Runs inside the UML guest (interop/run). A firewall that lets ESP through
+# but drops IKE is the classic cause of "rekeying failed" hours after set-up
+# (issue 8). Left "a" initiates; once traffic flows, the left namespace
+# drops UDP 500 and 4500 both ways and a Child rekey starts on a. Its
+# request goes unanswered while ESP from b still arrives (the inbound SA's
+# counters advance): after the third retransmit (about 24 s) `rekeyctl
+# diagnose` must say so word for word, with the fix naming both addresses.
+# Then the rules go; the next retransmit gets through and the rekey
+# completes. Traffic runs throughout: a single lost datagram fails it.
+. "$(dirname "$0")/../lib.sh"
+
+# block -A|-D: add or delete the IKE-dropping rules in the left namespace
+block() {
+    local p
+    for p in 500 4500; do
+        in_ns "$L" iptables-legacy "$1" OUTPUT -p udp --dport $p -j DROP || return 1
+        in_ns "$L" iptables-legacy "$1" INPUT -p udp --sport $p -j DROP || return 1
+    done
+}
+diag_has() { rk_ctl "$1" diagnose t | grep -qxF -- "    $2"; }
+
+scenario_begin rekeyd/ike-blocked "rekeyd <-> rekeyd (XFRM): IKE blocked while ESP flows, named by diagnose, recovered"
+p=("ike=aes256gcm16-prfsha256-x25519" "esp=aes256gcm16-x25519" "lifetime=1h" "ikelifetime=2h" "rekeymargin=5m")
+rk_write_conf a left start "${p[@]}"
+rk_write_conf b right add "${p[@]}"
+check "responder b starts" rk_start b "$R"
+check "initiator a starts" rk_start a "$L"
+check "tunnel established on both sides" wait_for 30 eval 'rk_established a && rk_established b'
+settle 15 rk_agree a b
+check "both sides agree on the SAs" [ "$SET_AGREE" = 1 ]
+check "traffic flows through the tunnel" traffic_start
+before=$AG_CHILD
+
+check "IKE blocked: UDP 500 and 4500 dropped in the left namespace" block -A
+note "rekeyctl rekey t --child on a, with IKE blocked"
+check "rekey --child accepted" rk_ctl a rekey t --child >/dev/null
+t0=$SECONDS
+CAUSE="cause: Child SA rekey: no answer to our IKE request after 3 retransmits while ESP from the peer still arrives: IKE is blocked on the path (still retrying)."
+FIX="fix: Allow UDP 500 and 4500 from $L_OUT to $R_OUT and back on every firewall between them."
+check "diagnose names the blocked IKE: $CAUSE" wait_for 60 diag_has a "$CAUSE"
+note "named $((SECONDS - t0)) s after the rekey started"
+check "and the fix: $FIX" diag_has a "$FIX"
+rk_ctl a diagnose t >"$SC_DIR/diagnose.txt"
+sed 's/^/    | /' "$SC_DIR/diagnose.txt"
+check "the tunnel is still up on the old SA" rk_established a
+
+check "IKE unblocked" block -D
+check "the pending rekey completes (next retransmit gets through)" rk_wait_rekeys a 1 0 60
+note "rekey done $((SECONDS - t0)) s after it started"
+settle 20 rk_agree a b
+check "both sides agree after the rekey" [ "$SET_AGREE" = 1 ]
+check "Child SPIs changed" [ "$AG_CHILD" != "$before" ]
+check "old SAs gone from both kernels" [ "$SET_KERNEL" = 1 ]
+traffic_stop
+check_traffic
+check "no error in b's log" rk_log_clean b
+SC_CHILD_REKEYS=1 SC_IKE_REKEYS=0
+scenario_end
