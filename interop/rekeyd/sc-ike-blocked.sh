@@ -44,7 +44,9 @@ note "named $((SECONDS - t0)) s after the rekey started"
 check "and the fix: $FIX" diag_has a "$FIX"
 rk_ctl a diagnose t >"$SC_DIR/diagnose.txt"
 sed 's/^/    | /' "$SC_DIR/diagnose.txt"
-check "the tunnel is still up on the old SA" rk_established a
+# The old Child SA (REKEYING now) still carries every datagram.
+check "ESP still carries the traffic meanwhile (none lost so far)" \
+    eval 'traffic_live && [ "$TR_RECEIVED" -gt 0 ] && [ "$TR_LOST" = 0 ]'
 
 check "IKE unblocked" block -D
 check "the pending rekey completes (next retransmit gets through)" rk_wait_rekeys a 1 0 60

@@ -321,7 +321,8 @@ static void check_arm(struct ike_engine *e, struct ike_sa *sa, struct ike_child 
     d->check_spi = ch->spi_in;
     d->check_saved_rekey = ch->rekey_at_ms;
     if (at < ch->rekey_at_ms)
-        ch->rekey_at_ms = at; /* timers.c picks it up when the child is attached */
+        ch->rekey_at_ms = at;
+    ike_timers_update(e, sa); /* the SA's deadline was computed before this */
     d->info.check = IKE_DIAG_CHECK_PENDING;
     d->info.check_at_ms = ch->rekey_at_ms;
     d->info.check_dh = 0;

@@ -130,6 +130,30 @@ START_TEST(pfs_we_offer_peer_none)
 }
 END_TEST
 
+/* The responder checks too (later, 8 s), when the initiator does not:
+ * the peer may be another implementation without such a check. */
+START_TEST(pfs_responder_checks)
+{
+    int ini = _i, rsp = !_i;
+    pfs(rsp, CURVE25519);
+    cfg[rsp].rekey_check = true;
+    up(ini);
+    get_info();
+    ck_assert_int_eq(info[rsp].check, IKE_DIAG_CHECK_PENDING);
+    h_advance(&w, 7000);
+    ck_assert_int_eq(h_count_events(&w.p[rsp], IKE_EV_REKEY_FAILED), 0); /* not yet */
+    h_advance(&w, 3000);
+    get_info();
+    ck_assert_int_eq(info[rsp].check, IKE_DIAG_CHECK_FAILED);
+    expect(rsp, 0, IKE_DIAG_PFS_MISMATCH,
+           "Rekey check failed: the Child SA rekey failed: we offer PFS group x25519, the peer's "
+           "answer shows none of it (NO_PROPOSAL_CHOSEN).",
+           "Set the same PFS group on both sides: esp=aes256gcm16-x25519 on both, or "
+           "esp=aes256gcm16 on both for no PFS.");
+    assert_tunnel_up();
+}
+END_TEST
+
 /* We offer no PFS, the peer wants a group. */
 START_TEST(pfs_we_offer_none_peer_wants)
 {
@@ -417,6 +441,7 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, check_passes, 0, 2);
     tcase_add_loop_test(tc, pfs_we_offer_peer_none, 0, 2);
     tcase_add_loop_test(tc, pfs_we_offer_none_peer_wants, 0, 2);
+    tcase_add_loop_test(tc, pfs_responder_checks, 0, 2);
     tcase_add_loop_test(tc, ike_blocked, 0, 2);
     tcase_add_loop_test(tc, ike_blocked_recovers, 0, 2);
     tcase_add_loop_test(tc, dead_peer, 0, 2);
