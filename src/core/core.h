@@ -222,6 +222,9 @@ struct ike_sa {
     uint8_t low_nonce[IKE_LOW_NONCE_MAX];
     uint8_t low_nonce_len;
     bool redundant;
+    /* On the peer's redundant SA of a collision we won: our SPI of the old
+     * SA, deleted only when this one goes (B12, rekey_ike.c). */
+    uint64_t delete_old_after;
     bool replaced;  /* a rekey moved its children away: no IKE_DOWN event */
     bool half_open; /* counted in e->n_half_open (responder before IKE_AUTH) */
     uint32_t rekeys, rekey_fails;

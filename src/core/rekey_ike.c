@@ -107,8 +107,14 @@ static void resolve_ike_collision(struct ike_engine *e, struct ike_sa *old, uint
         delete_ike_sa(e, ours, now_ms);                               /* we made it, we delete it */
         old->delete_at_ms = now_ms + ike_rekey_passive_ike_wait(old); /* the winner deletes old */
     } else {
+        /* We won, the peer deletes its redundant SA. It can do so only
+         * once it has our response to its rekey, which it may still be
+         * retransmitting on the old SA: so the old SA stays until the
+         * redundant one is gone (its DELETE, or our passive timeout).
+         * Deleting the old SA at once made the peer drop its half-made
+         * SA while we kept it as redundant (B12). */
         redundant->delete_at_ms = now_ms + ike_rekey_passive_ike_wait(redundant);
-        delete_ike_sa(e, old, now_ms);
+        redundant->delete_old_after = ike_sa_our_spi(old);
     }
     ike_timers_update(e, old);
     ike_timers_update(e, redundant);
@@ -116,6 +122,9 @@ static void resolve_ike_collision(struct ike_engine *e, struct ike_sa *old, uint
 
 void ike_rekey_ike_deleted(struct ike_engine *e, struct ike_sa *sa)
 {
+    struct ike_sa *old = ike_sa_find(e, sa->delete_old_after);
+    if (old && old != sa && old->state == IKE_SA_REKEYED)
+        delete_ike_sa(e, old, e->now_ms); /* the collision's loser is done with it */
     struct ike_sa *to = sa->collision ? sa->collision : sa->rekey_new;
     if (to && to->state == IKE_SA_ESTABLISHED && sa->children) {
         ike_log(e, IKE_LOG_INFO, "IKE SA %016llx_%016llx deleted by the peer after its rekey",

@@ -203,6 +203,36 @@ START_TEST(repin_prefers_confirmed_child)
 }
 END_TEST
 
+/* sim --seed 11 (B12): both peers rekey the IKE SA at once; the winner's
+ * response to the loser's rekey is lost. The winner deleted the old IKE SA
+ * at once, so the loser, its own rekey still outstanding, dropped its
+ * half-made new SA, while the winner kept that SA (ESTABLISHED, marked
+ * redundant) waiting for a DELETE that could never come: the peers
+ * disagreed for the whole passive timeout (167 s). The winner now deletes
+ * the old SA only once the redundant one is gone. _i: bit 0 = whose
+ * response is lost, the rest picks the seed (so either side wins). */
+START_TEST(ike_collision_lost_response_no_stale_sa)
+{
+    int lost = _i & 1;
+    h_free(&w);
+    h_init(&w, 100 + (uint64_t)(_i >> 1));
+    up(0);
+    h_advance(&w, 1000);
+    struct h_rule r = {
+        .from = lost, .exchange = CREATE_CHILD_SA, .response = 1, .count = 1, .action = H_DROP};
+    h_set_rule(&w, &r);
+    ck_assert_int_eq(ike_engine_rekey(w.p[0].e, "t", true, w.now_ms), 0);
+    ck_assert_int_eq(ike_engine_rekey(w.p[1].e, "t", true, w.now_ms), 0);
+    h_advance(&w, 20000);
+    for (int i = 0; i < 2; i++)
+        ck_assert_msg(h_ike_count(&w.p[i], NULL) == 1 && h_ike_count(&w.p[i], "ESTABLISHED") == 1,
+                      "%s holds %d IKE SAs (%d established) 20 s after colliding IKE rekeys",
+                      w.p[i].name, h_ike_count(&w.p[i], NULL), h_ike_count(&w.p[i], "ESTABLISHED"));
+    char why[200];
+    ck_assert_msg(h_check_tunnel(&w, why, sizeof(why)) > 0, "%s", why);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("sim_open_bugs");
@@ -214,6 +244,7 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, outbound_soft_expiry_starts_rekey, 0, 2);
     tcase_add_loop_test(tc, passive_delete_waits_for_unconfirmed_sa, 0, 2);
     tcase_add_loop_test(tc, repin_prefers_confirmed_child, 0, 4);
+    tcase_add_loop_test(tc, ike_collision_lost_response_no_stale_sa, 0, 8);
     suite_add_tcase(s, tc);
     return s;
 }
