@@ -21,6 +21,14 @@
  *     retransmit budget before the end). No engine can carry traffic on
  *     an SA past its lifetime or on one the peer never got; the break is
  *     then treated as a disturbance of its own (G2: recover within R).
+ *  G4 an IKE SA one peer declared dead (retransmissions exhausted) may
+ *     live on at a peer that runs no DPD: RFC 7296 2.4 makes liveness
+ *     checks optional, and nothing is sent to a peer that is gone, so such
+ *     a peer learns of the loss only at its own next request on that SA
+ *     (a rekey at the latest) or from the other side's INITIAL_CONTACT.
+ *     Agreement skips that SA and its Child SAs at the DPD-less peer;
+ *     continuity is still checked, so an orphan that carries traffic (a
+ *     black hole the engine could avoid) is still a violation.
  * A peer declared dead (IKE_ERR_TIMEOUT) is itself checked: datagrams must
  * have been lost in its retransmit window, or a disturbance must cover it.
  */
@@ -340,6 +348,19 @@ static bool has_ike(const struct snap *s, uint64_t spi_i, uint64_t spi_r)
     return false;
 }
 
+/* G4: is this IKE SA one that peer `holder`'s partner declared dead while
+ * the holder has no DPD? */
+static bool orphan(const struct sim_world *w, int holder, uint64_t spi_i, uint64_t spi_r)
+{
+    if (w->sc->side[holder].dpd_delay_ms)
+        return false;
+    uint32_t have = w->n_orphan < SIM_ORPHANS ? w->n_orphan : SIM_ORPHANS;
+    for (uint32_t k = 0; k < have; k++)
+        if (w->orphan_i[k] == spi_i && w->orphan_r[k] == spi_r)
+            return true;
+    return false;
+}
+
 static void check_agreement(struct sim_world *w, const struct snap s[2])
 {
     for (int a = 0; a < 2 && !w->failed; a++) {
@@ -357,7 +378,8 @@ static void check_agreement(struct sim_world *w, const struct snap s[2])
                          (unsigned long long)x->ike[k].spi_r, x->ike[k].state);
                 return;
             } else if (!strcmp(x->ike[k].state, "ESTABLISHED") &&
-                       !has_ike(y, x->ike[k].spi_i, x->ike[k].spi_r)) {
+                       !has_ike(y, x->ike[k].spi_i, x->ike[k].spi_r) &&
+                       !orphan(w, a, x->ike[k].spi_i, x->ike[k].spi_r)) {
                 sim_fail(w, "agreement: %s has IKE SA %016llx_%016llx, %s does not", me,
                          (unsigned long long)x->ike[k].spi_i, (unsigned long long)x->ike[k].spi_r,
                          peer);
@@ -372,7 +394,7 @@ static void check_agreement(struct sim_world *w, const struct snap s[2])
                          me, c->spi_in, c->spi_out, c->state);
                 return;
             }
-            if (strcmp(c->state, "INSTALLED"))
+            if (strcmp(c->state, "INSTALLED") || orphan(w, a, c->spi_i, c->spi_r))
                 continue;
             const struct snap_child *o = child_with(y, c->spi_out, true);
             if (!o || o->spi_out != c->spi_in || strcmp(o->state, "INSTALLED")) {
@@ -496,4 +518,7 @@ void sim_check_timeout(struct sim_world *w, int i, const struct ike_event *ev)
                  "was lost in the last %llu ms",
                  w->p[i].name, (unsigned long long)win);
     sim_add_cause(w, w->now_ms, w->now_ms, "peer declared dead");
+    uint32_t j = w->n_orphan++ % SIM_ORPHANS; /* G4 */
+    w->orphan_i[j] = ev->ike_spi_i;
+    w->orphan_r[j] = ev->ike_spi_r;
 }

@@ -21,6 +21,7 @@
 #define SIM_PEERS       2
 #define SIM_MAX_ACTIONS 64
 #define SIM_MAX_CAUSES  256
+#define SIM_ORPHANS     16
 #define SIM_MAX_OUT     64 /* tracked outstanding requests */
 #define SIM_DROP_RING   512
 #define SIM_EXP_RING    64
@@ -212,6 +213,10 @@ struct sim_world {
      * its time lifetime ends (kernel seconds, 0 = none): G3 */
     uint32_t ok_spi[SIM_PEERS];
     uint64_t ok_end_s[SIM_PEERS];
+    /* IKE SAs one peer declared dead while the other, without DPD, may
+     * keep them (G4 in invariants.c) */
+    uint64_t orphan_i[SIM_ORPHANS], orphan_r[SIM_ORPHANS];
+    uint32_t n_orphan;
     bool shutting_down;
     uint32_t checks;
     /* the first violation */
