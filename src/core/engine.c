@@ -416,8 +416,10 @@ int ike_engine_kernel_event(struct ike_engine *e, const struct ike_kernel_event 
         ike_child_hard_expired(e, ch, now_ms); /* the kernel dropped it already */
         return 0;
     }
-    /* Soft expiry (time, bytes or packets): rekey now. */
-    return ch->state == CHILD_INSTALLED ? ike_rekey_child_queue(e, ch, now_ms) : 0;
+    /* Soft expiry (time, bytes or packets): rekey now; a redundant SA
+     * (collision) is not rekeyed, its DELETE is due (seed 287). */
+    return ch->state == CHILD_INSTALLED && !ch->redundant ? ike_rekey_child_queue(e, ch, now_ms)
+                                                          : 0;
 }
 
 /* ---- status ---- */

@@ -67,9 +67,23 @@ uint64_t ike_rekey_passive_deadline(const struct ike_child *ch, uint64_t now_ms)
 {
     uint64_t wait = ike_timers_retransmit_budget(&ch->ike->conn->cfg) + 2000;
     uint64_t at = now_ms + (wait > PASSIVE_DELETE_TIMEOUT_MS ? wait : PASSIVE_DELETE_TIMEOUT_MS);
-    if (ch->expire_at_ms && ch->expire_at_ms > now_ms + 3000 && at > ch->expire_at_ms - 1500)
-        at = ch->expire_at_ms - 1500;
-    return at;
+    uint64_t eol = ike_rekey_end_of_life(ch);
+    if (eol && eol < now_ms + 1000) {
+        /* Tiny lifetimes: give our response a moment to reach the peer,
+         * but stay ahead of the kernel, whose hard expiry can come up
+         * to 1 s before ours (whole-second add time). */
+        uint64_t last = ch->expire_at_ms > now_ms + 1100 ? ch->expire_at_ms - 1100 : now_ms;
+        eol = now_ms + 1000 < last ? now_ms + 1000 : last;
+    }
+    return eol && at > eol ? eol : at;
+}
+
+/* The last moment to move traffic off a child: 1.5 s before our hard
+ * expiry (the kernel's, counted from a truncated add time, may be up to
+ * 1 s earlier). 0 = no time limit. */
+uint64_t ike_rekey_end_of_life(const struct ike_child *ch)
+{
+    return ch->expire_at_ms > 1500 ? ch->expire_at_ms - 1500 : 0;
 }
 
 void ike_rekey_forget_child(struct ike_child *ch)

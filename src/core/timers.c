@@ -321,12 +321,13 @@ static void expired_child_rekey(struct ike_engine *e, struct ike_child *ch, uint
 static void expired_child_delete(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms)
 {
     ch->delete_at_ms = 0;
-    if (ike_child_only_unconfirmed_besides(ch) && ch->expire_at_ms > now_ms + 3000) {
+    uint64_t eol = ike_rekey_end_of_life(ch);
+    if (ike_child_only_unconfirmed_besides(ch) && eol > now_ms) {
         /* Still carrying our traffic, and its replacement is one the peer
          * has not confirmed (its CREATE_CHILD_SA may still be
          * retransmitting: B10). Keep the old SA while it is valid; the
          * peer's next request or DELETE confirms the new one sooner. */
-        ch->delete_at_ms = ch->expire_at_ms - 1500;
+        ch->delete_at_ms = eol;
         return;
     }
     struct ike_task t = {.type = TASK_CHILD_DELETE, .del_spi = ch->spi_in};
