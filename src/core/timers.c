@@ -314,7 +314,8 @@ static void expired_child(struct ike_engine *e, struct ike_child *ch, uint64_t n
 static void expired_child_rekey(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms)
 {
     ch->rekey_at_ms = 0;
-    ike_rekey_child_queue(e, ch, now_ms);
+    if (ike_rekey_child_queue(e, ch, now_ms) == IKE_ERR_BUSY)
+        ch->rekey_at_ms = now_ms + 1000; /* queue full: the rekey must not be lost */
 }
 
 /* The peer replaced this child but never deleted it. */
@@ -331,7 +332,8 @@ static void expired_child_delete(struct ike_engine *e, struct ike_child *ch, uin
         return;
     }
     struct ike_task t = {.type = TASK_CHILD_DELETE, .del_spi = ch->spi_in};
-    ike_task_queue(e, ch->ike, &t, now_ms);
+    if (ike_task_queue(e, ch->ike, &t, now_ms) < 0)
+        ch->delete_at_ms = now_ms + 1000; /* queue full: try again */
 }
 
 static void expired_ike_rekey(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)

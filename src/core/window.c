@@ -133,6 +133,28 @@ void ike_task_drop(struct ike_engine *e, struct ike_sa *sa, uint8_t type, uint32
     sa->n_pending = keep;
 }
 
+/* A DELETE must never be lost to a full queue (a rekey of every child at
+ * once fills it, and the old SAs' DELETEs then went nowhere: seed
+ * 1013851). Room is made by putting back the last queued Child rekey,
+ * which its rekey timer starts again a second later. */
+static bool make_room_for_delete(struct ike_engine *e, struct ike_sa *sa, const struct ike_task *t,
+                                 uint64_t now_ms)
+{
+    if (t->type != TASK_CHILD_DELETE && t->type != TASK_IKE_DELETE)
+        return false;
+    for (int i = sa->n_pending - 1; i >= 0; i--) {
+        if (sa->pending[i].type != TASK_CHILD_REKEY)
+            continue;
+        struct ike_child *ch = ike_map_get(&e->child_by_spi, sa->pending[i].del_spi);
+        if (ch && ch->ike == sa && ch->state == CHILD_INSTALLED)
+            ch->rekey_at_ms = now_ms + 1000;
+        ike_task_drop(e, sa, TASK_CHILD_REKEY, sa->pending[i].del_spi);
+        ike_timers_update(e, sa);
+        return true;
+    }
+    return false;
+}
+
 int ike_task_queue(struct ike_engine *e, struct ike_sa *sa, const struct ike_task *t,
                    uint64_t now_ms)
 {
@@ -152,7 +174,7 @@ int ike_task_queue(struct ike_engine *e, struct ike_sa *sa, const struct ike_tas
             (t->type == TASK_IKE_REKEY ||
              (t->type == TASK_CHILD_REKEY && sa->pending[i].del_spi == t->del_spi)))
             return 0;
-    if (sa->n_pending == IKE_PENDING_TASKS)
+    if (sa->n_pending == IKE_PENDING_TASKS && !make_room_for_delete(e, sa, t, now_ms))
         return IKE_ERR_BUSY;
     sa->pending[sa->n_pending++] = *t;
     ike_task_next(e, sa, now_ms);
