@@ -21,6 +21,7 @@
 #include "ike/engine.h"
 #include "ike/err.h"
 #include "ike/kernel_memory.h"
+#include "test_props.h"
 
 #ifdef HAVE_CALLGRIND_H
 #include <valgrind/callgrind.h>
@@ -226,16 +227,7 @@ static void conn_common(struct ike_conn_cfg *c)
     ike_conn_cfg_defaults(c);
     memcpy(c->psk, "bench-psk-0123456789", 20);
     c->psk_len = 20;
-    c->n_ike = 1;
-    c->ike[0] = (struct ike_prop_cfg){.n_encr = 1, .n_prf = 1, .n_dh = 1};
-    c->ike[0].encr[0].id = ENCR_AES_GCM_16;
-    c->ike[0].encr[0].keylen = 256;
-    c->ike[0].prf[0] = PRF_HMAC_SHA2_256;
-    c->ike[0].dh[0] = CURVE25519;
-    c->n_esp = 1;
-    c->esp[0] = (struct ike_prop_cfg){.n_encr = 1};
-    c->esp[0].encr[0].id = ENCR_AES_GCM_16;
-    c->esp[0].encr[0].keylen = 256;
+    t_default_props(c);
 }
 
 /* Initiator conn i: 10.x.y.z <-> 172.16.0.1, host-to-host (the traffic

@@ -28,6 +28,7 @@
 #include "ike/crypto.h"
 #include "ike/engine.h"
 #include "ike/err.h"
+#include "test_props.h"
 
 static struct {
     uint32_t sas, window, rounds;
@@ -290,16 +291,7 @@ static void conn_cfg(uint32_t i, uint16_t pfs, struct ike_conn_cfg *c)
     c->rekey = false; /* rekeys only when this program asks */
     c->dpd_delay_ms = 0;
     c->retransmit_base_ms = 2000;
-    c->n_ike = 1;
-    c->ike[0] = (struct ike_prop_cfg){.n_encr = 1, .n_prf = 1, .n_dh = 1};
-    c->ike[0].encr[0].id = ENCR_AES_GCM_16;
-    c->ike[0].encr[0].keylen = 256;
-    c->ike[0].prf[0] = PRF_HMAC_SHA2_256;
-    c->ike[0].dh[0] = CURVE25519;
-    c->n_esp = 1;
-    c->esp[0] = (struct ike_prop_cfg){.n_encr = 1};
-    c->esp[0].encr[0].id = ENCR_AES_GCM_16;
-    c->esp[0].encr[0].keylen = 256;
+    t_default_props(c);
     if (pfs) {
         c->esp[0].n_dh = 1;
         c->esp[0].dh[0] = pfs;

@@ -9,6 +9,7 @@
 #include "ike/diag.h"
 #include "ike/crypto.h"
 #include "ike/err.h"
+#include "test_props.h"
 
 static uint64_t splitmix(uint64_t *s)
 {
@@ -87,16 +88,7 @@ void h_conn_defaults(struct ike_conn_cfg *c, bool left_side)
     set_subnet(&c->remote_ts, left_side ? 2 : 1);
     memcpy(c->psk, "test-psk", 8);
     c->psk_len = 8;
-    c->n_ike = 1;
-    c->ike[0] = (struct ike_prop_cfg){.n_encr = 1, .n_prf = 1, .n_dh = 1};
-    c->ike[0].encr[0].id = ENCR_AES_GCM_16;
-    c->ike[0].encr[0].keylen = 256;
-    c->ike[0].prf[0] = PRF_HMAC_SHA2_256;
-    c->ike[0].dh[0] = CURVE25519;
-    c->n_esp = 1;
-    c->esp[0] = (struct ike_prop_cfg){.n_encr = 1};
-    c->esp[0].encr[0].id = ENCR_AES_GCM_16;
-    c->esp[0].encr[0].keylen = 256;
+    t_default_props(c);
 }
 
 void h_init(struct h_world *w, uint64_t seed)

@@ -17,6 +17,7 @@
 #include "ike/crypto.h"
 #include "ike/err.h"
 #include "sim.h"
+#include "test_props.h"
 
 #define T0_MS 1000000ULL /* the clock starts here so kernel seconds are non-zero */
 
@@ -101,16 +102,7 @@ static void make_cfg(const struct sim_side *s, int i, struct ike_conn_cfg *c)
     set_subnet(&c->remote_ts, (uint8_t)(2 - i));
     memcpy(c->psk, "sim-psk-0123456789", 18);
     c->psk_len = 18;
-    c->n_ike = 1;
-    c->ike[0] = (struct ike_prop_cfg){.n_encr = 1, .n_prf = 1, .n_dh = 1};
-    c->ike[0].encr[0].id = ENCR_AES_GCM_16;
-    c->ike[0].encr[0].keylen = 256;
-    c->ike[0].prf[0] = PRF_HMAC_SHA2_256;
-    c->ike[0].dh[0] = CURVE25519;
-    c->n_esp = 1;
-    c->esp[0] = (struct ike_prop_cfg){.n_encr = 1};
-    c->esp[0].encr[0].id = ENCR_AES_GCM_16;
-    c->esp[0].encr[0].keylen = 256;
+    t_default_props(c);
     if (s->pfs) {
         c->esp[0].n_dh = 1;
         c->esp[0].dh[0] = CURVE25519;
