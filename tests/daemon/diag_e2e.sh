@@ -11,36 +11,9 @@
 set -euo pipefail
 REKEYD=$1
 REKEYCTL=$2
-PY=$(command -v /usr/bin/python3 || command -v python3)
-T=$(mktemp -d /tmp/rekeyd-diag.XXXXXX)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    sleep 0.2
-    for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-    if [ "${KEEP:-0}" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi
-}
-trap cleanup EXIT
+NAME=diag_e2e
+. "$(dirname "$0")/lib.sh"
 
-NSTEPS=0
-step() {
-    NSTEPS=$((NSTEPS + 1))
-    echo "== [${SECONDS}s] $*"
-}
-die() {
-    echo "FAIL: $*" >&2
-    echo "diag_e2e: Checks: $NSTEPS, Failures: 1, Errors: 0"
-    for f in "$T"/*.log; do echo "--- $f" >&2; tail -n 30 "$f" >&2; done
-    exit 1
-}
-ctl() { local who=$1; shift; "$REKEYCTL" -S "$T/$who.ctl" "$@"; }
-wait_for() {
-    local end=$((SECONDS + $1)); shift
-    until "$@" >/dev/null 2>&1; do
-        [ $SECONDS -lt $end ] || return 1
-        sleep 0.2
-    done
-}
 # up WHO CONN: an ESTABLISHED IKE SA with an INSTALLED child
 up() {
     ctl "$1" status --json | "$PY" -c "

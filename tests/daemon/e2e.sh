@@ -15,32 +15,9 @@
 set -euo pipefail
 REKEYD=$1
 REKEYCTL=$2
-# The system interpreter: a pyenv shim costs seconds per call.
-PY=$(command -v /usr/bin/python3 || command -v python3)
-T=$(mktemp -d /tmp/rekeyd-e2e.XXXXXX)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    sleep 0.2
-    for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-    if [ "${KEEP:-0}" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi
-}
-trap cleanup EXIT
+NAME=e2e
+. "$(dirname "$0")/lib.sh"
 
-# Steps are counted in Check's summary format, which tests/run adds up.
-NSTEPS=0
-step() {
-    NSTEPS=$((NSTEPS + 1))
-    echo "== [${SECONDS}s] $*"
-}
-die() {
-    echo "FAIL: $*" >&2
-    echo "e2e: Checks: $NSTEPS, Failures: 1, Errors: 0"
-    for f in "$T"/*.log; do echo "--- $f" >&2; tail -n 30 "$f" >&2; done
-    exit 1
-}
-
-ctl() { local who=$1; shift; "$REKEYCTL" -S "$T/$who.ctl" "$@"; }
 # json WHO EXPR: evaluate a Python expression over `status --json` as d
 json() {
     ctl "$1" status --json | "$PY" -c "import json,sys; d=json.load(sys.stdin); print($2)"
@@ -56,14 +33,6 @@ child_spis() {
 }
 n_ike() { json "$1" "len(d['ike_sas'])"; }
 
-# wait_for SECONDS CMD...: poll (the test's own loop, not the daemon's)
-wait_for() {
-    local end=$((SECONDS + $1)); shift
-    until "$@" >/dev/null 2>&1; do
-        [ $SECONDS -lt $end ] || return 1
-        sleep 0.1
-    done
-}
 established() { [ -n "$(ike_spis "$1" "${2:-t}")" ] && [ -n "$(child_spis "$1" fwd)" ]; }
 no_sas() { [ "$(n_ike "$1")" = 0 ]; }
 
