@@ -50,6 +50,7 @@ enum ike_diag_outcome {
     IKE_DIAG_O_PEER_DELETED, /* the peer deleted the SA without replacing it */
     IKE_DIAG_O_HARD_EXPIRED, /* the SA reached its hard lifetime unreplaced */
     IKE_DIAG_O_KERNEL_ERROR, /* the kernel refused an operation */
+    IKE_DIAG_O_PEER_RESTARTED, /* the peer's INITIAL_CONTACT made us drop stale SAs */
 };
 
 /* The classified cause. */
@@ -65,6 +66,7 @@ enum ike_diag_cause {
     IKE_DIAG_AUTH_FAILED,
     IKE_DIAG_KERNEL_REFUSED,
     IKE_DIAG_OTHER,
+    IKE_DIAG_PEER_RESTARTED, /* INITIAL_CONTACT: our SAs with the peer were stale */
     IKE_DIAG_CAUSE_COUNT
 };
 
@@ -94,7 +96,15 @@ struct ike_diag_facts {
     bool rekey_off;       /* rekey=no */
     /* The SA's algorithms, for an esp= / ike= the fix can name. */
     uint16_t encr, encr_keylen, integ;
-    char detail[IKE_DIAG_DETAIL_MAX]; /* the kernel's words, "" when none */
+    char detail[IKE_DIAG_DETAIL_MAX]; /* the kernel's words, "" when none; for
+                                         PEER_RESTARTED the stale Child SAs */
+    bool ike_sa;           /* about the IKE SA (lifetime records), not a Child SA */
+    uint8_t kop;           /* KERNEL_ERROR: the refused op (enum ike_kernel_op_type) */
+    uint8_t pol_dir;       /* KERNEL_ERROR on a policy: its direction */
+    struct ike_selector sel; /* KERNEL_ERROR on a policy: its selector */
+    uint16_t n_stale;      /* PEER_RESTARTED: stale Child SAs deleted */
+    uint64_t recovered_ms; /* a pending NO_ANSWER that was answered after all:
+                              how long IKE went unanswered; 0 = not (yet) */
 };
 
 struct ike_diag_record {

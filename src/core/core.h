@@ -235,6 +235,7 @@ struct ike_sa {
     uint64_t last_heard_ms;
     uint64_t created_ms, established_ms; /* INITIAL_CONTACT tells stale from new */
     uint64_t diag_esp_in; /* inbound ESP packets when our request first went unanswered */
+    uint64_t diag_sent_ms; /* when that request first went out (diag_rec.c) */
     uint64_t deadline_ms; /* min of the above and the children's */
     uint32_t heap_idx;    /* position in the deadline heap, UINT32_MAX = none */
 
@@ -504,6 +505,13 @@ void ike_diag_retransmit(struct ike_engine *e, struct ike_sa *sa, uint64_t now_m
 void ike_diag_no_answer(struct ike_engine *e, struct ike_sa *sa, bool pending, uint64_t now_ms);
 void ike_diag_peer_deleted(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms);
 void ike_diag_hard_expired(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms);
+/* The IKE SA: its hard lifetime ran out unreplaced; the peer deleted it. */
+void ike_diag_ike_expired(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms);
+void ike_diag_ike_peer_deleted(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms);
+/* The peer's INITIAL_CONTACT is about to delete stale (2.4). */
+void ike_diag_peer_restarted(struct ike_engine *e, struct ike_sa *stale, uint64_t now_ms);
+/* A response arrived: an early "IKE blocked" record of this SA recovered. */
+void ike_diag_answered(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms);
 /* Every event the engine queues (ike_out_event). */
 void ike_diag_event(struct ike_engine *e, struct ike_sa *sa, struct ike_child *ch, uint8_t type,
                     int err);

@@ -32,6 +32,8 @@ uint8_t ike_diag_classify(const struct ike_diag_facts *f)
         return IKE_DIAG_OTHER;
     case IKE_DIAG_O_HARD_EXPIRED:
         return IKE_DIAG_PEER_NEVER_REKEYS;
+    case IKE_DIAG_O_PEER_RESTARTED:
+        return IKE_DIAG_PEER_RESTARTED;
     default:
         break;
     }
@@ -62,6 +64,7 @@ static const char *const cause_names[IKE_DIAG_CAUSE_COUNT] = {
     [IKE_DIAG_AUTH_FAILED] = "auth_failed",
     [IKE_DIAG_KERNEL_REFUSED] = "kernel_refused",
     [IKE_DIAG_OTHER] = "other",
+    [IKE_DIAG_PEER_RESTARTED] = "peer_restarted",
 };
 
 const char *ike_diag_cause_name(uint8_t cause)
@@ -243,8 +246,29 @@ static void cause_pfs(struct out *o, const struct ike_diag_facts *f)
     put(o, ".");
 }
 
+static bool is_policy_op(uint8_t kop)
+{
+    return kop == IKE_KOP_ADD_POLICY || kop == IKE_KOP_UPDATE_POLICY || kop == IKE_KOP_DEL_POLICY;
+}
+
+/* "the outbound policy 10.1.0.0/16 -> 10.2.0.0/16: already exists (EEXIST)" */
+static void cause_kernel_policy(struct out *o, const struct ike_diag_facts *f)
+{
+    static const char *const dirs[] = {"inbound", "outbound", "forward"};
+    char s[IKE_ADDR_STRLEN], d[IKE_ADDR_STRLEN];
+    ike_addr_fmt(&f->sel.src, s, sizeof(s));
+    ike_addr_fmt(&f->sel.dst, d, sizeof(d));
+    put(o, "The kernel refused to %s the %s policy %s/%u -> %s/%u: %s.",
+        f->kop == IKE_KOP_DEL_POLICY ? "remove" : "install", f->pol_dir < 3 ? dirs[f->pol_dir] : "",
+        s, f->sel.src_prefix, d, f->sel.dst_prefix, f->detail[0] ? f->detail : ike_err_str(f->err));
+}
+
 static void cause_kernel(struct out *o, const struct ike_diag_facts *f)
 {
+    if (is_policy_op(f->kop)) {
+        cause_kernel_policy(o, f);
+        return;
+    }
     char enc[32];
     encr_name(f->encr, f->encr_keylen, enc, sizeof(enc));
     const char *integ = integ_name(f->integ);
@@ -264,7 +288,12 @@ static void cause_no_answer(struct out *o, const struct ike_diag_facts *f, bool 
 {
     put(o, "%s%s: no answer to our IKE request after %u retransmits", what(f),
         f->pending ? "" : " failed", f->retransmits);
-    if (flowing)
+    if (flowing && f->recovered_ms)
+        put(o,
+            " while ESP from the peer still arrived: IKE was blocked on the path (recovered "
+            "after %u s).",
+            secs(f->recovered_ms));
+    else if (flowing)
         put(o, " while ESP from the peer still arrives: IKE is blocked on the path%s.",
             f->pending ? " (still retrying)" : "");
     else
@@ -273,12 +302,39 @@ static void cause_no_answer(struct out *o, const struct ike_diag_facts *f, bool 
 
 static void cause_expired(struct out *o, const struct ike_diag_facts *f)
 {
-    put(o, "The Child SA ran to its hard lifetime (%u s) ", secs(f->life_ms));
+    put(o, "The %s SA ran to its hard lifetime (%u s) ", f->ike_sa ? "IKE" : "Child",
+        secs(f->life_ms));
     if (f->rekey_off)
         put(o, "with our rekeying off (rekey=no) and the peer never rekeyed it.");
     else
         put(o, "after %u failed rekey attempt%s of ours, and the peer never rekeyed it.",
             f->rekey_fails, f->rekey_fails == 1 ? "" : "s");
+}
+
+static void cause_lifetime(struct out *o, const struct ike_diag_facts *f)
+{
+    put(o, "The peer deleted the %s SA %u s after it was set up, before our rekey at %u s: ",
+        f->ike_sa ? "IKE" : "Child", secs(f->age_ms), secs(f->rekey_ms));
+    /* An IKE SA is also deleted when the peer is stopped by hand: the age
+     * alone cannot tell that from a lifetime. */
+    put(o, "the peer's %slifetime is shorter (about %u s, estimated from the SA's age)%s.",
+        f->ike_sa ? "IKE " : "", secs(f->age_ms),
+        f->ike_sa ? ", unless the peer was stopped by hand" : "");
+}
+
+/* RFC 7296 2.4: INITIAL_CONTACT says the peer holds no other IKE SA with
+ * us, so what we held was left from before its restart. */
+static void cause_restarted(struct out *o, const struct ike_diag_record *r)
+{
+    const struct ike_diag_facts *f = &r->f;
+    put(o,
+        "The peer restarted: its new IKE SA carried INITIAL_CONTACT, so we deleted the stale "
+        "IKE SA %016llx_%016llx",
+        (unsigned long long)r->ike_spi_i, (unsigned long long)r->ike_spi_r);
+    if (!f->n_stale)
+        put(o, ", which had no Child SA.");
+    else
+        put(o, " and its Child SA%s %s.", f->n_stale == 1 ? "" : "s", f->detail);
 }
 
 int ike_diag_cause_text(const struct ike_diag_record *r, char *buf, size_t cap)
@@ -308,10 +364,10 @@ int ike_diag_cause_text(const struct ike_diag_record *r, char *buf, size_t cap)
         cause_no_answer(&o, f, r->cause == IKE_DIAG_IKE_BLOCKED);
         break;
     case IKE_DIAG_PEER_LIFETIME_SHORTER:
-        put(&o,
-            "The peer deleted the Child SA %u s after it was set up, before our rekey at %u s: "
-            "the peer's lifetime is shorter (about %u s, estimated from the SA's age).",
-            secs(f->age_ms), secs(f->rekey_ms), secs(f->age_ms));
+        cause_lifetime(&o, f);
+        break;
+    case IKE_DIAG_PEER_RESTARTED:
+        cause_restarted(&o, r);
         break;
     case IKE_DIAG_PEER_NEVER_REKEYS:
         cause_expired(&o, f);
@@ -357,7 +413,10 @@ static void fix_kernel(struct out *o, const struct ike_diag_facts *f)
 {
     char enc[32];
     encr_name(f->encr, f->encr_keylen, enc, sizeof(enc));
-    if (f->err == IKE_ERR_KERNEL_NOESP)
+    if (is_policy_op(f->kop) && f->err == IKE_ERR_KERNEL_EXISTS)
+        put(o, "Remove the conflicting policy (ip xfrm policy) that another IPsec daemon or an "
+               "earlier run left, or change the subnets so they do not overlap.");
+    else if (f->err == IKE_ERR_KERNEL_NOESP)
         put(o, "Load the kernel's ESP support (modprobe esp4 esp6).");
     else if (f->err == IKE_ERR_KERNEL_ALG)
         put(o,
@@ -386,7 +445,13 @@ int ike_diag_fix_text(const struct ike_diag_record *r, char *buf, size_t cap)
             f->attempt == IKE_DIAG_A_CHILD_CREATE ? "esp=" : "ike=");
         break;
     case IKE_DIAG_IKE_BLOCKED:
-        put(&o, "Allow UDP 500 and 4500 from %s to %s and back on every firewall between them.", l,
+        put(&o, "%sllow UDP 500 and 4500 from %s to %s and back on every firewall between them.",
+            f->recovered_ms ? "Nothing to do now; if it happens again, a" : "A", l, rm);
+        break;
+    case IKE_DIAG_PEER_RESTARTED:
+        put(&o,
+            "Nothing to fix here: the tunnel was set up again; if the restart was not planned, "
+            "look in the logs of %s for why it restarted.",
             rm);
         break;
     case IKE_DIAG_DEAD_PEER:
@@ -395,8 +460,9 @@ int ike_diag_fix_text(const struct ike_diag_record *r, char *buf, size_t cap)
         break;
     case IKE_DIAG_PEER_LIFETIME_SHORTER:
         put(&o,
-            "Set the same lifetime= on both sides, or a lifetime here short enough that we "
+            "Set the same %s= on both sides, or a %s here short enough that we "
             "rekey before %u s.",
+            f->ike_sa ? "ikelifetime" : "lifetime", f->ike_sa ? "ikelifetime" : "lifetime",
             secs(f->age_ms));
         break;
     case IKE_DIAG_PEER_NEVER_REKEYS:

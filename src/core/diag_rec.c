@@ -9,6 +9,7 @@
  * except that a failed rekey check falls back to the normal rekey time
  * instead of the fast retry schedule.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,7 +53,7 @@ static bool is_check(const struct ike_diag_conn *d, const struct ike_child *ch)
     return d && ch && d->info.check == IKE_DIAG_CHECK_PENDING && d->check_spi == ch->spi_in;
 }
 
-static void log_record(struct ike_engine *e, const struct ike_sa *sa,
+static void log_record(struct ike_engine *e, const struct ike_conn *c,
                        const struct ike_diag_record *r)
 {
     int level = r->f.rekey_check ? IKE_LOG_ERROR : IKE_LOG_WARN;
@@ -62,23 +63,24 @@ static void log_record(struct ike_engine *e, const struct ike_sa *sa,
     ike_diag_cause_text(r, cause, sizeof(cause));
     ike_diag_fix_text(r, fix, sizeof(fix));
     ike_log(e, level, "%s%s: %s Fix: %s",
-            r->f.rekey_check ? "rekey check: " : "diagnose: ", sa->conn->cfg.name, cause, fix);
+            r->f.rekey_check ? "rekey check: " : "diagnose: ", c->cfg.name, cause, fix);
 }
 
-static void record(struct ike_engine *e, struct ike_sa *sa, const struct ike_child *ch,
-                   struct ike_diag_facts *f, uint64_t now_ms)
+/* Keep a record for conn; sa may be NULL (a trap policy has none). */
+static void record_conn(struct ike_engine *e, struct ike_conn *conn, const struct ike_sa *sa,
+                        const struct ike_child *ch, struct ike_diag_facts *f, uint64_t now_ms)
 {
-    struct ike_diag_conn *d = dc_get(sa->conn);
+    struct ike_diag_conn *d = dc_get(conn);
     if (!d)
         return;
-    f->initiator = sa->initiator;
+    f->initiator = sa && sa->initiator;
     uint8_t cause = ike_diag_classify(f);
     struct ike_diag_conn_info *in = &d->info;
     struct ike_diag_record *r = &in->rec[0];
+    uint64_t spi_i = sa ? sa->spi_i : 0, spi_r = sa ? sa->spi_r : 0;
     in->total++;
-    bool same = in->n && r->cause == cause && r->f.attempt == f->attempt &&
-                r->ike_spi_i == sa->spi_i && r->ike_spi_r == sa->spi_r &&
-                r->child_spi_in == (ch ? ch->spi_in : 0);
+    bool same = in->n && r->cause == cause && r->f.attempt == f->attempt && r->ike_spi_i == spi_i &&
+                r->ike_spi_r == spi_r && r->child_spi_in == (ch ? ch->spi_in : 0);
     bool news = !same || (r->f.pending && !f->pending); /* an early warning came true */
     if (same && !r->f.pending) {
         r->repeats++; /* a retry of the same failure */
@@ -88,17 +90,23 @@ static void record(struct ike_engine *e, struct ike_sa *sa, const struct ike_chi
         in->n = keep + 1;
         memset(r, 0, sizeof(*r));
         r->cause = cause;
-        r->ike_spi_i = sa->spi_i;
-        r->ike_spi_r = sa->spi_r;
+        r->ike_spi_i = spi_i;
+        r->ike_spi_r = spi_r;
         r->child_spi_in = ch ? ch->spi_in : 0;
         r->child_spi_out = ch ? ch->spi_out : 0;
-        r->local = sa->local.addr;
-        r->remote = sa->remote.addr;
+        r->local = sa ? sa->local.addr : conn->cfg.local.addr;
+        r->remote = sa ? sa->remote.addr : conn->cfg.remote.addr;
     }
     r->f = *f;
     r->at_ms = now_ms;
     if (news)
-        log_record(e, sa, r);
+        log_record(e, conn, r);
+}
+
+static void record(struct ike_engine *e, struct ike_sa *sa, const struct ike_child *ch,
+                   struct ike_diag_facts *f, uint64_t now_ms)
+{
+    record_conn(e, sa->conn, sa, ch, f, now_ms);
 }
 
 /* What the peer's answer shows about its group: the one INVALID_KE_PAYLOAD
@@ -201,9 +209,12 @@ static uint64_t esp_in(struct ike_engine *e, const struct ike_sa *sa)
 
 void ike_diag_retransmit(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
 {
-    if (sa->retransmits == 1)
+    if (sa->retransmits == 1) {
+        const struct ike_conn_cfg *c = &sa->conn->cfg;
         sa->diag_esp_in = esp_in(e, sa);
-    else if (sa->retransmits == EARLY_RETRANSMITS)
+        sa->diag_sent_ms =
+            now_ms - ike_retransmit_timeout_ms(c->retransmit_base_ms, c->retransmit_factor_pct, 0);
+    } else if (sa->retransmits == EARLY_RETRANSMITS)
         ike_diag_no_answer(e, sa, true, now_ms);
 }
 
@@ -258,6 +269,26 @@ void ike_diag_no_answer(struct ike_engine *e, struct ike_sa *sa, bool pending, u
     record(e, sa, ch, &f, now_ms);
 }
 
+/* The answer came after all: an early "IKE blocked (still retrying)"
+ * record of this SA is no longer current. Keep it, marked recovered and
+ * how long IKE went unanswered, so the operator still sees the firewall
+ * that dropped IKE for a while. */
+void ike_diag_answered(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
+{
+    struct ike_diag_conn *d = sa->conn->diag;
+    if (!d || sa->retransmits < EARLY_RETRANSMITS)
+        return;
+    for (size_t k = 0; k < d->info.n; k++) {
+        struct ike_diag_record *r = &d->info.rec[k];
+        if (r->cause != IKE_DIAG_IKE_BLOCKED || !r->f.pending || r->f.recovered_ms ||
+            r->ike_spi_i != sa->spi_i || r->ike_spi_r != sa->spi_r)
+            continue;
+        r->f.recovered_ms = now_ms > sa->diag_sent_ms ? now_ms - sa->diag_sent_ms : 1;
+        r->at_ms = now_ms;
+        log_record(e, sa->conn, r);
+    }
+}
+
 /* When the child was installed, from its hard expiry; 0 = not known. */
 static uint64_t installed_at(const struct ike_child *ch)
 {
@@ -301,6 +332,78 @@ void ike_diag_hard_expired(struct ike_engine *e, struct ike_child *ch, uint64_t 
     struct ike_diag_facts f = {.outcome = IKE_DIAG_O_HARD_EXPIRED};
     lifetime_facts(ch, &f, now_ms);
     record(e, ch->ike, ch, &f, now_ms);
+}
+
+/* The IKE SA's facts at its end: age from its hard expiry (set when it
+ * was established or rekeyed in, timers.c), our rekey time after that. */
+static void ike_lifetime_facts(const struct ike_sa *sa, struct ike_diag_facts *f, uint64_t now_ms)
+{
+    const struct ike_conn_cfg *c = &sa->conn->cfg;
+    uint64_t life = c->ike_lifetime_ms;
+    uint64_t at = life && sa->expire_at_ms > life ? sa->expire_at_ms - life : 0;
+    f->attempt = IKE_DIAG_A_LIFETIME;
+    f->ike_sa = true;
+    f->age_ms = at && now_ms > at ? now_ms - at : 0;
+    f->rekey_ms = at && sa->rekey_at_ms > at ? sa->rekey_at_ms - at : 0;
+    f->life_ms = life;
+    f->rekey_off = !c->rekey;
+    f->rekey_fails = sa->rekey_fails;
+    f->encr = sa->algs.encr;
+    f->encr_keylen = sa->algs.encr_keylen;
+    f->integ = sa->algs.integ;
+}
+
+void ike_diag_ike_expired(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
+{
+    if (sa->state != IKE_SA_ESTABLISHED || sa->replaced)
+        return; /* a rekey replaced it: no failure */
+    struct ike_diag_facts f = {.outcome = IKE_DIAG_O_HARD_EXPIRED};
+    ike_lifetime_facts(sa, &f, now_ms);
+    f.age_ms = f.life_ms; /* expire_at_ms is what ran out */
+    record(e, sa, NULL, &f, now_ms);
+}
+
+/* The peer deleted the IKE SA (not replaced by a rekey): before our own
+ * IKE rekey was due, its IKE lifetime ended first. After a failed rekey
+ * of ours or with ours under way, the age proves nothing: no record. */
+void ike_diag_ike_peer_deleted(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
+{
+    if (sa->state != IKE_SA_ESTABLISHED || sa->replaced || sa->rekey_fails ||
+        sa->out_task.type == TASK_IKE_REKEY)
+        return;
+    struct ike_diag_facts f = {.outcome = IKE_DIAG_O_PEER_DELETED};
+    ike_lifetime_facts(sa, &f, now_ms);
+    if (!f.age_ms || (!f.rekey_off && sa->rekey_at_ms <= now_ms))
+        return;
+    if (ike_diag_classify(&f) == IKE_DIAG_PEER_LIFETIME_SHORTER)
+        record(e, sa, NULL, &f, now_ms);
+}
+
+/* RFC 7296 2.4: the peer's INITIAL_CONTACT; stale and its children are
+ * about to go. Name them (the first few in detail) for diagnose. */
+void ike_diag_peer_restarted(struct ike_engine *e, struct ike_sa *stale, uint64_t now_ms)
+{
+    struct ike_diag_facts f = {.attempt = IKE_DIAG_A_SETUP, .outcome = IKE_DIAG_O_PEER_RESTARTED};
+    const struct ike_child *first = NULL;
+    size_t len = 0, shown = 0;
+    for (const struct ike_child *c = stale->children; c; c = c->next) {
+        if (!ike_child_in_kernel(c))
+            continue;
+        f.n_stale++;
+        first = first ? first : c;
+        char one[24];
+        int n = snprintf(one, sizeof(one), "%s%08x/%08x", shown ? ", " : "", c->spi_in, c->spi_out);
+        if (n > 0 && len + (size_t)n + sizeof(" and 99 more") < sizeof(f.detail)) {
+            memcpy(f.detail + len, one, (size_t)n + 1);
+            len += (size_t)n;
+            shown++;
+        }
+    }
+    if (shown < f.n_stale)
+        snprintf(f.detail + len, sizeof(f.detail) - len, " and %u more",
+                 f.n_stale - (unsigned)shown);
+    facts_child(&f, first);
+    record(e, stale, first, &f, now_ms);
 }
 
 /* ---- the rekey check (rekeycheck=yes) ---- */
@@ -404,11 +507,55 @@ int ike_engine_diag(const struct ike_engine *e, const char *name, struct ike_dia
     return IKE_ERR_NO_CONFIG;
 }
 
+/* The backend's text after the op ("ADD_POLICY out ...: "), kept whole
+ * for a policy: "already exists (EEXIST)" are the kernel's words. */
+static void policy_detail(const char *detail, char *out, size_t cap)
+{
+    const char *colon = detail ? strstr(detail, ": ") : NULL;
+    const char *p = colon ? colon + 2 : (detail ? detail : "");
+    snprintf(out, cap, "%s", p);
+    for (char *q = out; *q; q++)
+        if (*q < 0x20 || *q > 0x7e)
+            *q = '?'; /* the backend's words reach a terminal */
+}
+
+/* A refused policy belongs to the conn with its reqid (a child's or the
+ * trap's, child_sa.c). A DEL_POLICY names no reqid: not attributed. */
+static int policy_failed(struct ike_engine *e, const struct ike_kernel_op *op, int err,
+                         const char *detail, uint64_t now_ms)
+{
+    if (op->type == IKE_KOP_DEL_POLICY)
+        return IKE_ERR_NO_SA;
+    const struct ike_kernel_policy *p = &op->u.policy;
+    struct ike_conn *c = e->conns;
+    while (c && c->reqid != p->reqid)
+        c = c->next;
+    if (!c)
+        return IKE_ERR_NO_SA;
+    const struct ike_sa *sa = c->sas;
+    while (sa && sa->state != IKE_SA_ESTABLISHED)
+        sa = sa->conn_next;
+    struct ike_diag_facts f = {
+        .attempt = IKE_DIAG_A_INSTALL,
+        .outcome = IKE_DIAG_O_KERNEL_ERROR,
+        .err = err,
+        .kop = op->type,
+        .pol_dir = p->dir,
+        .sel = p->sel,
+    };
+    policy_detail(detail, f.detail, sizeof(f.detail));
+    record_conn(e, c, sa, NULL, &f, now_ms);
+    return 0;
+}
+
 int ike_engine_kernel_failed(struct ike_engine *e, const struct ike_kernel_op *op, int err,
                              const char *detail, uint64_t now_ms)
 {
     if (!e || !op)
         return IKE_ERR_INVALID_ARG;
+    e->now_ms = now_ms;
+    if (op->type >= IKE_KOP_ADD_POLICY && op->type <= IKE_KOP_DEL_POLICY)
+        return policy_failed(e, op, err, detail, now_ms);
     if (op->type != IKE_KOP_ADD_SA && op->type != IKE_KOP_UPDATE_SA)
         return IKE_ERR_NO_SA;
     e->now_ms = now_ms;
@@ -428,6 +575,7 @@ int ike_engine_kernel_failed(struct ike_engine *e, const struct ike_kernel_op *o
         .encr = k->encr_id,
         .encr_keylen = k->encr_key_bits,
         .integ = k->integ_id,
+        .kop = op->type,
     };
     if (detail) {
         /* The backend's text starts with the op ("ADD_SA esp spi ...: ")

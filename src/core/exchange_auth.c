@@ -140,6 +140,7 @@ static void initial_contact(struct ike_engine *e, struct ike_sa *sa)
         }
         ike_log(e, IKE_LOG_INFO, "INITIAL_CONTACT: deleting stale IKE SA %016llx_%016llx",
                 (unsigned long long)o->spi_i, (unsigned long long)o->spi_r);
+        ike_diag_peer_restarted(e, o, e->now_ms); /* names what it clears, for diagnose */
         ike_sa_destroy(e, o, 0);
         o = ike_index_peer_first(e, sa->conn, &sa->remote.addr);
     }

@@ -117,7 +117,8 @@ int ike_info_process_request(struct ike_engine *e, struct ike_sa *sa, const stru
     if (delete_ike) {
         ike_log(e, IKE_LOG_INFO, "%s: IKE SA %016llx_%016llx deleted by peer", sa->conn->cfg.name,
                 (unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r);
-        ike_rekey_ike_deleted(e, sa); /* a rekey's survivor keeps the children */
+        ike_diag_ike_peer_deleted(e, sa, e->now_ms); /* before our rekey: its IKE lifetime */
+        ike_rekey_ike_deleted(e, sa);                /* a rekey's survivor keeps the children */
         struct ike_conn *conn = sa->conn;
         bool restart = !sa->replaced && sa->state == IKE_SA_ESTABLISHED &&
                        conn->cfg.close_action == IKE_DPD_RESTART;

@@ -162,6 +162,7 @@ void ike_timers_request_sent(struct ike_engine *e, struct ike_sa *sa, uint64_t n
 
 void ike_timers_response_received(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
 {
+    ike_diag_answered(e, sa, now_ms); /* an "IKE blocked" warning recovered */
     sa->retransmit_at_ms = 0;
     sa->retransmits = 0;
     ike_timers_heard(e, sa, now_ms);
@@ -295,6 +296,7 @@ static void expired_dpd(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms
 
 static void expired_ike(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
 {
+    ike_diag_ike_expired(e, sa, now_ms); /* unreplaced: our IKE rekeys failed or never ran */
     sa->expire_at_ms = 0;
     ike_log(e, IKE_LOG_INFO, "IKE SA %016llx_%016llx: lifetime over, deleting",
             (unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r);

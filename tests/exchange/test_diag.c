@@ -242,8 +242,17 @@ START_TEST(ike_blocked_recovers)
     ck_assert_int_eq(h_count_events(&w.p[0], IKE_EV_IKE_DOWN), 0);
     assert_tunnel_up();
     get_info();
-    ck_assert_uint_eq(info[0].n, 1); /* the warning stays, nothing failed */
+    /* The warning stays, nothing failed; but it is no longer shown as
+     * current: first sent at 0 s, unblocked at 40 s, answered at the 4th
+     * retransmit (4 + 7.2 + 13 + 23.4 s). */
+    ck_assert_uint_eq(info[0].n, 1);
     ck_assert(info[0].rec[0].f.pending);
+    expect(0, 0, IKE_DIAG_IKE_BLOCKED,
+           "Child SA rekey: no answer to our IKE request after 3 retransmits while ESP from the "
+           "peer still arrived: IKE was blocked on the path (recovered after 48 s).",
+           "Nothing to do now; if it happens again, allow UDP 500 and 4500 from 10.0.0.1 to "
+           "10.0.0.2 and back on every firewall between them.");
+    ck_assert(h_log_has(&w.p[0], "(recovered after 48 s)"));
 }
 END_TEST
 
@@ -290,6 +299,199 @@ START_TEST(lifetime_mismatch)
            "The Child SA ran to its hard lifetime (60 s) with our rekeying off (rekey=no) and "
            "the peer never rekeyed it.",
            "Set rekey=yes here, or make the peer rekey before 60 s.");
+}
+END_TEST
+
+/* The IKE SA's lifetime, both ends: the left side does not rekey and its
+ * IKE SA runs out at 100 s; the right side would rekey at 200 s and sees
+ * the IKE SA deleted early: the peer's IKE lifetime is shorter. */
+START_TEST(ike_lifetime_mismatch)
+{
+    cfg[0].ike_lifetime_ms = 100000;
+    cfg[0].rekey = false;
+    cfg[1].ike_lifetime_ms = 240000;
+    cfg[1].rekey_margin_ms = 40000;
+    cfg[1].rekey_fuzz_pct = 0;
+    up(_i);
+    h_run(&w, 110000);
+    ck_assert_int_eq(h_ike_count(&w.p[0], NULL), 0);
+    ck_assert_int_eq(h_ike_count(&w.p[1], NULL), 0);
+    get_info();
+    expect(0, 0, IKE_DIAG_PEER_NEVER_REKEYS,
+           "The IKE SA ran to its hard lifetime (100 s) with our rekeying off (rekey=no) and the "
+           "peer never rekeyed it.",
+           "Set rekey=yes here, or make the peer rekey before 100 s.");
+    ck_assert(info[0].rec[0].f.ike_sa);
+    expect(1, 0, IKE_DIAG_PEER_LIFETIME_SHORTER,
+           "The peer deleted the IKE SA 100 s after it was set up, before our rekey at 200 s: the "
+           "peer's IKE lifetime is shorter (about 100 s, estimated from the SA's age), unless the "
+           "peer was stopped by hand.",
+           "Set the same ikelifetime= on both sides, or a ikelifetime here short enough that we "
+           "rekey before 100 s.");
+    /* Nothing left behind in either kernel. */
+    for (int i = 0; i < 2; i++) {
+        ck_assert_uint_eq(ike_kmem_sa_count(w.p[i].kmem), 0);
+        ck_assert_uint_eq(ike_kmem_policy_count(w.p[i].kmem), 0);
+    }
+}
+END_TEST
+
+/* A rekey that replaced the IKE SA in time leaves no lifetime record. */
+START_TEST(ike_lifetime_rekeyed)
+{
+    cfg[0].ike_lifetime_ms = cfg[1].ike_lifetime_ms = 100000;
+    cfg[0].rekey_margin_ms = cfg[1].rekey_margin_ms = 20000;
+    up(_i);
+    h_run(&w, 250000);
+    get_info();
+    ck_assert_uint_eq(info[0].n, 0);
+    ck_assert_uint_eq(info[1].n, 0);
+    ck_assert_int_ge(h_count_events(&w.p[0], IKE_EV_IKE_REKEYED), 2);
+    assert_tunnel_up();
+}
+END_TEST
+
+/* Restart peer i: a new engine (no state) and an empty kernel, as after a
+ * reboot; it initiates at once (auto=start). */
+static void restart(int i)
+{
+    ike_engine_free(w.p[i].e);
+    ike_kmem_free(w.p[i].kmem);
+    struct ike_engine_opts o;
+    ike_engine_opts_defaults(&o);
+    o.crypto = ike_crypto_openssl();
+    o.random = h_test_rnd;
+    o.random_ctx = &w.p[i];
+    w.p[i].kmem = ike_kmem_new();
+    ike_kmem_backend_init(w.p[i].kmem, &w.p[i].kb, false);
+    o.esp_stats = w.p[i].kb.get_stats;
+    o.esp_stats_ctx = w.p[i].kb.ctx;
+    w.p[i].e = ike_engine_new(&o);
+    ck_assert_int_eq(ike_engine_add_conn(w.p[i].e, &cfg[i]), 0);
+    ck_assert_int_eq(ike_engine_initiate(w.p[i].e, "t", w.now_ms), 0);
+}
+
+/* The peer restarts (it was the initiator or the responder): its new
+ * IKE_AUTH carries INITIAL_CONTACT (it holds no IKE SA with us), we drop
+ * the stale IKE and Child SAs, and diagnose names them. */
+START_TEST(peer_restarted)
+{
+    up(_i);
+    const struct ike_event *ev = h_last_event(&w.p[0], IKE_EV_CHILD_UP);
+    ck_assert_ptr_nonnull(ev);
+    char want[400];
+    snprintf(want, sizeof(want),
+             "The peer restarted: its new IKE SA carried INITIAL_CONTACT, so we deleted the stale "
+             "IKE SA %016llx_%016llx and its Child SA %08x/%08x.",
+             (unsigned long long)ev->ike_spi_i, (unsigned long long)ev->ike_spi_r, ev->child_spi_in,
+             ev->child_spi_out);
+    size_t sas = ike_kmem_sa_count(w.p[0].kmem), pols = ike_kmem_policy_count(w.p[0].kmem);
+    restart(1);
+    h_run(&w, 2000);
+    ck_assert(h_log_has(&w.p[0], "INITIAL_CONTACT: deleting stale IKE SA"));
+    get_info();
+    expect(0, 0, IKE_DIAG_PEER_RESTARTED, want,
+           "Nothing to fix here: the tunnel was set up again; if the restart was not planned, "
+           "look in the logs of 10.0.0.2 for why it restarted.");
+    ck_assert_str_eq(ike_diag_cause_name(info[0].rec[0].cause), "peer_restarted");
+    /* Exactly the new tunnel in each kernel: no orphan SA or policy. */
+    ck_assert_int_eq(h_ike_count(&w.p[0], NULL), 1);
+    assert_tunnel_up();
+    ck_assert_uint_eq(ike_kmem_sa_count(w.p[0].kmem), sas);
+    ck_assert_uint_eq(ike_kmem_policy_count(w.p[0].kmem), pols);
+    ck_assert_uint_eq(ike_kmem_sa_count(w.p[1].kmem), sas);
+    ck_assert_uint_eq(ike_kmem_policy_count(w.p[1].kmem), pols);
+}
+END_TEST
+
+/* After a dead peer, the configured dpdaction runs and the kernel holds
+ * no orphan: restart keeps trying with nothing installed meanwhile;
+ * auto=route keeps exactly its trap policy. */
+START_TEST(dead_peer_restart_no_orphan)
+{
+    cfg[0].dpd_delay_ms = 30000;
+    cfg[0].dpd_action = IKE_DPD_RESTART;
+    up(_i);
+    w.filter = drop_all;
+    run_with_esp(0, false, 250000);
+    get_info();
+    ck_assert_int_eq(info[0].rec[0].cause, IKE_DIAG_DEAD_PEER);
+    ck_assert(h_log_has(&w.p[0], "IKE SA lost, re-establishing (attempt 1)"));
+    ck_assert_int_eq(h_ike_count(&w.p[0], "ESTABLISHED"), 0);
+    ck_assert_uint_eq(ike_kmem_sa_count(w.p[0].kmem), 0);
+    ck_assert_uint_eq(ike_kmem_larval_count(w.p[0].kmem), 0);
+    ck_assert_uint_eq(ike_kmem_policy_count(w.p[0].kmem), 0);
+    /* The path comes back: a retry finds the peer, whose stale SAs our
+     * INITIAL_CONTACT clears; one tunnel, no orphan on either side. */
+    w.filter = NULL;
+    h_run(&w, 200000);
+    assert_tunnel_up();
+    ck_assert_uint_eq(ike_kmem_sa_count(w.p[1].kmem), 2);
+}
+END_TEST
+
+START_TEST(dead_peer_route_keeps_trap)
+{
+    cfg[0].dpd_delay_ms = 30000;
+    cfg[0].auto_mode = IKE_AUTO_ROUTE;
+    h_add_conns(&w, &cfg[0], &cfg[1]);
+    h_run(&w, 100);
+    size_t trap_pols = ike_kmem_policy_count(w.p[0].kmem);
+    ck_assert_uint_gt(trap_pols, 0);
+    ck_assert_uint_eq(ike_kmem_sa_count(w.p[0].kmem), 0);
+    ck_assert_int_eq(ike_engine_initiate(w.p[0].e, "t", w.now_ms), 0);
+    h_run(&w, 2000);
+    ck_assert_int_eq(h_child_count(&w.p[0]), 1);
+    w.filter = drop_all;
+    run_with_esp(0, false, 250000);
+    get_info();
+    ck_assert_int_eq(info[0].rec[0].cause, IKE_DIAG_DEAD_PEER);
+    ck_assert_int_eq(h_ike_count(&w.p[0], NULL), 0);
+    ck_assert_uint_eq(ike_kmem_sa_count(w.p[0].kmem), 0);
+    ck_assert_uint_eq(ike_kmem_policy_count(w.p[0].kmem), trap_pols);
+}
+END_TEST
+
+static int in_policy(void *arg, const struct ike_kernel_policy *p)
+{
+    if (p->dir != IKE_DIR_IN)
+        return 0;
+    *(struct ike_kernel_policy *)arg = *p;
+    return 1; /* stop */
+}
+
+/* The kernel refuses a policy (one left by another daemon, say): named
+ * with the kernel's words, against the conn that owns it. */
+START_TEST(kernel_refused_policy)
+{
+    ike_kmem_fail_next(w.p[0].kmem, 1, IKE_ERR_KERNEL_EXISTS, IKE_KOP_ADD_POLICY);
+    up(_i);
+    get_info();
+    ck_assert_int_eq(w.p[0].kernel_errors, 1);
+    expect(0, 0, IKE_DIAG_KERNEL_REFUSED,
+           "The kernel refused to install the outbound policy 10.1.0.0/16 -> 10.2.0.0/16: "
+           "kernel: entry already exists.",
+           "Remove the conflicting policy (ip xfrm policy) that another IPsec daemon or an "
+           "earlier run left, or change the subnets so they do not overlap.");
+    /* The daemon passes the XFRM backend's text: the kernel's own words
+     * (after the op) are kept, errno name included. */
+    struct ike_kernel_op op = {.type = IKE_KOP_ADD_POLICY};
+    ck_assert_int_eq(ike_kmem_foreach_policy(w.p[0].kmem, in_policy, &op.u.policy), 1);
+    op.u.policy.dir = IKE_DIR_FWD;
+    ck_assert_int_eq(ike_engine_kernel_failed(w.p[0].e, &op, IKE_ERR_KERNEL,
+                                              "ADD_POLICY fwd 10.2.0.0/16->10.1.0.0/16 ipsec: "
+                                              "kernel refused the parameters (EINVAL)",
+                                              w.now_ms),
+                     0);
+    get_info();
+    expect(0, 0, IKE_DIAG_KERNEL_REFUSED,
+           "The kernel refused to install the forward policy 10.2.0.0/16 -> 10.1.0.0/16: kernel "
+           "refused the parameters (EINVAL).",
+           "See the kernel error in the log at that time.");
+    /* A policy no conn owns is not recorded against any. */
+    op.u.policy.reqid = 0xdead;
+    ck_assert_int_eq(ike_engine_kernel_failed(w.p[0].e, &op, IKE_ERR_KERNEL, NULL, w.now_ms),
+                     IKE_ERR_NO_SA);
 }
 END_TEST
 
@@ -406,6 +608,50 @@ static const struct {
      "The Child SA ran to its hard lifetime (3600 s) after 7 failed rekey attempts of ours, and "
      "the peer never rekeyed it.",
      "Fix the cause of the failed rekeys recorded before this one."},
+    {{.attempt = IKE_DIAG_A_LIFETIME,
+      .outcome = IKE_DIAG_O_HARD_EXPIRED,
+      .ike_sa = true,
+      .life_ms = 14400000,
+      .rekey_fails = 1},
+     IKE_DIAG_PEER_NEVER_REKEYS,
+     "The IKE SA ran to its hard lifetime (14400 s) after 1 failed rekey attempt of ours, and "
+     "the peer never rekeyed it.",
+     "Fix the cause of the failed rekeys recorded before this one."},
+    {{.attempt = IKE_DIAG_A_INSTALL,
+      .outcome = IKE_DIAG_O_KERNEL_ERROR,
+      .err = IKE_ERR_KERNEL_EXISTS,
+      .kop = IKE_KOP_ADD_POLICY,
+      .pol_dir = IKE_DIR_OUT,
+      .sel = {.src = {.family = IKE_AF_INET, .bytes = {10, 1}},
+              .dst = {.family = IKE_AF_INET, .bytes = {10, 2}},
+              .src_prefix = 16,
+              .dst_prefix = 16},
+      .detail = "already exists (EEXIST)"},
+     IKE_DIAG_KERNEL_REFUSED,
+     "The kernel refused to install the outbound policy 10.1.0.0/16 -> 10.2.0.0/16: already "
+     "exists (EEXIST).",
+     "Remove the conflicting policy (ip xfrm policy) that another IPsec daemon or an earlier run "
+     "left, or change the subnets so they do not overlap."},
+    {{.attempt = IKE_DIAG_A_INSTALL,
+      .outcome = IKE_DIAG_O_KERNEL_ERROR,
+      .err = IKE_ERR_KERNEL,
+      .kop = IKE_KOP_UPDATE_POLICY,
+      .pol_dir = IKE_DIR_FWD,
+      .sel = {.src = {.family = IKE_AF_INET, .bytes = {10, 2}},
+              .dst = {.family = IKE_AF_INET, .bytes = {10, 1}},
+              .src_prefix = 16,
+              .dst_prefix = 16},
+      .detail = "kernel refused the parameters (EINVAL)"},
+     IKE_DIAG_KERNEL_REFUSED,
+     "The kernel refused to install the forward policy 10.2.0.0/16 -> 10.1.0.0/16: kernel "
+     "refused the parameters (EINVAL).",
+     "See the kernel error in the log at that time."},
+    {{.attempt = IKE_DIAG_A_SETUP, .outcome = IKE_DIAG_O_PEER_RESTARTED},
+     IKE_DIAG_PEER_RESTARTED,
+     "The peer restarted: its new IKE SA carried INITIAL_CONTACT, so we deleted the stale IKE SA "
+     "0000000000000000_0000000000000000, which had no Child SA.",
+     "Nothing to fix here: the tunnel was set up again; if the restart was not planned, look in "
+     "the logs of %any for why it restarted."},
     {{.attempt = IKE_DIAG_A_CHILD_REKEY,
       .outcome = IKE_DIAG_O_REFUSED,
       .err = IKE_ERR_INVALID_SYNTAX,
@@ -446,6 +692,12 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, ike_blocked_recovers, 0, 2);
     tcase_add_loop_test(tc, dead_peer, 0, 2);
     tcase_add_loop_test(tc, lifetime_mismatch, 0, 2);
+    tcase_add_loop_test(tc, ike_lifetime_mismatch, 0, 2);
+    tcase_add_loop_test(tc, ike_lifetime_rekeyed, 0, 2);
+    tcase_add_loop_test(tc, peer_restarted, 0, 2);
+    tcase_add_loop_test(tc, dead_peer_restart_no_orphan, 0, 2);
+    tcase_add_test(tc, dead_peer_route_keeps_trap);
+    tcase_add_loop_test(tc, kernel_refused_policy, 0, 2);
     tcase_add_loop_test(tc, ts_mismatch, 0, 2);
     tcase_add_loop_test(tc, auth_failed, 0, 2);
     tcase_add_loop_test(tc, ike_proposal_mismatch, 0, 2);
