@@ -298,6 +298,28 @@ static bool k_tries(struct conf_build *b, const char *v)
     return true;
 }
 
+/* How long a request may go unanswered before the peer is declared dead
+ * (RFC 7296 2.4): strongSwan's charon.retransmit_tries and
+ * retransmit_timeout, per conn here. The budget is timeout * (1 + 1.8 +
+ * 1.8^2 + ... ) over tries + 1 sends: 165 s by default (5, 4 s). */
+static bool k_rtries(struct conf_build *b, const char *v)
+{
+    uint64_t n = 0;
+    if (!parse_u64(v, &n) || n > 20)
+        return false;
+    b->cc->cfg.retransmit_tries = (uint32_t)n;
+    return true;
+}
+
+static bool k_rtimeout(struct conf_build *b, const char *v)
+{
+    uint64_t ms = 0;
+    if (ike_conf_parse_duration(v, &ms) < 0 || ms < 100 || ms > 600000)
+        return false;
+    b->cc->cfg.retransmit_base_ms = (uint32_t)ms;
+    return true;
+}
+
 static bool k_port(uint16_t *port, const char *v)
 {
     uint64_t n;
@@ -358,6 +380,8 @@ static const struct {
     {"type", k_type},
     {"auto", k_auto},
     {"keyingtries", k_tries},
+    {"retransmit_tries", k_rtries},
+    {"retransmit_timeout", k_rtimeout},
     {"leftikeport", k_lport},
     {"rightikeport", k_rport},
     {"keyexchange", k_keyexchange},

@@ -55,6 +55,8 @@ static const char full[] =
     "\tmarginpackets=100\n"
     "\ttype=transport\n"
     "\tkeyingtries=%forever\n"
+    "\tretransmit_tries=3\n"
+    "\tretransmit_timeout=1s\n"
     "\trekeycheck=no\n"
     "\trekeymargin=10s\n"
     "\tauto=start\n"
@@ -65,6 +67,12 @@ static const char full[] =
     "\tesp=aes256-sha512-modp2048-esn\n"
     "\tauto=add\n"
     "\tleftikeport=4501\n";
+
+/* A conn without the retransmit keys keeps the engine's defaults. */
+static uint32_t rw_default_tries(const struct ike_conf *c)
+{
+    return ike_conf_find(c, "rw")->cfg.retransmit_tries;
+}
 
 START_TEST(valid_full)
 {
@@ -114,6 +122,9 @@ START_TEST(valid_full)
     ck_assert_uint_eq(k->margin_packets, 100);
     ck_assert_int_eq(k->mode, IKE_MODE_TRANSPORT);
     ck_assert_uint_eq(k->keyingtries, 0);
+    ck_assert_uint_eq(k->retransmit_tries, 3);
+    ck_assert_uint_eq(k->retransmit_base_ms, 1000);
+    ck_assert_uint_eq(rw_default_tries(&c), 5);
     ck_assert_int_eq(k->auto_mode, IKE_AUTO_START);
     ck_assert(!k->rekey_check); /* rekeycheck=no */
     ck_assert(v->psk_auth);
@@ -194,6 +205,8 @@ static const struct {
      "t.conf:1: conn 'a': rekeymargin must be shorter than lifetime and ikelifetime"},
     {"conn a\n\trightikeport=70000\n", "t.conf:2: bad value for 'rightikeport': '70000'"},
     {"conn %default\n\tkeyingtries=-1\nconn a\n", "t.conf:2: bad value for 'keyingtries': '-1'"},
+    {"conn a\n\tretransmit_tries=21\n", "t.conf:2: bad value for 'retransmit_tries': '21'"},
+    {"conn a\n\tretransmit_timeout=50ms\n", "t.conf:2: bad value for 'retransmit_timeout': '50ms'"},
 };
 
 START_TEST(bad_files)

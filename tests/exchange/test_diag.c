@@ -4,7 +4,10 @@
  * text an operator reads in `rekeyctl diagnose`: PFS mismatch both ways
  * (caught by the rekey check after set-up), IKE blocked while ESP flows,
  * dead peer, peer lifetime shorter, peer never rekeys, TS and
- * authentication failures, kernel refusal.
+ * authentication failures, kernel refusal (of an SA and of a policy); the
+ * IKE SA's lifetime both ways; a peer restart cleared by INITIAL_CONTACT;
+ * an IKE-blocked warning marked recovered; and after a dead peer, no
+ * orphan kernel state whatever dpdaction or auto=route does.
  */
 #include <stdio.h>
 #include <string.h>
