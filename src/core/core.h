@@ -133,8 +133,11 @@ struct ike_child {
      * SA (window size 1: it has our response). Outbound traffic is moved
      * only to confirmed SAs while an older one still works. */
     bool confirmed;
-    uint32_t rekeys;       /* rekeys in this child's lineage */
-    uint32_t rekey_fails;  /* consecutive failed rekey attempts */
+    uint32_t rekeys;      /* rekeys in this child's lineage */
+    uint32_t rekey_fails; /* consecutive failed rekey attempts */
+    /* Our rekey was refused with TEMPORARY_FAILURE (2.25): the retry is
+     * pulled forward when the IKE rekey that caused it completes. */
+    bool rekey_deferred;
     uint64_t delete_at_ms; /* REKEYED: delete it ourselves if the peer does not */
     uint32_t reqid;
     uint64_t rekey_at_ms, expire_at_ms;
@@ -225,6 +228,11 @@ struct ike_sa {
     /* On the peer's redundant SA of a collision we won: our SPI of the old
      * SA, deleted only when this one goes (B12, rekey_ike.c). */
     uint64_t delete_old_after;
+    /* A new IKE SA we made as rekey responder: none of our requests go on
+     * it until the peer proves it has keyed it (anything heard on it, or
+     * its DELETE of the old SA, whose release_on_delete names it), at
+     * most until hold_until_ms (rekey_ike.c). */
+    uint64_t hold_until_ms, release_on_delete;
     bool replaced;  /* a rekey moved its children away: no IKE_DOWN event */
     bool half_open; /* counted in e->n_half_open (responder before IKE_AUTH) */
     uint32_t rekeys, rekey_fails;
@@ -455,6 +463,7 @@ int ike_ts_to_selector(const struct ike_ts *ts, struct ike_addr *addr, uint8_t *
 
 /* ---- rekey.c, rekey_ike.c ---- */
 #define PASSIVE_DELETE_TIMEOUT_MS 30000 /* a replaced SA whose DELETE never came */
+#define IKE_REKEY_HOLD_MS         2000 /* a new IKE SA we answered: wait this long at most for the peer */
 int ike_rekey_retry_with_group(struct ike_engine *e, struct ike_sa *sa, uint16_t g,
                                uint64_t now_ms);
 uint16_t ike_rekey_invalid_ke_group(const struct ike_payload_list *in);
@@ -481,6 +490,7 @@ int ike_rekey_ike_process_request(struct ike_engine *e, struct ike_sa *sa, const
 /* The peer deleted an IKE SA of ours that a rekey replaced: give its
  * children to the survivor first. */
 void ike_rekey_ike_deleted(struct ike_engine *e, struct ike_sa *sa);
+void ike_rekey_release_hold(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms);
 /* Forget references to a child or IKE SA about to be freed. */
 void ike_rekey_forget_child(struct ike_child *ch);
 int ike_nonce_cmp(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len);

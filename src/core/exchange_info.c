@@ -73,8 +73,16 @@ static int delete_children(struct ike_engine *e, struct ike_sa *sa,
 {
     if (d->spi_size != 4)
         return IKE_ERR_INVALID_SYNTAX;
+    /* A new IKE SA we answered while our own rekey of the old one is
+     * outstanding (2.8.2: decided at its end) does not hold the children
+     * yet, but the peer, which has our response, already deletes them on
+     * it: they are still on the old SA. Ignoring that DELETE left the
+     * replaced child REKEYED until the passive timeout (seed 122). */
+    struct ike_sa *old = sa->rekey_old && sa->rekey_old->collision == sa ? sa->rekey_old : NULL;
     for (uint16_t i = 0; i < d->n_spi; i++) {
         struct ike_child *ch = ike_child_by_out_spi(sa, ike_delete_spi32(d, i));
+        if (!ch && old)
+            ch = ike_child_by_out_spi(old, ike_delete_spi32(d, i));
         if (!ch) {
             ike_log(e, IKE_LOG_INFO, "peer deleted unknown Child SA %08x", ike_delete_spi32(d, i));
             continue;

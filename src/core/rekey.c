@@ -324,6 +324,7 @@ static int child_rekey_complete(struct ike_engine *e, struct ike_sa *sa, struct 
         resolve_child_collision(e, sa, old, ch, theirs, now_ms);
     } else if (old && ike_child_in_kernel(old)) {
         old->rekey_fails = 0;
+        old->rekey_deferred = false;
         old->rekey_new = ch; /* a colliding request may still arrive */
         if (old->state != CHILD_REKEYED)
             ike_child_set_state(e, old, CHILD_REKEYED, "rekeyed");

@@ -46,6 +46,13 @@ static void move_children(struct ike_engine *e, struct ike_sa *old, struct ike_s
         ch->ike = n;
         ch->next = n->children;
         n->children = ch;
+        /* The IKE rekey that made the peer refuse this child's rekey with
+         * TEMPORARY_FAILURE is over (2.25: wait for the operation that
+         * caused it, then retry): retry now on the new IKE SA instead of
+         * seconds later, when a tiny lifetime may be over (seed 1401). */
+        if (ch->rekey_deferred && ch->state == CHILD_INSTALLED && ch->rekey_at_ms > e->now_ms)
+            ch->rekey_at_ms = e->now_ms;
+        ch->rekey_deferred = false;
     }
     /* Child work moves with the children; a replaced SA keeps only its own
      * DELETE (a liveness check or rekey of it would block that DELETE). */
@@ -122,6 +129,8 @@ static void resolve_ike_collision(struct ike_engine *e, struct ike_sa *old, uint
 
 void ike_rekey_ike_deleted(struct ike_engine *e, struct ike_sa *sa)
 {
+    if (sa->release_on_delete)
+        ike_rekey_release_hold(e, ike_sa_find(e, sa->release_on_delete), e->now_ms);
     struct ike_sa *old = ike_sa_find(e, sa->delete_old_after);
     if (old && old != sa && old->state == IKE_SA_REKEYED)
         delete_ike_sa(e, old, e->now_ms); /* the collision's loser is done with it */
@@ -211,10 +220,27 @@ static void ike_rekeyed(struct ike_engine *e, struct ike_sa *old, struct ike_sa 
         old->collision = n; /* our own rekey is outstanding: decide at its end */
     } else {
         n->rekey_old = NULL;
+        /* The peer keys the new SA only when our response arrives, and may
+         * get a request of ours on it first (reordering): it drops that,
+         * and our retransmission came after a tiny Child lifetime was over
+         * (seed 1487). Hold our requests until the peer has the SA; its
+         * DELETE of the old SA follows our response at once. */
+        n->hold_until_ms = now_ms + IKE_REKEY_HOLD_MS;
+        old->release_on_delete = ike_sa_our_spi(n);
         move_children(e, old, n);
         old->delete_at_ms = now_ms + ike_rekey_passive_ike_wait(old);
         ike_timers_update(e, old);
     }
+}
+
+/* The peer has our new IKE SA: our queued requests may go (at once, from
+ * the timer run: never from inside the processing of its message). */
+void ike_rekey_release_hold(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
+{
+    if (!sa || !sa->hold_until_ms || sa->hold_until_ms <= now_ms)
+        return;
+    sa->hold_until_ms = now_ms;
+    ike_timers_update(e, sa);
 }
 
 static int ike_rekey_failed(struct ike_engine *e, struct ike_sa *sa, int err,

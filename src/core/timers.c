@@ -107,6 +107,7 @@ void ike_timers_update(struct ike_engine *e, struct ike_sa *sa)
     uint64_t d = earliest(earliest(sa->retransmit_at_ms, sa->half_open_at_ms),
                           earliest(sa->dpd_at_ms, sa->expire_at_ms));
     d = earliest(d, earliest(sa->rekey_at_ms, sa->delete_at_ms));
+    d = earliest(d, sa->hold_until_ms);
     for (struct ike_child *c = sa->children; c; c = c->next)
         d = earliest(d, earliest(earliest(c->rekey_at_ms, c->expire_at_ms), c->delete_at_ms));
     if (!d || sa->state == IKE_SA_DEAD) {
@@ -171,6 +172,7 @@ void ike_timers_response_received(struct ike_engine *e, struct ike_sa *sa, uint6
 void ike_timers_heard(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
 {
     sa->last_heard_ms = now_ms;
+    ike_rekey_release_hold(e, sa, now_ms);
     if (sa->state == IKE_SA_ESTABLISHED && sa->conn->cfg.dpd_delay_ms)
         sa->dpd_at_ms = now_ms + sa->conn->cfg.dpd_delay_ms;
     ike_timers_update(e, sa);
@@ -238,10 +240,16 @@ void ike_timers_rekey_failed(struct ike_engine *e, struct ike_sa *sa, struct ike
 {
     uint32_t *fails = ch ? &ch->rekey_fails : &sa->rekey_fails;
     uint64_t *at = ch ? &ch->rekey_at_ms : &sa->rekey_at_ms;
-    uint64_t expire = ch ? ch->expire_at_ms : sa->expire_at_ms;
+    /* A Child SA's limit is the kernel's hard expiry, which can come up to
+     * 1 s before ours (whole-second add time): aim the retry before the
+     * last moment to move traffic off it, not before expire_at_ms (seeds
+     * 737, 1401: the clamped retry went out after the kernel's expiry). */
+    uint64_t expire = ch ? ike_rekey_end_of_life(ch) : sa->expire_at_ms;
     uint32_t n = *fails < 5 ? *fails : 5;
     uint64_t jitter = 0;
     ike_random(e, &jitter, sizeof(jitter));
+    if (ch)
+        ch->rekey_deferred = err == IKE_ERR_TEMPORARY;
     if (err == IKE_ERR_TEMPORARY) {
         *fails = 0;
         *at = now_ms + (ch ? 2000 + jitter % 1000 : 300 + jitter % 700);
@@ -249,8 +257,10 @@ void ike_timers_rekey_failed(struct ike_engine *e, struct ike_sa *sa, struct ike
         (*fails)++;
         *at = now_ms + (2000ULL << n) + jitter % 1000;
     }
-    if (expire && *at >= expire) /* never give up while the SA is valid */
-        *at = expire > now_ms + 400 ? now_ms + (expire - now_ms) / 2 : 0;
+    /* Never give up while the SA is valid; past the last moment, still
+     * retry after a round trip's pause (2.25: not immediately). */
+    if (expire && *at >= expire)
+        *at = expire > now_ms + 400 ? now_ms + (expire - now_ms) / 2 : now_ms + 200;
     ike_timers_update(e, sa);
 }
 
@@ -376,6 +386,12 @@ static bool run_sa(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
         }
         struct ike_task t = {.type = TASK_IKE_DELETE};
         ike_task_queue(e, sa, &t, now_ms);
+        if (sa->state == IKE_SA_DEAD)
+            return false;
+    }
+    if (due(sa->hold_until_ms, now_ms)) {
+        sa->hold_until_ms = 0; /* the peer has this new SA (or it is time) */
+        ike_task_next(e, sa, now_ms);
         if (sa->state == IKE_SA_DEAD)
             return false;
     }

@@ -98,7 +98,10 @@ static int start_task(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
 /* Start the next queued task if nothing is outstanding. */
 void ike_task_next(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
 {
-    /* A replaced IKE SA still carries its own DELETE. */
+    /* A replaced IKE SA still carries its own DELETE. A new one we made as
+     * rekey responder waits until the peer has it (rekey_ike.c). */
+    if (sa->hold_until_ms > now_ms)
+        return;
     while (sa->out_task.type == TASK_NONE && sa->n_pending &&
            (sa->state == IKE_SA_ESTABLISHED ||
             (sa->state == IKE_SA_REKEYED && sa->pending[0].type == TASK_IKE_DELETE))) {

@@ -233,6 +233,105 @@ START_TEST(ike_collision_lost_response_no_stale_sa)
 }
 END_TEST
 
+/* sim --seed 737 --rekey --without outage,loss (and 1401, 771): one peer
+ * rekeys the IKE SA while the other rekeys the Child SA; each refuses the
+ * other with TEMPORARY_FAILURE (2.25.1, 2.25.2). The IKE rekey is retried
+ * first (300-1000 ms); the Child rekey waited 2-3 s more, past the end of
+ * a tiny Child lifetime. 2.25 says to wait until the operation that caused
+ * the refusal is done: retry the Child rekey as soon as the IKE rekey has
+ * completed. _i = who rekeys the IKE SA (the other rekeys the child). */
+START_TEST(child_rekey_refused_by_ike_rekey_retried_after_it)
+{
+    int by = _i;
+    up(0);
+    h_advance(&w, 1000);
+    uint64_t t0 = w.now_ms;
+    ck_assert_int_eq(ike_engine_rekey(w.p[by].e, "t", true, w.now_ms), 0);
+    ck_assert_int_eq(ike_engine_rekey(w.p[!by].e, "t", false, w.now_ms), 0);
+    while (h_count_events(&w.p[!by], IKE_EV_CHILD_REKEYED) == 0 && w.now_ms < t0 + 10000)
+        h_advance(&w, 10);
+    ck_assert_int_ge(h_count_events(&w.p[by], IKE_EV_REKEY_FAILED), 1);
+    ck_assert_int_ge(h_count_events(&w.p[!by], IKE_EV_REKEY_FAILED), 1);
+    ck_assert_int_ge(h_count_events(&w.p[by], IKE_EV_IKE_REKEYED), 1);
+    ck_assert_msg(w.now_ms - t0 < 1500,
+                  "the refused Child rekey completed %llu ms after the refusal, not right after "
+                  "the IKE rekey that caused it",
+                  (unsigned long long)(w.now_ms - t0));
+}
+END_TEST
+
+/* sim --seed 1487 --rekey --without outage,loss: the responder of an IKE
+ * rekey at once sent a CREATE_CHILD_SA on the new IKE SA; it overtook its
+ * own rekey response, the peer (which keys the new SA only from that
+ * response) dropped it, and the retransmission came after the tiny Child
+ * lifetime was over. The responder now sends nothing on the new SA until
+ * the peer has it (its DELETE of the old SA, or anything on the new one).
+ * _i = who rekeys the IKE SA. */
+START_TEST(ike_rekey_responder_waits_for_peer_before_using_new_sa)
+{
+    int by = _i;
+    up(0);
+    h_advance(&w, 1000);
+    ck_assert_int_eq(ike_engine_rekey(w.p[by].e, "t", true, w.now_ms), 0);
+    h_drain(&w);
+    ck_assert_int_eq(h_deliver_one_hop(&w), 1); /* the rekey request, answered */
+    ck_assert_int_eq(ike_engine_rekey(w.p[!by].e, "t", false, w.now_ms), 0);
+    h_drain(&w);
+    ck_assert_msg(w.nq == 1,
+                  "%d datagrams in flight: the responder sent a request on the new "
+                  "IKE SA before the peer had it",
+                  w.nq);
+    h_run(&w, 1000); /* less than one retransmission timeout (4 s) */
+    ck_assert_int_ge(h_count_events(&w.p[by], IKE_EV_IKE_REKEYED), 1);
+    ck_assert_int_eq(h_count_events(&w.p[!by], IKE_EV_CHILD_REKEYED), 1);
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(h_ike_count(&w.p[i], NULL), 1);
+}
+END_TEST
+
+/* sim --seed 122 --rekey: our IKE rekey request is lost while the peer
+ * rekeys the child and then the IKE SA. We answer its IKE rekey (our own
+ * still outstanding: 2.8.2 decides at its end, so the children stay on the
+ * old IKE SA meanwhile); the peer, which has our response, sends the
+ * DELETE of the replaced child on the NEW IKE SA. We answered "unknown
+ * Child SA" and kept the replaced child REKEYED until the passive timeout.
+ * _i = who rekeys (the other one's IKE rekey request is lost). */
+static void count_any_child(void *ctx, const struct ike_sa_info *sa, const struct ike_child_info *c)
+{
+    (void)sa;
+    (void)c;
+    (*(int *)ctx)++;
+}
+
+static int any_children(const struct h_peer *p)
+{
+    int n = 0;
+    ike_engine_foreach(p->e, NULL, count_any_child, &n);
+    return n;
+}
+
+START_TEST(child_delete_on_new_ike_sa_during_collision)
+{
+    int by = _i;
+    up(0);
+    h_advance(&w, 1000);
+    ck_assert_int_eq(ike_engine_rekey(w.p[by].e, "t", false, w.now_ms), 0);
+    h_drain(&w);
+    ck_assert_int_eq(h_deliver_one_hop(&w), 1); /* answered: the old child is REKEYED there */
+    ck_assert_int_eq(ike_engine_rekey(w.p[by].e, "t", true, w.now_ms), 0); /* queued */
+    struct h_rule r = {
+        .from = !by, .exchange = CREATE_CHILD_SA, .response = 0, .count = 1, .action = H_DROP};
+    h_set_rule(&w, &r);
+    ck_assert_int_eq(ike_engine_rekey(w.p[!by].e, "t", true, w.now_ms), 0); /* lost */
+    h_run(&w, 2000); /* less than one retransmission timeout (4 s) */
+    ck_assert_int_eq(r.matched, 1);
+    ck_assert_int_ge(h_count_events(&w.p[by], IKE_EV_IKE_REKEYED), 1);
+    for (int i = 0; i < 2; i++)
+        ck_assert_msg(any_children(&w.p[i]) == 1, "%s holds %d Child SAs (the replaced one kept)",
+                      w.p[i].name, any_children(&w.p[i]));
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("sim_open_bugs");
@@ -245,6 +344,9 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, passive_delete_waits_for_unconfirmed_sa, 0, 2);
     tcase_add_loop_test(tc, repin_prefers_confirmed_child, 0, 4);
     tcase_add_loop_test(tc, ike_collision_lost_response_no_stale_sa, 0, 8);
+    tcase_add_loop_test(tc, child_rekey_refused_by_ike_rekey_retried_after_it, 0, 2);
+    tcase_add_loop_test(tc, ike_rekey_responder_waits_for_peer_before_using_new_sa, 0, 2);
+    tcase_add_loop_test(tc, child_delete_on_new_ike_sa_during_collision, 0, 2);
     suite_add_tcase(s, tc);
     return s;
 }
