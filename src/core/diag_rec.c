@@ -56,7 +56,11 @@ static bool is_check(const struct ike_diag_conn *d, const struct ike_child *ch)
 static void log_record(struct ike_engine *e, const struct ike_conn *c,
                        const struct ike_diag_record *r)
 {
-    int level = r->f.rekey_check ? IKE_LOG_ERROR : IKE_LOG_WARN;
+    /* A peer that deletes the IKE SA early may just have been stopped:
+     * kept for diagnose, but no warning for what is often no fault. */
+    int level = r->f.rekey_check                                            ? IKE_LOG_ERROR
+                : r->cause == IKE_DIAG_PEER_LIFETIME_SHORTER && r->f.ike_sa ? IKE_LOG_INFO
+                                                                            : IKE_LOG_WARN;
     if (!ike_log_on(e, level))
         return;
     char cause[320], fix[240];
@@ -368,9 +372,14 @@ void ike_diag_ike_expired(struct ike_engine *e, struct ike_sa *sa, uint64_t now_
  * of ours or with ours under way, the age proves nothing: no record. */
 void ike_diag_ike_peer_deleted(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
 {
-    if (sa->state != IKE_SA_ESTABLISHED || sa->replaced || sa->rekey_fails ||
+    if (sa->state != IKE_SA_ESTABLISHED || sa->replaced || sa->redundant || sa->rekey_fails ||
         sa->out_task.type == TASK_IKE_REKEY)
         return;
+    /* A newer IKE SA with the peer: it re-authenticated (make-before-break)
+     * or won a collision; the old one going is no lifetime matter. */
+    for (const struct ike_sa *o = sa->conn->sas; o; o = o->conn_next)
+        if (o != sa && o->state == IKE_SA_ESTABLISHED && o->established_ms >= sa->established_ms)
+            return;
     struct ike_diag_facts f = {.outcome = IKE_DIAG_O_PEER_DELETED};
     ike_lifetime_facts(sa, &f, now_ms);
     if (!f.age_ms || (!f.rekey_off && sa->rekey_at_ms <= now_ms))

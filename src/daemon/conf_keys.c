@@ -314,7 +314,17 @@ static bool k_rtries(struct conf_build *b, const char *v)
 static bool k_rtimeout(struct conf_build *b, const char *v)
 {
     uint64_t ms = 0;
-    if (ike_conf_parse_duration(v, &ms) < 0 || ms < 100 || ms > 600000)
+    size_t n = strlen(v);
+    char num[16];
+    if (n > 2 && n - 2 < sizeof(num) && !strcmp(v + n - 2, "ms")) { /* "500ms" */
+        memcpy(num, v, n - 2);
+        num[n - 2] = 0;
+        if (!parse_u64(num, &ms))
+            return false;
+    } else if (ike_conf_parse_duration(v, &ms) < 0) {
+        return false;
+    }
+    if (ms < 100 || ms > 600000)
         return false;
     b->cc->cfg.retransmit_base_ms = (uint32_t)ms;
     return true;

@@ -56,7 +56,7 @@ static const char full[] =
     "\ttype=transport\n"
     "\tkeyingtries=%forever\n"
     "\tretransmit_tries=3\n"
-    "\tretransmit_timeout=1s\n"
+    "\tretransmit_timeout=1500ms\n"
     "\trekeycheck=no\n"
     "\trekeymargin=10s\n"
     "\tauto=start\n"
@@ -123,7 +123,7 @@ START_TEST(valid_full)
     ck_assert_int_eq(k->mode, IKE_MODE_TRANSPORT);
     ck_assert_uint_eq(k->keyingtries, 0);
     ck_assert_uint_eq(k->retransmit_tries, 3);
-    ck_assert_uint_eq(k->retransmit_base_ms, 1000);
+    ck_assert_uint_eq(k->retransmit_base_ms, 1500);
     ck_assert_uint_eq(rw_default_tries(&c), 5);
     ck_assert_int_eq(k->auto_mode, IKE_AUTO_START);
     ck_assert(!k->rekey_check); /* rekeycheck=no */
