@@ -545,15 +545,34 @@ void ike_child_hard_expired(struct ike_engine *e, struct ike_child *ch, uint64_t
     ike_child_remove(e, ch, IKE_ERR_TIMEOUT);
     struct ike_task t = {.type = TASK_CHILD_DELETE, .del_spi = spi_in};
     ike_task_queue(e, sa, &t, now_ms);
+    if (ike_child_recreate(e, sa, now_ms))
+        ike_log(e, IKE_LOG_WARN, "%s: Child SA expired without a replacement, creating a new one",
+                sa->conn->cfg.name);
+}
+
+/* The rekey never happened (an outage past the margin, say): the IKE SA
+ * survived, so make the tunnel again rather than leave it down. A full
+ * task queue (DELETEs of expired children, an IKE rekey retransmitting)
+ * refused the CREATE_CHILD_SA and nothing asked again: the tunnel stayed
+ * down for minutes (seeds 76, 222). The recreate timer asks again.
+ * Returns true if a create was queued or is due. */
+bool ike_child_recreate(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
+{
+    sa->recreate_at_ms = 0;
     if (!wants_tunnel(&sa->conn->cfg) || sa->state != IKE_SA_ESTABLISHED)
-        return;
+        return false;
     for (struct ike_child *c = sa->children; c; c = c->next)
-        if (c->state == CHILD_INSTALLED && !c->redundant)
-            return; /* another child still carries the tunnel */
-    /* The rekey never happened (an outage past the margin, say): the IKE
-     * SA survived, so make the tunnel again rather than leave it down. */
-    ike_log(e, IKE_LOG_WARN, "%s: Child SA expired without a replacement, creating a new one",
-            sa->conn->cfg.name);
+        if ((c->state == CHILD_INSTALLED && !c->redundant) || c->state == CHILD_CREATING)
+            return false; /* another child still carries the tunnel, or one is coming */
+    if (sa->out_task.type == TASK_CHILD_CREATE)
+        return false;
+    for (uint8_t k = 0; k < sa->n_pending; k++)
+        if (sa->pending[k].type == TASK_CHILD_CREATE)
+            return false;
     struct ike_task c = {.type = TASK_CHILD_CREATE};
-    ike_task_queue(e, sa, &c, now_ms);
+    if (ike_task_queue(e, sa, &c, now_ms) < 0) {
+        sa->recreate_at_ms = now_ms + 1000; /* queue full: ask again */
+        ike_timers_update(e, sa);
+    }
+    return true;
 }

@@ -233,6 +233,10 @@ struct ike_sa {
      * its DELETE of the old SA, whose release_on_delete names it), at
      * most until hold_until_ms (rekey_ike.c). */
     uint64_t hold_until_ms, release_on_delete;
+    /* We refused the peer's IKE rekey (TEMPORARY_FAILURE, busy with a
+     * Child exchange of ours, 2.25.1): start no new Child rekey or create
+     * until then, so its retry gets through (window.c). */
+    uint64_t yield_until_ms;
     bool replaced;  /* a rekey moved its children away: no IKE_DOWN event */
     bool half_open; /* counted in e->n_half_open (responder before IKE_AUTH) */
     uint32_t rekeys, rekey_fails;
@@ -240,12 +244,13 @@ struct ike_sa {
     /* Timers (timers.c owns the rules). 0 = not armed. */
     uint64_t retransmit_at_ms, dpd_at_ms, half_open_at_ms, expire_at_ms;
     uint64_t rekey_at_ms, delete_at_ms;
+    uint64_t recreate_at_ms; /* a Child SA to make again once the queue has room */
     uint64_t last_heard_ms;
     uint64_t created_ms, established_ms; /* INITIAL_CONTACT tells stale from new */
-    uint64_t diag_esp_in; /* inbound ESP packets when our request first went unanswered */
+    uint64_t diag_esp_in;  /* inbound ESP packets when our request first went unanswered */
     uint64_t diag_sent_ms; /* when that request first went out (diag_rec.c) */
-    uint64_t deadline_ms; /* min of the above and the children's */
-    uint32_t heap_idx;    /* position in the deadline heap, UINT32_MAX = none */
+    uint64_t deadline_ms;  /* min of the above and the children's */
+    uint32_t heap_idx;     /* position in the deadline heap, UINT32_MAX = none */
 
     struct ike_sa *next_free;
     struct ike_sa *conn_next, *conn_prev; /* in conn->sas (sa_index.c) */
@@ -367,6 +372,7 @@ struct ike_child *ike_child_find_out(struct ike_engine *e, const struct ike_addr
 /* Hard expiry: remove it now, tell the peer, and make a new one if the
  * connection wants the tunnel up and nothing else carries it. */
 void ike_child_hard_expired(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms);
+bool ike_child_recreate(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms);
 uint32_t ike_child_alloc_spi(struct ike_engine *e);
 const char *ike_child_state_name(enum ike_child_state s);
 
@@ -463,6 +469,7 @@ int ike_ts_to_selector(const struct ike_ts *ts, struct ike_addr *addr, uint8_t *
 
 /* ---- rekey.c, rekey_ike.c ---- */
 #define PASSIVE_DELETE_TIMEOUT_MS 30000 /* a replaced SA whose DELETE never came */
+#define IKE_REKEY_YIELD_MS        1500  /* the peer retries a refused IKE rekey within 1 s */
 #define IKE_REKEY_HOLD_MS         2000 /* a new IKE SA we answered: wait this long at most for the peer */
 int ike_rekey_retry_with_group(struct ike_engine *e, struct ike_sa *sa, uint16_t g,
                                uint64_t now_ms);

@@ -69,6 +69,9 @@ static void move_children(struct ike_engine *e, struct ike_sa *old, struct ike_s
             ike_task_clear(e, t);
     }
     old->n_pending = keep;
+    if (old->recreate_at_ms && !n->recreate_at_ms)
+        n->recreate_at_ms = old->recreate_at_ms; /* a Child SA to make again */
+    old->recreate_at_ms = 0;
     old->replaced = true;
     old->rekey_at_ms = old->dpd_at_ms = old->expire_at_ms = 0;
     n->rekeys = old->rekeys + 1;
@@ -364,8 +367,16 @@ int ike_rekey_ike_process_request(struct ike_engine *e, struct ike_sa *sa, const
     /* 2.25: while another exchange of ours runs on this IKE SA, or once it
      * is replaced, a rekey of it is refused for now. */
     if (sa->state != IKE_SA_ESTABLISHED ||
-        (sa->out_task.type != TASK_NONE && sa->out_task.type != TASK_IKE_REKEY))
+        (sa->out_task.type != TASK_NONE && sa->out_task.type != TASK_IKE_REKEY)) {
+        /* Both sides rekeying Child SAs in turn can refuse the IKE rekey
+         * until the IKE SA expires (seed 1553): make room for its retry. */
+        if (sa->state == IKE_SA_ESTABLISHED) {
+            sa->yield_until_ms = now_ms + IKE_REKEY_YIELD_MS;
+            ike_timers_update(e, sa);
+        }
         return ike_rekey_refuse(e, sa, h, IKE_N_TEMPORARY_FAILURE, NULL, "busy");
+    }
+    sa->yield_until_ms = 0; /* the peer's IKE rekey is here */
     uint8_t pub[IKE_KE_MAX], prop_num = 0, spi[8];
     size_t pub_len = 0;
     struct ike_sa *n = NULL;

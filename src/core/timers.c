@@ -107,7 +107,8 @@ void ike_timers_update(struct ike_engine *e, struct ike_sa *sa)
     uint64_t d = earliest(earliest(sa->retransmit_at_ms, sa->half_open_at_ms),
                           earliest(sa->dpd_at_ms, sa->expire_at_ms));
     d = earliest(d, earliest(sa->rekey_at_ms, sa->delete_at_ms));
-    d = earliest(d, sa->hold_until_ms);
+    d = earliest(d, earliest(sa->hold_until_ms, sa->recreate_at_ms));
+    d = earliest(d, sa->yield_until_ms);
     for (struct ike_child *c = sa->children; c; c = c->next)
         d = earliest(d, earliest(earliest(c->rekey_at_ms, c->expire_at_ms), c->delete_at_ms));
     if (!d || sa->state == IKE_SA_DEAD) {
@@ -395,6 +396,14 @@ static bool run_sa(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
         if (sa->state == IKE_SA_DEAD)
             return false;
     }
+    if (due(sa->yield_until_ms, now_ms)) {
+        sa->yield_until_ms = 0;
+        ike_task_next(e, sa, now_ms);
+        if (sa->state == IKE_SA_DEAD)
+            return false;
+    }
+    if (due(sa->recreate_at_ms, now_ms))
+        ike_child_recreate(e, sa, now_ms);
     if (due(sa->expire_at_ms, now_ms))
         expired_ike(e, sa, now_ms);
     if (due(sa->rekey_at_ms, now_ms))

@@ -96,11 +96,27 @@ static int start_task(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
 }
 
 /* Start the next queued task if nothing is outstanding. */
+/* While yielding to the peer's IKE rekey, only new Child SAs wait; a
+ * rekey of a child near its end of life does not. */
+static bool yield_exempt(struct ike_engine *e, const struct ike_sa *sa, const struct ike_task *t)
+{
+    if (t->type == TASK_CHILD_CREATE)
+        return false;
+    if (t->type != TASK_CHILD_REKEY)
+        return true;
+    const struct ike_child *ch = ike_map_get(&e->child_by_spi, t->del_spi);
+    uint64_t eol = ch ? ike_rekey_end_of_life(ch) : 0;
+    return eol && eol < sa->yield_until_ms + 1000;
+}
+
 void ike_task_next(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
 {
     /* A replaced IKE SA still carries its own DELETE. A new one we made as
      * rekey responder waits until the peer has it (rekey_ike.c). */
     if (sa->hold_until_ms > now_ms)
+        return;
+    if (sa->yield_until_ms > now_ms && sa->out_task.type == TASK_NONE && sa->n_pending &&
+        !yield_exempt(e, sa, &sa->pending[0]))
         return;
     while (sa->out_task.type == TASK_NONE && sa->n_pending &&
            (sa->state == IKE_SA_ESTABLISHED ||
