@@ -32,7 +32,6 @@ pfs_case() { # pfs_case N ROLE OUR_ESP PEER_ESP CAUSE FIX
     check "case $n: the log says it loudly" grep -q "rekey check: t: Rekey check failed" "$SC_DIR/a.log"
     rk_ctl a diagnose t >"$SC_DIR/diagnose-$n.txt"
     sed 's/^/    | /' "$SC_DIR/diagnose-$n.txt"
-    nap 3
     check "case $n: the tunnel is still up" rk_established a
     traffic_stop
     check_traffic
