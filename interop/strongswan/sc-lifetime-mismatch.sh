@@ -20,7 +20,7 @@
 #           (auto=start) makes a new Child SA and traffic flows again.
 # Cases 1 and 3 lose the datagrams in flight while no SA exists (the
 # lapse they diagnose); only the traffic after the new SA is checked for
-# zero loss there. Case 2 checks zero loss over the whole run.
+# zero loss there (after_remake). Case 2 checks zero loss over its run.
 here=$(dirname "$0")
 . "$here/../lib.sh"
 . "$here/swan.sh"
@@ -39,8 +39,12 @@ diag_match() {
     return 1
 }
 near() { [ -n "$1" ] && [ "$1" -ge "$2" ] && [ "$1" -le "$3" ]; }
-# new_child OLD: rekeyd shows an installed Child SA other than OLD
-new_child() { rk_established a && [ "$RK_CHILD" != "$1" ]; }
+# new_child OLD: rekeyd shows an installed Child SA other than OLD; T_NEW:
+# when it was first seen (ms since the epoch).
+new_child() {
+    rk_established a && [ "$RK_CHILD" != "$1" ] || return 1
+    T_NEW=${EPOCHREALTIME/./} T_NEW=$((T_NEW / 1000))
+}
 
 start_case() { # start_case N DESC: both up, traffic on; T_UP, CH0 set
     echo "-- case $1: $2"
@@ -55,17 +59,27 @@ end_case() { # end_case N: stop both, keep the logs
     mv "$SC_DIR/a.log" "$SC_DIR/a-$1.log"
     mv "$SC_DIR/s/charon.log" "$SC_DIR/s/charon-$1.log"
 }
-# after_remake N: the traffic over the lapse (loss reported, not checked),
-# then 3 s more on the new SA (before it expires in its turn): none lost.
+# after_remake N: called when the new Child SA shows. Traffic runs on 3 s
+# (the new SA has the same short lifetime: no stop and restart, which took
+# long enough under load to reach its expiry), then stops. Datagrams lost
+# in the lapse (sent before the new SA showed, plus 0.5 s for the peer to
+# install its side) are reported, not checked; none sent later may be lost.
 after_remake() {
-    traffic_stop
-    note "case $1: $TR_LOST of $TR_SENT datagrams lost in the lapse (not checked)"
-    LAPSE_LOST=$((LAPSE_LOST + TR_LOST))
-    SC_LOST=$((SC_LOST - TR_LOST))
-    check "case $1: traffic flows on the new Child SA" traffic_start
+    # An echo later than traffic.py's grace has no send time in the
+    # result: count it against the new SA, to be safe.
+    local t_new=$((T_NEW + 500)) at late
     nap 3
     traffic_stop
-    check_traffic
+    late=$TR_LATE
+    for at in ${TR_LOST_AT//,/ }; do
+        at=${at/./}
+        [ "$at" -gt "$t_new" ] && late=$((late + 1))
+    done
+    note "case $1: $((TR_LOST - late)) of $TR_SENT datagrams lost in the lapse (not checked)"
+    LAPSE_LOST=$((LAPSE_LOST + TR_LOST - late))
+    SC_LOST=$((SC_LOST - TR_LOST + late))
+    check "traffic flowed ($TR_SENT sent)" [ "$TR_SENT" -gt 10 ]
+    check "case $1: none lost once the new Child SA is in ($late)" [ "$late" = 0 ]
 }
 
 scenario_begin strongswan/lifetime-mismatch "rekeyd <-> strongSwan, Child lifetimes that differ: shorter peer named, peer that never rekeys named"

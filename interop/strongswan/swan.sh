@@ -182,7 +182,7 @@ rk_sw_agree() {
 # sw_log_clean INST [FILE]: no error lines in charon's log (prints them).
 # "endpoint changed": we answered or asked on another port than the one
 # charon moved the IKE SA to (RFC 7296 2.11, 2.23). Not errors: "unable to
-# rekey, CHILD_SA not found", "CHILD_SA ... not found for delete" and
+# rekey, CHILD_SA not found", "CHILD_SA ... not found for delete|rekey" and
 # "querying SAD entry with SPI X failed: No such process" (charon's own
 # rekey, delete and usage jobs firing for a Child SA that a collision
 # already closed: its kernel SA is gone, which is what the checks above
@@ -192,7 +192,7 @@ rk_sw_agree() {
 # the response again, and these job messages follow.
 sw_log_clean() {
     local f=${2:-$SC_DIR/$1/charon.log}
-    ! grep -v -E 'unable to rekey, CHILD_SA not found|CHILD_SA ESP/0x[0-9a-f]+/[^ ]+ not found for delete|querying SAD entry with SPI [0-9a-f]+ failed: No such process' "$f" |
+    ! grep -v -E 'unable to rekey, CHILD_SA not found|CHILD_SA ESP/0x[0-9a-f]+/[^ ]+ not found for (delete|rekey)|querying SAD entry with SPI [0-9a-f]+ failed: No such process' "$f" |
         grep -E -i '(^|[^a-z_])(error|failed|failure|critical)([^a-z_]|$)|unable to|invalid|no acceptable|not found|endpoint changed' |
         head -5 | grep .
 }
