@@ -109,16 +109,31 @@ static bool yield_exempt(struct ike_engine *e, const struct ike_sa *sa, const st
     return eol && eol < sa->yield_until_ms + 1000;
 }
 
+/* While yielding, bring the first task that may go now to the front (a
+ * DELETE of a replaced child must not wait behind a Child rekey: seed
+ * 101597); false if none may. */
+static bool yield_pick(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
+{
+    if (sa->yield_until_ms <= now_ms)
+        return true;
+    for (uint8_t k = 0; k < sa->n_pending; k++) {
+        if (!yield_exempt(e, sa, &sa->pending[k]))
+            continue;
+        struct ike_task t = sa->pending[k];
+        memmove(&sa->pending[1], &sa->pending[0], k * sizeof(sa->pending[0]));
+        sa->pending[0] = t;
+        return true;
+    }
+    return false;
+}
+
 void ike_task_next(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
 {
     /* A replaced IKE SA still carries its own DELETE. A new one we made as
      * rekey responder waits until the peer has it (rekey_ike.c). */
     if (sa->hold_until_ms > now_ms)
         return;
-    if (sa->yield_until_ms > now_ms && sa->out_task.type == TASK_NONE && sa->n_pending &&
-        !yield_exempt(e, sa, &sa->pending[0]))
-        return;
-    while (sa->out_task.type == TASK_NONE && sa->n_pending &&
+    while (sa->out_task.type == TASK_NONE && sa->n_pending && yield_pick(e, sa, now_ms) &&
            (sa->state == IKE_SA_ESTABLISHED ||
             (sa->state == IKE_SA_REKEYED && sa->pending[0].type == TASK_IKE_DELETE))) {
         sa->out_task = sa->pending[0];
