@@ -69,11 +69,13 @@ void sim_fail(struct sim_world *w, const char *fmt, ...)
     vsnprintf(why, sizeof(why), fmt, ap);
     va_end(ap);
     sim_tracef(w, "VIOLATION: %s", why);
-    if (w->o->keep_going) /* diagnosis: see what happens next */
-        return;
-    w->failed = true;
-    w->fail_ms = w->now_ms;
-    memcpy(w->why, why, sizeof(why));
+    if (!w->violated) {
+        w->violated = true;
+        w->fail_ms = w->now_ms;
+        memcpy(w->why, why, sizeof(why));
+    }
+    if (!w->o->keep_going) /* --keep-going: see what happens next */
+        w->failed = true;
 }
 
 static void snap_ike(void *ctx, const struct ike_sa_info *sa)

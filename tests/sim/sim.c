@@ -87,7 +87,7 @@ static void run_one(uint64_t seed, const struct sim_opts *o, struct result *r, b
         sim_fail(&w, "setup failed");
     else
         run_phases(&w);
-    r->failed = w.failed;
+    r->failed = w.violated;
     snprintf(r->why, sizeof(r->why), "%s", w.why);
     r->fail_ms = w.fail_ms - w.t0_ms;
     r->steps = w.steps;
@@ -95,7 +95,7 @@ static void run_one(uint64_t seed, const struct sim_opts *o, struct result *r, b
         w.p[0].rekeys_child > w.p[1].rekeys_child ? w.p[0].rekeys_child : w.p[1].rekeys_child;
     uint32_t k = w.p[0].rekeys_ike > w.p[1].rekeys_ike ? w.p[0].rekeys_ike : w.p[1].rekeys_ike;
     r->rekeys = c + k;
-    if (o->record && print_fail && w.failed) {
+    if (o->record && print_fail && w.violated) {
         sim_trace_print(&w, stdout, o->trace_lines ? o->trace_lines : 300);
         printf("counters: delivered %" PRIu64 ", dropped %" PRIu64 ", steps %" PRIu64
                ", checks %u; L ups %u downs %u timeouts %u; R ups %u downs %u timeouts %u\n",

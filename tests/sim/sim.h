@@ -219,8 +219,9 @@ struct sim_world {
     uint32_t n_orphan;
     bool shutting_down;
     uint32_t checks;
-    /* the first violation */
-    bool failed;
+    /* the first violation; `failed` stops the run, `violated` counts it
+     * (with --keep-going the run goes on but the scenario still fails) */
+    bool failed, violated;
     char why[SIM_WHY];
     uint64_t fail_ms;
     /* trace ring */
