@@ -61,6 +61,7 @@ check "diagnose keeps it as recovered, after ${n:-?} s unanswered (the fourth re
     eval '[ -n "$n" ] && [ "$n" -ge 20 ] && [ "$n" -le 30 ]'
 check "recovered cause, word for word" diag_has a "cause: Child SA rekey: no answer to our IKE request after 3 retransmits while ESP from the peer still arrived: IKE was blocked on the path (recovered after ${n:-?} s)."
 check "recovered fix, word for word" diag_has a "fix: Nothing to do now; if it happens again, allow UDP 500 and 4500 from $L_OUT to $R_OUT and back on every firewall between them."
+check "diagnose --json: pending false, recovered_s" eval 'rk_ctl a diagnose t --json | grep -q "\"pending\":false,\"recovered_s\":[1-9]"'
 rk_ctl a diagnose t | sed 's/^/    | /'
 check "Child SPIs changed" [ "$AG_CHILD" != "$before" ]
 check "old SAs gone from both kernels" [ "$SET_KERNEL" = 1 ]

@@ -8,7 +8,9 @@
  * JSON: {"conns": [ {name, auto, ike_sas, rekey_check: {state, ago_s,
  * due_in_s, pfs}, failures_total, failures: [ {cause, attempt,
  * rekey_check, ago_s, repeats, ike_spi_i, ike_spi_r, child_spi_in,
- * child_spi_out, text, fix} ], sas: [ as in status --json ] } ]}.
+ * child_spi_out, text, fix, and for an early warning pending (still
+ * retrying) and recovered_s (0 = not yet)} ], sas: [ as in status
+ * --json ] } ]}.
  */
 #include <stdio.h>
 #include <string.h>
@@ -128,6 +130,12 @@ static void failure_json(struct rd_buf *b, const struct ike_diag_record *r, uint
     rd_json_str(b, cause);
     rd_buf_printf(b, ",\"fix\":");
     rd_json_str(b, fix);
+    /* An early "IKE blocked" warning: still retrying, or answered after
+     * all (how long IKE went unanswered): not a current failure then. */
+    if (r->f.pending)
+        rd_buf_printf(b, ",\"pending\":%s,\"recovered_s\":%llu",
+                      r->f.recovered_ms ? "false" : "true",
+                      (unsigned long long)((r->f.recovered_ms + 500) / 1000));
     rd_buf_printf(b, "}");
 }
 
