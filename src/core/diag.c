@@ -460,9 +460,9 @@ int ike_diag_fix_text(const struct ike_diag_record *r, char *buf, size_t cap)
         break;
     case IKE_DIAG_PEER_LIFETIME_SHORTER:
         put(&o,
-            "Set the same %s= on both sides, or a %s here short enough that we "
+            "Set the same %s= on both sides, or %s here short enough that we "
             "rekey before %u s.",
-            f->ike_sa ? "ikelifetime" : "lifetime", f->ike_sa ? "ikelifetime" : "lifetime",
+            f->ike_sa ? "ikelifetime" : "lifetime", f->ike_sa ? "an ikelifetime" : "a lifetime",
             secs(f->age_ms));
         break;
     case IKE_DIAG_PEER_NEVER_REKEYS:

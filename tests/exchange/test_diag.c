@@ -329,7 +329,7 @@ START_TEST(ike_lifetime_mismatch)
            "The peer deleted the IKE SA 100 s after it was set up, before our rekey at 200 s: the "
            "peer's IKE lifetime is shorter (about 100 s, estimated from the SA's age), unless the "
            "peer was stopped by hand.",
-           "Set the same ikelifetime= on both sides, or a ikelifetime here short enough that we "
+           "Set the same ikelifetime= on both sides, or an ikelifetime here short enough that we "
            "rekey before 100 s.");
     /* Nothing left behind in either kernel. */
     for (int i = 0; i < 2; i++) {
