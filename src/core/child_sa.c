@@ -419,6 +419,30 @@ bool ike_child_only_unconfirmed_besides(const struct ike_child *ch)
     return u && !u->confirmed;
 }
 
+/* The peer has proved it holds ch (recv.c: a new request on its IKE SA).
+ * If ch is now the newest usable SA of its policies it takes outbound
+ * traffic, as it would have at once had we initiated it (policies_join).
+ * Without this a child the peer made beside an older one never carries
+ * our traffic, although the peer already sends on it: when the peer has
+ * given up on the older one's IKE SA (DPD at its end only, G4) and made a
+ * new child on another IKE SA, our traffic stayed on the SA the peer had
+ * deleted (seed 101132). */
+void ike_child_confirm(struct ike_engine *e, struct ike_child *ch)
+{
+    if (ch->confirmed || !ike_child_in_kernel(ch))
+        return;
+    ch->confirmed = true;
+    if (!ch->pol)
+        return;
+    for (struct ike_child *u = ch->pol->users; u; u = u->pol_next) {
+        if (pin_rank(u) == 3) { /* the newest confirmed INSTALLED user */
+            if (u == ch)
+                ike_child_pin_outbound(e, ch);
+            return;
+        }
+    }
+}
+
 void ike_child_pin_outbound(struct ike_engine *e, struct ike_child *ch)
 {
     if (!ch->pol || ch->pol->pinned_spi == ch->spi_out)

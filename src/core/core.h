@@ -358,6 +358,7 @@ bool ike_child_in_kernel(const struct ike_child *ch);
 void ike_child_pin_outbound(struct ike_engine *e, struct ike_child *ch);
 void ike_child_unpin(struct ike_engine *e, struct ike_child *ch);
 bool ike_child_only_unconfirmed_besides(const struct ike_child *ch);
+void ike_child_confirm(struct ike_engine *e, struct ike_child *ch);
 /* auto=route (child_sa.c): install or remove a conn's trap policy. */
 int ike_policy_trap(struct ike_engine *e, struct ike_conn *c, bool on);
 /* ACQUIRE from a trap: start the conn's tunnel unless one is on its way

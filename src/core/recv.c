@@ -135,7 +135,7 @@ static int recv_request(struct ike_engine *e, struct ike_sa *sa, const struct ik
      * so a new SA we answered with is installed at its end. Move outbound
      * traffic off SAs it replaced (the DELETE of the old SA may be lost). */
     for (struct ike_child *c = sa->children; c; c = c->next)
-        c->confirmed |= ike_child_in_kernel(c);
+        ike_child_confirm(e, c);
     for (struct ike_child *c = sa->children; c; c = c->next)
         if (c->state == CHILD_REKEYED)
             ike_child_unpin(e, c);

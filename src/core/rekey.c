@@ -205,9 +205,15 @@ static void resolve_child_collision(struct ike_engine *e, struct ike_sa *sa, str
         ike_child_set_state(e, old, CHILD_REKEYED, "rekey collision");
     if (ours_lowest) {
         /* We made the redundant SA: we delete it. Until the winner deletes
-         * the old SA, send on the old one, which the peer surely has; if
-         * it is gone, the winner has its own new SA inbound by now. */
-        ike_child_pin_outbound(e, old && ike_child_in_kernel(old) ? old : theirs);
+         * the old SA, send on the old one, which the peer surely has. If
+         * it is gone, the best other user (pin_rank): the peer may not
+         * have our response that made theirs (seed 222: it was lost, and
+         * pinning theirs broke L->R while another confirmed child of the
+         * same policies was there); theirs only as the last resort. */
+        if (old && ike_child_in_kernel(old))
+            ike_child_pin_outbound(e, old);
+        else
+            ike_child_unpin(e, ours);
         if (old) /* our own DELETE of it, queued when ours completed, is void */
             ike_task_drop(e, sa, TASK_CHILD_DELETE, old->spi_in);
         struct ike_task t = {.type = TASK_CHILD_DELETE, .del_spi = ours->spi_in};

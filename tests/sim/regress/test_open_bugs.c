@@ -332,6 +332,41 @@ START_TEST(child_delete_on_new_ike_sa_during_collision)
 }
 END_TEST
 
+/* sim --seed 101132 --without both-auto: R declared IKE SA 1 dead (lossy
+ * DPD; L runs none, so L keeps it, G4) and made a new Child SA on IKE SA
+ * 2. L answered, so the new SA was unconfirmed at L and, rightly, took no
+ * outbound traffic (B13); but when R's next request (a DPD) proved R has
+ * it, nothing moved L's outbound to it: L kept sending on the SA R had
+ * deleted, for 60 s. A child the peer made takes outbound traffic once
+ * confirmed, as it would at once had we made it. _i: who makes the child
+ * (and runs DPD). */
+START_TEST(peer_made_child_takes_outbound_once_confirmed)
+{
+    int by = _i & 1;
+    cfg[by].dpd_delay_ms = 2000;
+    cfg[by].dpd_timeout_ms = 10000;
+    up(0);
+    uint32_t first = h_pinned_out_spi(&w, !by);
+    ck_assert_uint_ne(first, 0);
+    ck_assert_int_eq(ike_engine_initiate(w.p[by].e, "t", w.now_ms), 0);
+    h_run(&w, 1000);
+    ck_assert_int_eq(h_child_count(&w.p[!by]), 2);
+    const struct ike_event *ev = h_last_event(&w.p[!by], IKE_EV_CHILD_UP);
+    ck_assert_ptr_nonnull(ev);
+    uint32_t made = ev->child_spi_out;
+    ck_assert_uint_ne(made, first);
+    /* Unconfirmed: the peer may not have our response yet (B13). */
+    ck_assert_uint_eq(h_pinned_out_spi(&w, !by), first);
+    h_advance(&w, 5000); /* the peer's DPD: it has our response */
+    ck_assert_msg(h_log_has(&w.p[!by], "INFORMATIONAL request"), "no DPD was sent");
+    ck_assert_msg(h_pinned_out_spi(&w, !by) == made,
+                  "outbound still on %08x, not on the confirmed newer child %08x",
+                  h_pinned_out_spi(&w, !by), made);
+    char why[200];
+    ck_assert_msg(h_check_continuity(&w, why, sizeof(why)) > 0, "%s", why);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("sim_open_bugs");
@@ -347,6 +382,7 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, child_rekey_refused_by_ike_rekey_retried_after_it, 0, 2);
     tcase_add_loop_test(tc, ike_rekey_responder_waits_for_peer_before_using_new_sa, 0, 2);
     tcase_add_loop_test(tc, child_delete_on_new_ike_sa_during_collision, 0, 2);
+    tcase_add_loop_test(tc, peer_made_child_takes_outbound_once_confirmed, 0, 2);
     suite_add_tcase(s, tc);
     return s;
 }
