@@ -206,12 +206,29 @@ net_down() {
     return 0
 }
 
+# ike_block -A|-D: add (-A) or delete (-D) iptables-legacy rules that drop
+# IKE (UDP 500 and 4500) on arrival in both namespaces and let ESP
+# through: the firewall on the path that causes "rekeying failed" (issue
+# 8), and a way to make two rekey requests cross for certain (both go
+# unanswered until -D, then the retransmits meet). Dropped on arrival, as
+# a firewall between the hosts would: an OUTPUT rule would instead fail
+# the daemon's send at once with EPERM.
+ike_block() {
+    local ns p
+    for ns in "$L" "$R"; do
+        for p in 500 4500; do
+            in_ns "$ns" iptables-legacy "$1" INPUT -p udp --dport $p -j DROP || return 1
+        done
+    done
+}
+
 # plaintext_drops VAR NS: packets the ESP-only filter of NS dropped so far.
 plaintext_drops() {
     local line
     printf -v "$1" '%s' 0
     while read -r line; do
-        if [[ $line =~ ^[[:space:]]*([0-9]+)[[:space:]]+[0-9]+[[:space:]]+DROP ]]; then
+        # the ESP-only rule, not a scenario's own DROP rules (ike_block)
+        if [[ $line == *"pol none"* && $line =~ ^[[:space:]]*([0-9]+)[[:space:]]+[0-9]+[[:space:]]+DROP ]]; then
             printf -v "$1" '%s' "${BASH_REMATCH[1]}"
         fi
     done < <(in_ns "$2" iptables-legacy -L INPUT -v -n -x)

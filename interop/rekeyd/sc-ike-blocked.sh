@@ -2,8 +2,8 @@
 # rekeyd <-> rekeyd (XFRM), IKE blocked mid-life (iptables-legacy drops UDP 500/4500, ESP passes): diagnose names it while ESP flows; unblocked in time, the pending rekey completes, no packet lost.
 # Runs inside the UML guest (interop/run). A firewall that lets ESP through
 # but drops IKE is the classic cause of "rekeying failed" hours after set-up
-# (issue 8). Left "a" initiates; once traffic flows, the left namespace
-# drops UDP 500 and 4500 both ways and a Child rekey starts on a. Its
+# (issue 8). Left "a" initiates; once traffic flows, both namespaces
+# drop UDP 500 and 4500 on arrival and a Child rekey starts on a. Its
 # request goes unanswered while ESP from b still arrives (the inbound SA's
 # counters advance): after the third retransmit `rekeyctl diagnose` must
 # say so word for word, with the fix naming both addresses. Then the rules
@@ -13,14 +13,6 @@
 # (default 4s) halves the waits: third retransmit at 12 s, fourth at 24 s.
 . "$(dirname "$0")/../lib.sh"
 
-# block -A|-D: add or delete the IKE-dropping rules in the left namespace
-block() {
-    local p
-    for p in 500 4500; do
-        in_ns "$L" iptables-legacy "$1" OUTPUT -p udp --dport $p -j DROP || return 1
-        in_ns "$L" iptables-legacy "$1" INPUT -p udp --sport $p -j DROP || return 1
-    done
-}
 diag_has() { rk_ctl "$1" diagnose t | grep -qxF -- "    $2"; }
 
 scenario_begin rekeyd/ike-blocked "rekeyd <-> rekeyd (XFRM): IKE blocked while ESP flows, named by diagnose, recovered"
@@ -35,7 +27,7 @@ check "both sides agree on the SAs" [ "$SET_AGREE" = 1 ]
 check "traffic flows through the tunnel" traffic_start
 before=$AG_CHILD
 
-check "IKE blocked: UDP 500 and 4500 dropped in the left namespace" block -A
+check "IKE blocked: UDP 500 and 4500 dropped on arrival in both namespaces" ike_block -A
 note "rekeyctl rekey t --child on a, with IKE blocked"
 check "rekey --child accepted" rk_ctl a rekey t --child >/dev/null
 t0=$SECONDS
@@ -50,7 +42,7 @@ sed 's/^/    | /' "$SC_DIR/diagnose.txt"
 check "ESP still carries the traffic meanwhile (none lost so far)" \
     eval 'traffic_live && [ "$TR_RECEIVED" -gt 0 ] && [ "$TR_LOST" = 0 ]'
 
-check "IKE unblocked" block -D
+check "IKE unblocked" ike_block -D
 check "the pending rekey completes (next retransmit gets through)" rk_wait_rekeys a 1 0 60
 note "rekey done $((SECONDS - t0)) s after it started"
 settle 20 rk_agree a b
