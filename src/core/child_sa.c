@@ -408,15 +408,16 @@ void ike_child_unpin(struct ike_engine *e, struct ike_child *ch)
         ike_child_pin_outbound(e, u);
 }
 
-/* Whether an SA the peer has not confirmed is the best outbound choice we
- * have besides ch: then leaving ch now would send on an SA the peer may
- * lack, so a passive delete of ch waits (B10). */
-bool ike_child_only_unconfirmed_besides(const struct ike_child *ch)
+/* The SA that would take over outbound traffic from ch, if it is one the
+ * peer has not confirmed: then leaving ch now would send on an SA the
+ * peer may lack, so a passive delete of ch waits (B10, B19). NULL if ch
+ * carries no traffic or a confirmed SA would take over. */
+const struct ike_child *ike_child_unconfirmed_successor(const struct ike_child *ch)
 {
     if (!ch->pol || ch->pol->pinned_spi != ch->spi_out)
-        return false;
+        return NULL;
     struct ike_child *u = pin_best(ch->pol, ch);
-    return u && !u->confirmed;
+    return u && !u->confirmed ? u : NULL;
 }
 
 /* The peer has proved it holds ch (recv.c: a new request on its IKE SA).
@@ -509,6 +510,7 @@ static void policies_leave(struct ike_engine *e, struct ike_child *ch)
 int ike_child_install(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms, bool pin_out)
 {
     ike_timers_child_lifetime(e, ch, now_ms); /* the kernel's soft limit follows it */
+    ch->installed_ms = now_ms;
     struct ike_kernel_op op = {.type = IKE_KOP_ADD_SA};
     fill_sa(ch, true, &op.u.sa);
     ike_out_kernel(e, &op); /* inbound first: the peer may send at once */

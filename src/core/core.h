@@ -141,6 +141,7 @@ struct ike_child {
     uint64_t delete_at_ms; /* REKEYED: delete it ourselves if the peer does not */
     uint32_t reqid;
     uint64_t rekey_at_ms, expire_at_ms;
+    uint64_t installed_ms; /* when we installed it (as responder: answered) */
     struct ike_sa *ike;
     struct ike_child *next;     /* in ike->children, or the free list */
     struct ike_policy_ref *pol; /* the policies this child uses */
@@ -357,7 +358,7 @@ bool ike_child_in_kernel(const struct ike_child *ch);
 /* Point the outbound policy at this child's outbound SA. */
 void ike_child_pin_outbound(struct ike_engine *e, struct ike_child *ch);
 void ike_child_unpin(struct ike_engine *e, struct ike_child *ch);
-bool ike_child_only_unconfirmed_besides(const struct ike_child *ch);
+const struct ike_child *ike_child_unconfirmed_successor(const struct ike_child *ch);
 void ike_child_confirm(struct ike_engine *e, struct ike_child *ch);
 /* auto=route (child_sa.c): install or remove a conn's trap policy. */
 int ike_policy_trap(struct ike_engine *e, struct ike_conn *c, bool on);

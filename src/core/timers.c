@@ -335,14 +335,28 @@ static void expired_child_rekey(struct ike_engine *e, struct ike_child *ch, uint
 static void expired_child_delete(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms)
 {
     ch->delete_at_ms = 0;
-    uint64_t eol = ike_rekey_end_of_life(ch);
-    if (ike_child_only_unconfirmed_besides(ch) && eol > now_ms) {
+    const struct ike_child *next = ike_child_unconfirmed_successor(ch);
+    if (next) {
         /* Still carrying our traffic, and its replacement is one the peer
          * has not confirmed (its CREATE_CHILD_SA may still be
-         * retransmitting: B10). Keep the old SA while it is valid; the
-         * peer's next request or DELETE confirms the new one sooner. */
-        ch->delete_at_ms = eol;
-        return;
+         * retransmitting: B10). Keep the old SA while it is valid (RFC
+         * 7296 2.8: the responder may send on it until it is deleted);
+         * the peer's next request or DELETE confirms the new one sooner.
+         * Leave it at its end of life, but not within one retransmission
+         * interval of our response that made the new SA: the peer cannot
+         * hold that SA yet, and its DELETE of the old one, sent as soon as
+         * it has our response, normally comes within that time (B19, seed
+         * 100126: we answered 40 ms before this, past the end of life).
+         * Never past the hard expiry, which removes the old SA itself. */
+        uint64_t at = ike_rekey_end_of_life(ch);
+        uint64_t grace = next->installed_ms + ch->ike->conn->cfg.retransmit_base_ms;
+        if (grace > at)
+            at = grace;
+        if (at > now_ms) {
+            if (!ch->expire_at_ms || at < ch->expire_at_ms)
+                ch->delete_at_ms = at; /* else the hard expiry comes first */
+            return;
+        }
     }
     struct ike_task t = {.type = TASK_CHILD_DELETE, .del_spi = ch->spi_in};
     if (ike_task_queue(e, ch->ike, &t, now_ms) < 0)

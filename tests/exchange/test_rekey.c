@@ -323,6 +323,43 @@ START_TEST(passive_child_delete_timeout)
 }
 END_TEST
 
+/* B19 (sim --seed 100126 --rekey --without outage,loss): the peer's
+ * Child rekey reaches us after the old SA's end of life (expire - 1.5 s)
+ * and our response is lost once. The passive timeout (here 300 ms later)
+ * used to move outbound traffic to the new SA although the peer could not
+ * have it yet. Now the old SA keeps carrying traffic (RFC 7296 2.8) until
+ * the peer confirms the new one (its DELETE of the old SA after its
+ * retransmission got our response), never past the old SA's hard
+ * lifetime. */
+START_TEST(late_rekey_keeps_old_sa_until_peer_has_new)
+{
+    int ini = _i & 1, by = _i >> 1;
+    for (int s = 0; s < 2; s++) {
+        cfg[s].child_lifetime_ms = 10000;
+        cfg[s].rekey = false; /* only the rekey this test starts */
+    }
+    cfg[by].retransmit_base_ms = 500;
+    up(ini);
+    uint32_t old_out = h_pinned_out_spi(&w, !by);
+    h_advance(&w, 8550); /* past the old SA's end of life (8.5 s) */
+    struct h_rule r = {
+        .from = !by, .exchange = CREATE_CHILD_SA, .response = 1, .count = 1, .action = H_DROP};
+    h_set_rule(&w, &r);
+    ike_engine_rekey(w.p[by].e, "t", false, w.now_ms);
+    h_advance(&w, 400); /* the passive timeout (expire - 1.1 s) has fired */
+    ck_assert_int_eq(r.matched, 1);
+    ck_assert_int_eq(h_count_events(&w.p[!by], IKE_EV_CHILD_REKEYED), 1);
+    ck_assert_int_eq(h_count_events(&w.p[by], IKE_EV_CHILD_REKEYED), 0);
+    ck_assert_msg(h_pinned_out_spi(&w, !by) == old_out,
+                  "outbound moved to %08x before the peer had the new SA",
+                  h_pinned_out_spi(&w, !by));
+    h_advance(&w, 600); /* the retransmission gets the response */
+    ck_assert_int_eq(h_count_events(&w.p[by], IKE_EV_CHILD_REKEYED), 1);
+    ck_assert_uint_ne(h_pinned_out_spi(&w, !by), old_out);
+    assert_one_tunnel();
+}
+END_TEST
+
 START_TEST(passive_child_delete_after_confirmation)
 {
     /* Same lost DELETE, but the initiator's next request (a DPD here)
@@ -465,6 +502,7 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, rekey_invalid_ke_retried, 0, 4);
     tcase_add_loop_test(tc, refused_rekey_retried_while_valid, 0, 4);
     tcase_add_loop_test(tc, passive_child_delete_timeout, 0, 4);
+    tcase_add_loop_test(tc, late_rekey_keeps_old_sa_until_peer_has_new, 0, 4);
     tcase_add_loop_test(tc, passive_child_delete_after_confirmation, 0, 4);
     tcase_add_loop_test(tc, passive_ike_delete_timeout, 0, 4);
     tcase_add_loop_test(tc, peer_deletes_before_answering, 0, 4);
