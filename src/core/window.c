@@ -167,6 +167,19 @@ void ike_task_drop(struct ike_engine *e, struct ike_sa *sa, uint8_t type, uint32
     sa->n_pending = keep;
 }
 
+/* The queue holds no Child rekey to put back (DELETEs and an IKE rekey,
+ * seed 5779: the DELETE of the SA our rekey had just replaced was lost,
+ * and the peer kept it REKEYED until its passive timeout): the child's
+ * delete timer asks again in a second. A child already gone needs none. */
+static void delete_later(struct ike_engine *e, struct ike_sa *sa, uint32_t spi, uint64_t now_ms)
+{
+    struct ike_child *ch = ike_map_get(&e->child_by_spi, spi);
+    if (!ch || ch->ike != sa || (ch->delete_at_ms && ch->delete_at_ms <= now_ms + 1000))
+        return;
+    ch->delete_at_ms = now_ms + 1000;
+    ike_timers_update(e, sa);
+}
+
 /* A DELETE must never be lost to a full queue (a rekey of every child at
  * once fills it, and the old SAs' DELETEs then went nowhere: seed
  * 1013851). Room is made by putting back the last queued Child rekey,
@@ -208,8 +221,11 @@ int ike_task_queue(struct ike_engine *e, struct ike_sa *sa, const struct ike_tas
             (t->type == TASK_IKE_REKEY ||
              (t->type == TASK_CHILD_REKEY && sa->pending[i].del_spi == t->del_spi)))
             return 0;
-    if (sa->n_pending == IKE_PENDING_TASKS && !make_room_for_delete(e, sa, t, now_ms))
+    if (sa->n_pending == IKE_PENDING_TASKS && !make_room_for_delete(e, sa, t, now_ms)) {
+        if (t->type == TASK_CHILD_DELETE)
+            delete_later(e, sa, t->del_spi, now_ms);
         return IKE_ERR_BUSY;
+    }
     sa->pending[sa->n_pending++] = *t;
     ike_task_next(e, sa, now_ms);
     return 0;
