@@ -22,6 +22,12 @@
  *     shorter than one retransmission plus a round trip). No engine can carry traffic on
  *     an SA past its lifetime or on one the peer never got; the break is
  *     then treated as a disturbance of its own (G2: recover within R).
+ *     The same holds for the IKE SA: when an engine deletes one at the end
+ *     of its lifetime (its IKE rekey lost, or held behind a lost exchange:
+ *     window size 1, RFC 7296 2.3, and a margin shorter than one
+ *     retransmission leaves no time to retry), its Child SAs go with it
+ *     (1.4.1), so a break as it goes down is judged the same way (seeds
+ *     48 and 222 --rekey: IKE rekeymargin 1 s, retransmissions 2 s).
  *  G4 an IKE SA one peer declared dead (retransmissions exhausted) may
  *     live on at a peer that runs no DPD: RFC 7296 2.4 makes liveness
  *     checks optional, and nothing is sent to a peer that is gone, so such
@@ -305,7 +311,8 @@ static bool ended_in_lossy_rekey(struct sim_world *w, int s)
     uint64_t since = w->now_ms > 2000 ? w->now_ms - 2000 : 0;
     bool ended = (w->ok_end_s[s] && w->now_ms / 1000 + 2 >= w->ok_end_s[s]) ||
                  sim_was_hard_expired(&w->p[s], w->ok_spi[s], since) ||
-                 sim_was_hard_expired(&w->p[!s], w->ok_spi[s], since);
+                 sim_was_hard_expired(&w->p[!s], w->ok_spi[s], since) ||
+                 (w->ike_life_down_ms && w->ike_life_down_ms >= since);
     return w->o->rekey && ended && (rekey_window_lossy(w, 0) || rekey_window_lossy(w, 1));
 }
 

@@ -217,6 +217,11 @@ struct sim_world {
      * keep them (G4 in invariants.c) */
     uint64_t orphan_i[SIM_ORPHANS], orphan_r[SIM_ORPHANS];
     uint32_t n_orphan;
+    /* When recent IKE SAs came up (by SPIi), and when one last went down
+     * at the end of its lifetime: G3 */
+    uint64_t ike_up_i[SIM_ORPHANS], ike_up_ms[SIM_ORPHANS];
+    uint32_t n_ike_up;
+    uint64_t ike_life_down_ms;
     bool shutting_down;
     uint32_t checks;
     /* the first violation; `failed` stops the run, `violated` counts it

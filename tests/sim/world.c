@@ -392,6 +392,29 @@ static void arm_supervisor(struct sim_world *w, int i)
                (unsigned long long)(p->reinit_at_ms - w->now_ms));
 }
 
+/* G3 for IKE SAs: when each IKE SA came up (the first peer to say so). */
+static void ike_came_up(struct sim_world *w, uint64_t spi_i)
+{
+    for (uint32_t k = 0; k < SIM_ORPHANS && k < w->n_ike_up; k++)
+        if (w->ike_up_i[k] == spi_i)
+            return;
+    w->ike_up_i[w->n_ike_up % SIM_ORPHANS] = spi_i;
+    w->ike_up_ms[w->n_ike_up++ % SIM_ORPHANS] = w->now_ms;
+}
+
+/* Whether an IKE SA going down now has reached the shorter of the two
+ * ikelifetimes (the engine deletes it then, timers.c expired_ike). */
+static bool ike_life_ended(const struct sim_world *w, uint64_t spi_i)
+{
+    uint64_t life = w->sc->side[0].ike_life_ms;
+    if (!life || (w->sc->side[1].ike_life_ms && w->sc->side[1].ike_life_ms < life))
+        life = w->sc->side[1].ike_life_ms;
+    for (uint32_t k = 0; life && k < SIM_ORPHANS && k < w->n_ike_up; k++)
+        if (w->ike_up_i[k] == spi_i)
+            return w->now_ms - w->ike_up_ms[k] + 100 >= life;
+    return false;
+}
+
 static void on_event(struct sim_world *w, int i, const struct ike_event *ev)
 {
     struct sim_peer *p = &w->p[i];
@@ -408,11 +431,14 @@ static void on_event(struct sim_world *w, int i, const struct ike_event *ev)
     case IKE_EV_IKE_REKEYED:
         p->known_spi_r[p->n_known % SIM_EXP_RING] = ev->ike_spi_r;
         p->known_spi[p->n_known++ % SIM_EXP_RING] = ev->ike_spi_i;
+        ike_came_up(w, ev->ike_spi_i);
         p->ups += ev->type == IKE_EV_IKE_UP;
         p->rekeys_ike += ev->type == IKE_EV_IKE_REKEYED;
         break;
     case IKE_EV_IKE_DOWN:
         p->downs++;
+        if (ike_life_ended(w, ev->ike_spi_i))
+            w->ike_life_down_ms = w->now_ms;
         if (ev->err == IKE_ERR_TIMEOUT) {
             p->timeouts++;
             sim_check_timeout(w, i, ev);
