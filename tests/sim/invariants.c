@@ -28,6 +28,12 @@
  *     retransmission leaves no time to retry), its Child SAs go with it
  *     (1.4.1), so a break as it goes down is judged the same way (seeds
  *     48 and 222 --rekey: IKE rekeymargin 1 s, retransmissions 2 s).
+ *  G5 (part of the lossy-window test, so it applies where G3 and the
+ *     lifetime invariant do) a rekey window counts as lossy when a 2.25
+ *     collision was refused with TEMPORARY_FAILURE in it and the margin
+ *     is shorter than 3.5 round trips at the largest delay: the refused
+ *     round, the IKE rekey, the Child rekey and its DELETE cannot fit
+ *     (collided_in_short_margin).
  *  G4 an IKE SA one peer declared dead (retransmissions exhausted) may
  *     live on at a peer that runs no DPD: RFC 7296 2.4 makes liveness
  *     checks optional, and nothing is sent to a peer that is gone, so such
@@ -281,6 +287,26 @@ static const char *direction_broken(const struct sim_world *w, int s, uint32_t *
     return NULL;
 }
 
+/* G5: a request refused with TEMPORARY_FAILURE (RFC 7296 2.25.1/2.25.2:
+ * a Child rekey during an IKE rekey, an IKE rekey during a Child
+ * exchange; the refused side MUST wait before retrying) in the rekey
+ * window of a margin shorter than 3.5 round trips at the largest delay:
+ * the refused round, the IKE rekey, the Child rekey and its DELETE cannot
+ * all fit (window size 1 serialises them). Seeds 7399 and 12854: 1 s
+ * margins, round trips near 400 ms, forced IKE rekeys by the peer. */
+static bool collided_in_short_margin(const struct sim_world *w, const struct sim_side *s,
+                                     uint64_t margin)
+{
+    if (margin >= 7 * (uint64_t)w->sc->lat_max_ms)
+        return false;
+    uint64_t span = margin * (100 + s->fuzz_pct) / 100 + 2 * (uint64_t)w->sc->lat_max_ms;
+    uint64_t from = w->now_ms > span ? w->now_ms - span : 0;
+    for (uint32_t k = 0; k < SIM_ORPHANS && k < w->n_tempfail; k++)
+        if (w->tempfail_ms[k] >= from && w->tempfail_ms[k] <= w->now_ms)
+            return true;
+    return false;
+}
+
 /* The rekey window of side i's SAs ending now: margin * (1 + fuzz) (the
  * rekey may start that early) plus one retransmit budget (an exchange
  * started then may still be retransmitting). Lossy = a disturbance window
@@ -297,6 +323,8 @@ static bool rekey_window_lossy(const struct sim_world *w, int i)
     for (int k = 0; k < w->n_cause; k++)
         if (w->cause[k].start_ms <= w->now_ms && w->cause[k].end_ms + w->sc->recover_ms >= from)
             return true;
+    if (collided_in_short_margin(w, s, margin))
+        return true;
     /* A margin shorter than one retransmission (plus a round trip)
      * cannot absorb even one lost datagram: the rekey's DELETE or
      * response is retried only after the SA is gone. */

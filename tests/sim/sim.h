@@ -222,6 +222,9 @@ struct sim_world {
     uint64_t ike_up_i[SIM_ORPHANS], ike_up_ms[SIM_ORPHANS];
     uint32_t n_ike_up;
     uint64_t ike_life_down_ms;
+    /* when a request was last refused with TEMPORARY_FAILURE (2.25): G5 */
+    uint64_t tempfail_ms[SIM_ORPHANS];
+    uint32_t n_tempfail;
     bool shutting_down;
     uint32_t checks;
     /* the first violation; `failed` stops the run, `violated` counts it

@@ -447,6 +447,10 @@ static void on_event(struct sim_world *w, int i, const struct ike_event *ev)
     case IKE_EV_CHILD_REKEYED:
         p->rekeys_child++;
         break;
+    case IKE_EV_REKEY_FAILED:
+        if (ev->err == IKE_ERR_TEMPORARY) /* a 2.25 collision: G5 */
+            w->tempfail_ms[w->n_tempfail++ % SIM_ORPHANS] = w->now_ms;
+        break;
     }
 }
 
