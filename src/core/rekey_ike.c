@@ -261,7 +261,12 @@ static int ike_rekey_failed(struct ike_engine *e, struct ike_sa *sa, int err,
         sa->collision = NULL;
         theirs->rekey_old = NULL;
         move_children(e, sa, theirs);
+        /* The timer index must see it: without this update the replaced
+         * SA never timed out, stayed REKEYED for good, and once the new
+         * SA died (the peer never got our response to its rekey) the
+         * conn held an IKE SA and nothing re-initiated (seed 55270). */
         sa->delete_at_ms = now_ms + ike_rekey_passive_ike_wait(sa);
+        ike_timers_update(e, sa);
     } else {
         ike_timers_rekey_failed(e, sa, NULL, err, now_ms);
     }
