@@ -194,6 +194,24 @@ int ike_rekey_ike_build_request(struct ike_engine *e, struct ike_sa *sa, struct 
     return ike_msg_send_request(e, sa, CREATE_CHILD_SA, &mb, now_ms);
 }
 
+/* The peer rekeyed `old`, its new SA of a rekey that collided with ours,
+ * before ours completed (seed 58258: a forced rekey of its collision
+ * survivor). The collision is still to be decided at the end of ours, on
+ * the nonces of the exchange that made `old` (2.8.2), and the children go
+ * to old's successor n: hand n that role, or we see no collision, keep our
+ * own (redundant) SA and the peers disagree on the children's IKE SA. */
+static void inherit_collision(struct ike_sa *old, struct ike_sa *n)
+{
+    struct ike_sa *a = old->rekey_old;
+    if (!a || a->collision != old)
+        return;
+    a->collision = n;
+    n->rekey_old = a;
+    old->rekey_old = NULL;
+    memcpy(n->low_nonce, old->low_nonce, sizeof(n->low_nonce));
+    n->low_nonce_len = old->low_nonce_len;
+}
+
 /* The new IKE SA is keyed: establish it and hand it the tunnel. */
 static void ike_rekeyed(struct ike_engine *e, struct ike_sa *old, struct ike_sa *n,
                         bool we_initiated, uint64_t now_ms)
@@ -233,6 +251,7 @@ static void ike_rekeyed(struct ike_engine *e, struct ike_sa *old, struct ike_sa 
         move_children(e, old, n);
         old->delete_at_ms = now_ms + ike_rekey_passive_ike_wait(old);
         ike_timers_update(e, old);
+        inherit_collision(old, n);
     }
 }
 
