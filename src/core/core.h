@@ -477,6 +477,7 @@ int ike_rekey_retry_with_group(struct ike_engine *e, struct ike_sa *sa, uint16_t
                                uint64_t now_ms);
 uint16_t ike_rekey_invalid_ke_group(const struct ike_payload_list *in);
 uint64_t ike_rekey_end_of_life(const struct ike_child *ch);
+uint64_t ike_rekey_requeue_at(const struct ike_child *ch, uint64_t now_ms);
 uint64_t ike_rekey_passive_deadline(const struct ike_child *ch, uint64_t now_ms);
 uint64_t ike_rekey_passive_ike_wait(const struct ike_sa *sa);
 int ike_rekey_refuse(struct ike_engine *e, struct ike_sa *sa, const struct ike_hdr *h,

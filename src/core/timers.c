@@ -328,7 +328,7 @@ static void expired_child_rekey(struct ike_engine *e, struct ike_child *ch, uint
 {
     ch->rekey_at_ms = 0;
     if (ike_rekey_child_queue(e, ch, now_ms) == IKE_ERR_BUSY)
-        ch->rekey_at_ms = now_ms + 1000; /* queue full: the rekey must not be lost */
+        ch->rekey_at_ms = ike_rekey_requeue_at(ch, now_ms); /* queue full: must not be lost */
 }
 
 /* The peer replaced this child but never deleted it. */

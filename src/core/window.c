@@ -194,7 +194,7 @@ static bool make_room_for_delete(struct ike_engine *e, struct ike_sa *sa, const 
             continue;
         struct ike_child *ch = ike_map_get(&e->child_by_spi, sa->pending[i].del_spi);
         if (ch && ch->ike == sa && ch->state == CHILD_INSTALLED)
-            ch->rekey_at_ms = now_ms + 1000;
+            ch->rekey_at_ms = ike_rekey_requeue_at(ch, now_ms);
         ike_task_drop(e, sa, TASK_CHILD_REKEY, sa->pending[i].del_spi);
         ike_timers_update(e, sa);
         return true;
