@@ -77,6 +77,26 @@ static void secs_until(struct rd_buf *b, uint64_t t, uint64_t now, bool json)
         rd_buf_printf(b, "%llu", (unsigned long long)(t > now ? (t - now) / 1000 : 0));
 }
 
+/* Text: "rekey in 12s expires in 60s"; a time that is not set (rekey=no,
+ * or no hard limit) is "rekey off" / "expires never", not "in -s". */
+static void text_times(struct rd_buf *b, uint64_t rekey_at, uint64_t expire_at, uint64_t now)
+{
+    if (rekey_at) {
+        rd_buf_printf(b, "rekey in ");
+        secs_until(b, rekey_at, now, false);
+        rd_buf_printf(b, "s");
+    } else {
+        rd_buf_printf(b, "rekey off");
+    }
+    if (expire_at) {
+        rd_buf_printf(b, " expires in ");
+        secs_until(b, expire_at, now, false);
+        rd_buf_printf(b, "s\n");
+    } else {
+        rd_buf_printf(b, " expires never\n");
+    }
+}
+
 /* Conn names are printable ASCII (checked by the parser), but quote and
  * backslash still need escaping in JSON. */
 void rd_json_str(struct rd_buf *b, const char *s)
@@ -106,18 +126,13 @@ static void ike_cb(void *ctx, const struct ike_sa_info *sa)
     char last[RD_FAILURE_TEXT];
     bool failed = rd_last_failure(w->d, sa->conn, last, sizeof(last), NULL);
     if (!w->json) {
-        rd_buf_printf(b,
-                      "%s: IKE %016llx/%016llx %s %s %s <-> %s %s/%s/%s/%s rekeys %u "
-                      "rekey in ",
-                      sa->conn, (unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r,
+        rd_buf_printf(b, "%s: IKE %016llx/%016llx %s %s %s <-> %s %s/%s/%s/%s rekeys %u ", sa->conn,
+                      (unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r,
                       sa->initiator ? "initiator" : "responder", sa->state, l, r,
                       tname(IKE_TRANSFORM_ENCR, sa->encr), tname(IKE_TRANSFORM_INTEG, sa->integ),
                       tname(IKE_TRANSFORM_PRF, sa->prf), tname(IKE_TRANSFORM_DH, sa->dh),
                       sa->rekeys);
-        secs_until(b, sa->rekey_at_ms, w->now, false);
-        rd_buf_printf(b, "s expires in ");
-        secs_until(b, sa->expire_at_ms, w->now, false);
-        rd_buf_printf(b, "s\n");
+        text_times(b, sa->rekey_at_ms, sa->expire_at_ms, w->now);
         return;
     }
     close_sa(w);
@@ -171,13 +186,10 @@ static void child_cb(void *ctx, const struct ike_sa_info *sa, const struct ike_c
     if (!w->json) {
         rd_buf_printf(b,
                       "  child %08x/%08x %s %s/%s pfs %s reqid %u rekeys %u in %llu B out "
-                      "%llu B rekey in ",
+                      "%llu B ",
                       c->spi_in, c->spi_out, c->state, encr, integ, dh, c->reqid, c->rekeys,
                       (unsigned long long)in.bytes, (unsigned long long)out.bytes);
-        secs_until(b, c->rekey_at_ms, w->now, false);
-        rd_buf_printf(b, "s expires in ");
-        secs_until(b, c->expire_at_ms, w->now, false);
-        rd_buf_printf(b, "s\n");
+        text_times(b, c->rekey_at_ms, c->expire_at_ms, w->now);
         return;
     }
     rd_buf_printf(b,

@@ -6,7 +6,8 @@
 # both sides. Checks: both tunnels come up; within a minute A's `rekeyctl
 # diagnose` prints the PFS mismatch word for word (cause and fix), B's
 # prints its side of it; `diagnose --json` carries the same; `status`
-# shows the last failure; "ok" passes its check; both tunnels stay up.
+# shows the last failure; "ok" passes its check; both tunnels stay up;
+# status says "rekey off" where rekey=no (B's "ok").
 # DIAG_OUT=FILE keeps A's diagnose output (the README shows it).
 set -euo pipefail
 REKEYD=$1
@@ -65,6 +66,10 @@ chmod 600 "$T/secrets"
 # rekeycheck is not set: it is on by default.
 conf "$T/a.conf" 1 2 "$PB" start aes256gcm16-x25519
 conf "$T/b.conf" 2 1 "$PA" add aes256gcm16
+# B never rekeys "ok" itself (A's rekey check still does): its status
+# must say "rekey off", not print a time that is not set.
+sed -i 's/^conn ok$/&\n\trekey=no/' "$T/b.conf"
+grep -qx $'\trekey=no' "$T/b.conf" || die "could not set rekey=no in b.conf"
 
 step "both tunnels come up (IKE_AUTH's Child SA has no KE: the PFS mismatch does not show)"
 start b "$PB" $((BASE + 2))
@@ -117,6 +122,12 @@ ctl a diagnose ok | grep -qx "  no failure recorded" || die "ok has failures: $(
 up a pfs || die "pfs tunnel went down on A"
 up b pfs || die "pfs tunnel went down on B"
 up a ok || die "ok tunnel went down on A"
+
+step "status with rekey=no says 'rekey off' (B, conn ok); with rekeying on, the time (A)"
+ctl b status | grep -E "^(ok: IKE |  child )" >"$T/b-ok.txt" || die "no ok SAs in B's status: $(ctl b status)"
+grep -q "^ok: IKE .* rekey off expires in [0-9]*s$" "$T/b-ok.txt" || die "B's ok IKE SA: $(cat "$T/b-ok.txt")"
+grep -q "^  child .* rekey off expires in [0-9]*s$" "$T/b-ok.txt" || die "B's ok child: $(cat "$T/b-ok.txt")"
+ctl a status | grep -q "^ok: IKE .* rekey in [0-9]*s expires in [0-9]*s$" || die "A's ok IKE SA: $(ctl a status)"
 [ -z "${DIAG_OUT:-}" ] || ctl a diagnose >"$DIAG_OUT"
 
 echo "diag_e2e: Checks: $NSTEPS, Failures: 0, Errors: 0"
