@@ -518,11 +518,16 @@ int ike_engine_diag(const struct ike_engine *e, const char *name, struct ike_dia
 
 /* The backend's text after the op ("ADD_POLICY out ...: "), kept whole
  * for a policy: "already exists (EEXIST)" are the kernel's words. */
-static void policy_detail(const char *detail, char *out, size_t cap)
+static void kernel_words(const char *detail, bool keep_errno, char *out, size_t cap)
 {
+    /* The backend's text starts with the op ("ADD_SA esp spi ...: ") and
+     * ends with errno (" (ENOENT...)"): keep the reason, and errno when
+     * the sentence names it (policies). */
     const char *colon = detail ? strstr(detail, ": ") : NULL;
     const char *p = colon ? colon + 2 : (detail ? detail : "");
-    snprintf(out, cap, "%s", p);
+    const char *end = keep_errno ? NULL : strstr(p, " (");
+    int n = end ? (int)(end - p) : (int)strlen(p);
+    snprintf(out, cap, "%.*s", n, p);
     for (char *q = out; *q; q++)
         if (*q < 0x20 || *q > 0x7e)
             *q = '?'; /* the backend's words reach a terminal */
@@ -552,7 +557,7 @@ static int policy_failed(struct ike_engine *e, const struct ike_kernel_op *op, i
         .pol_dir = p->dir,
         .sel = p->sel,
     };
-    policy_detail(detail, f.detail, sizeof(f.detail));
+    kernel_words(detail, true, f.detail, sizeof(f.detail));
     record_conn(e, c, sa, NULL, &f, now_ms);
     return 0;
 }
@@ -567,7 +572,6 @@ int ike_engine_kernel_failed(struct ike_engine *e, const struct ike_kernel_op *o
         return policy_failed(e, op, err, detail, now_ms);
     if (op->type != IKE_KOP_ADD_SA && op->type != IKE_KOP_UPDATE_SA)
         return IKE_ERR_NO_SA;
-    e->now_ms = now_ms;
     const struct ike_kernel_sa *k = &op->u.sa;
     struct ike_child *ch = ike_map_get(&e->child_by_spi, k->id.spi);
     if (ch && (ch->ike->local.addr.family != k->id.dst.family ||
@@ -586,17 +590,8 @@ int ike_engine_kernel_failed(struct ike_engine *e, const struct ike_kernel_op *o
         .integ = k->integ_id,
         .kop = op->type,
     };
-    if (detail) {
-        /* The backend's text starts with the op ("ADD_SA esp spi ...: ")
-         * and ends with errno (" (ENOENT...)"): keep the reason between. */
-        const char *colon = strstr(detail, ": ");
-        const char *p = colon ? colon + 2 : detail, *end = strstr(p, " (");
-        size_t n = end ? (size_t)(end - p) : strlen(p);
-        memcpy(f.detail, p, n < sizeof(f.detail) - 1 ? n : sizeof(f.detail) - 1);
-        for (char *q = f.detail; *q; q++)
-            if (*q < 0x20 || *q > 0x7e)
-                *q = '?'; /* the backend's words reach a terminal */
-    }
+    if (detail)
+        kernel_words(detail, false, f.detail, sizeof(f.detail));
     record(e, ch->ike, ch, &f, now_ms);
     return 0;
 }
