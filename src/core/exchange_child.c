@@ -307,9 +307,11 @@ int ike_child_process_request(struct ike_engine *e, struct ike_sa *sa, const str
         return ike_rekey_child_process_request(e, sa, h, in, &rekey, now_ms);
     if (!ike_payload_find(in, IKE_PL_TSI, 0)) /* no selectors: the IKE SA itself */
         return ike_rekey_ike_process_request(e, sa, h, in, now_ms);
-    if (sa->out_task.type == TASK_IKE_REKEY)
+    if (sa->out_task.type == TASK_IKE_REKEY) {
+        sa->refused_peer_child = true; /* our retry lets it go first (timers.c) */
         return ike_msg_notify_response(e, sa, CREATE_CHILD_SA, h->msg_id, IKE_N_TEMPORARY_FAILURE,
                                        NULL, 0);
+    }
     struct ike_child *ch = ike_child_new(e, sa);
     if (!ch)
         return IKE_ERR_NOMEM;

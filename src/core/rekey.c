@@ -439,8 +439,11 @@ int ike_rekey_child_process_request(struct ike_engine *e, struct ike_sa *sa,
 {
     if (n->proto != IKE_PROTO_ESP || n->spi_size != 4 || n->spi.len != 4)
         return ike_rekey_refuse(e, sa, h, IKE_N_INVALID_SYNTAX, NULL, "bad REKEY_SA notify");
-    if (sa->out_task.type == TASK_IKE_REKEY || sa->state != IKE_SA_ESTABLISHED)
+    if (sa->out_task.type == TASK_IKE_REKEY || sa->state != IKE_SA_ESTABLISHED) {
+        if (sa->out_task.type == TASK_IKE_REKEY)
+            sa->refused_peer_child = true; /* our retry lets it go first (timers.c) */
         return ike_rekey_refuse(e, sa, h, IKE_N_TEMPORARY_FAILURE, NULL, "IKE SA being rekeyed");
+    }
     /* REKEY_SA names the SPI the peer receives on: our outbound SPI. */
     struct ike_child *old = ike_child_by_out_spi(sa, ike_be32(n->spi.p));
     if (!old || old->state == CHILD_DELETING || old->state == CHILD_CREATING || old->redundant)

@@ -251,7 +251,15 @@ void ike_timers_rekey_failed(struct ike_engine *e, struct ike_sa *sa, struct ike
     ike_random(e, &jitter, sizeof(jitter));
     if (ch)
         ch->rekey_deferred = err == IKE_ERR_TEMPORARY;
-    if (err == IKE_ERR_TEMPORARY) {
+    if (err == IKE_ERR_TEMPORARY && !ch && sa->refused_peer_child) {
+        /* We refused the peer's Child work and it refused our IKE rekey:
+         * both retrying within 200-1000 ms crossed again and again until
+         * a tiny Child SA's hard expiry (seeds 22077, 23501). The Child
+         * exchange, whose end of life is the nearer, goes first; an
+         * unhurried one pauses longer (B20) and lets us go first. */
+        sa->rekey_fails = 0;
+        *at = now_ms + IKE_REKEY_AFTER_CHILD_MS + jitter % 300;
+    } else if (err == IKE_ERR_TEMPORARY) {
         *fails = 0;
         *at = now_ms + (ch ? 2000 + jitter % 1000 : 300 + jitter % 700);
     } else {
