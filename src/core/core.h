@@ -241,10 +241,11 @@ struct ike_sa {
     /* The mirror case: while our IKE rekey was outstanding we refused the
      * peer's Child rekey or create (TEMPORARY_FAILURE, 2.25.2). If the
      * peer refuses that IKE rekey in turn, it is busy retrying its Child
-     * work, which may be near its end of life: our retry waits
-     * IKE_REKEY_AFTER_CHILD_MS so the Child exchange goes first (timers.c,
-     * seeds 22077, 23501). Cleared by each new IKE rekey request. */
-    bool refused_peer_child;
+     * work, which may be near its end of life: our retry waits for that
+     * Child exchange and the DELETE that ends it (wait_peer_child, at most
+     * IKE_REKEY_AFTER_CHILD_MS; timers.c, seeds 22077, 23501). Both
+     * cleared by each new IKE rekey request. */
+    bool refused_peer_child, wait_peer_child;
     bool replaced;  /* a rekey moved its children away: no IKE_DOWN event */
     bool half_open; /* counted in e->n_half_open (responder before IKE_AUTH) */
     uint32_t rekeys, rekey_fails;
@@ -398,6 +399,7 @@ void ike_timers_child_installed(struct ike_engine *e, struct ike_child *ch, uint
 uint64_t ike_timers_child_lifetime(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms);
 /* How long a peer with our settings keeps retransmitting one request. */
 uint64_t ike_timers_retransmit_budget(const struct ike_conn_cfg *c);
+void ike_timers_peer_child_done(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms);
 void ike_timers_rekey_failed(struct ike_engine *e, struct ike_sa *sa, struct ike_child *ch, int err,
                              uint64_t now_ms);
 void ike_timers_run(struct ike_engine *e, uint64_t now_ms);
@@ -479,10 +481,10 @@ int ike_ts_to_selector(const struct ike_ts *ts, struct ike_addr *addr, uint8_t *
 /* ---- rekey.c, rekey_ike.c ---- */
 #define PASSIVE_DELETE_TIMEOUT_MS 30000 /* a replaced SA whose DELETE never came */
 #define IKE_REKEY_YIELD_MS        1500  /* the peer retries a refused IKE rekey within 1 s */
-/* Our IKE rekey retry after a mutual refusal with the peer's Child work:
- * later than an urgent Child retry (200 ms up to half its time left), and
- * sooner than the peer's B20 pause (IKE_REKEY_YIELD_MS), so an unhurried
- * Child rekey still lets the IKE rekey go first. */
+/* Our IKE rekey retry after a mutual refusal with the peer's Child work,
+ * unless the peer's DELETE ends that work sooner: sooner than the peer's
+ * B20 pause (IKE_REKEY_YIELD_MS), so an unhurried Child rekey still lets
+ * the IKE rekey go first. */
 #define IKE_REKEY_AFTER_CHILD_MS  1000
 #define IKE_REKEY_HOLD_MS         2000 /* a new IKE SA we answered: wait this long at most for the peer */
 int ike_rekey_retry_with_group(struct ike_engine *e, struct ike_sa *sa, uint16_t g,

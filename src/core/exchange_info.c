@@ -99,7 +99,6 @@ static int delete_children(struct ike_engine *e, struct ike_sa *sa,
 int ike_info_process_request(struct ike_engine *e, struct ike_sa *sa, const struct ike_hdr *h,
                              const struct ike_payload_list *in, uint64_t now_ms)
 {
-    (void)now_ms;
     uint8_t spis[4 * IKE_MAX_DELETE_SPIS];
     uint16_t n_spis = 0;
     bool delete_ike = false, saw_esp = false;
@@ -122,6 +121,8 @@ int ike_info_process_request(struct ike_engine *e, struct ike_sa *sa, const stru
     if (saw_esp && !delete_ike)
         ike_delete_encode(&mb, IKE_PROTO_ESP, 4, spis, n_spis);
     int rc = ike_msg_send_response(e, sa, INFORMATIONAL, h->msg_id, &mb);
+    if (saw_esp && !delete_ike)
+        ike_timers_peer_child_done(e, sa, now_ms); /* a held IKE rekey may go */
     if (delete_ike) {
         ike_log(e, IKE_LOG_INFO, "%s: IKE SA %016llx_%016llx deleted by peer", sa->conn->cfg.name,
                 (unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r);

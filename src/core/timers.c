@@ -231,6 +231,19 @@ uint64_t ike_timers_retransmit_budget(const struct ike_conn_cfg *c)
     return total;
 }
 
+/* The peer deleted a Child SA on this IKE SA: the Child exchange our IKE
+ * rekey retry waits for is over (wait_peer_child above), retry now. */
+void ike_timers_peer_child_done(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
+{
+    if (!sa->wait_peer_child)
+        return;
+    sa->wait_peer_child = false;
+    if (sa->rekey_at_ms > now_ms) {
+        sa->rekey_at_ms = now_ms;
+        ike_timers_update(e, sa);
+    }
+}
+
 /* Retry a refused or unanswered rekey: 2 s, 4 s, ... 64 s, while valid.
  * TEMPORARY_FAILURE (2.25: the peer is busy, typically with a rekey of its
  * own) is not a failure: retry soon, and an IKE SA rekey sooner than a
@@ -254,11 +267,20 @@ void ike_timers_rekey_failed(struct ike_engine *e, struct ike_sa *sa, struct ike
     if (err == IKE_ERR_TEMPORARY && !ch && sa->refused_peer_child) {
         /* We refused the peer's Child work and it refused our IKE rekey:
          * both retrying within 200-1000 ms crossed again and again until
-         * a tiny Child SA's hard expiry (seeds 22077, 23501). The Child
-         * exchange, whose end of life is the nearer, goes first; an
-         * unhurried one pauses longer (B20) and lets us go first. */
+         * a tiny Child SA's hard expiry (seeds 22077, 23501; only the
+         * peer knows how near that is). The Child exchange goes first:
+         * we retry when its DELETE has come (ike_timers_peer_child_done)
+         * or after 1-1.3 s. An unhurried one pauses longer (B20) and lets
+         * us go first. An IKE SA near its own expiry, which takes every
+         * Child SA with it, keeps 1.2 s for its rekey (seeds 1553, 1796). */
+        uint64_t wait = IKE_REKEY_AFTER_CHILD_MS + jitter % 300, left = 0;
+        if (expire && expire > now_ms)
+            left = expire - now_ms;
+        if (expire && wait + 1200 > left)
+            wait = left > 1400 ? left - 1200 : 200;
         sa->rekey_fails = 0;
-        *at = now_ms + IKE_REKEY_AFTER_CHILD_MS + jitter % 300;
+        sa->wait_peer_child = true;
+        *at = now_ms + wait;
     } else if (err == IKE_ERR_TEMPORARY) {
         *fails = 0;
         *at = now_ms + (ch ? 2000 + jitter % 1000 : 300 + jitter % 700);
