@@ -260,6 +260,45 @@ START_TEST(child_rekey_refused_by_ike_rekey_retried_after_it)
 }
 END_TEST
 
+/* sim --seed 22077, 23501 --rekey --without outage,loss (B27): one side
+ * rekeys the IKE SA just as the other rekeys a Child SA near its end of
+ * life; each refuses the other with TEMPORARY_FAILURE (2.25). The Child
+ * retry came 200 ms later, the IKE retry 300-1000 ms later; at 150 ms
+ * one-way the IKE retry then met the peer busy with the Child rekey or
+ * the DELETE after it, was refused again, and in the seeds the two kept
+ * crossing until the Child SA's hard expiry. Now the IKE side lets the
+ * Child exchange go first and retries when its DELETE has come: one
+ * refusal each, then both done. _i: bit 0 = who rekeys the IKE SA, the
+ * rest picks the seed (the jitter of the retries). */
+START_TEST(ike_rekey_lets_urgent_child_rekey_go_first)
+{
+    int by = _i & 1;
+    h_free(&w);
+    h_init(&w, 300 + (uint64_t)(_i >> 1));
+    w.latency_ms = 150;
+    cfg[!by].child_lifetime_ms = 8000; /* tiny: its end of life (6.5 s) is past */
+    cfg[!by].rekey_margin_ms = 1000;
+    cfg[!by].rekey_fuzz_pct = 0;
+    cfg[by].child_lifetime_ms = 60000; /* our copy is unhurried (22077) */
+    cfg[by].rekey_margin_ms = 10000;
+    up(0);
+    h_advance(&w, 6000);
+    ck_assert_int_eq(ike_engine_rekey(w.p[by].e, "t", true, w.now_ms), 0);
+    ck_assert_int_eq(ike_engine_rekey(w.p[!by].e, "t", false, w.now_ms), 0);
+    h_advance(&w, 5000);
+    ck_assert_int_eq(h_count_events(&w.p[!by], IKE_EV_CHILD_REKEYED), 1);
+    ck_assert_int_eq(h_count_events(&w.p[by], IKE_EV_IKE_REKEYED), 1);
+    ck_assert_msg(h_count_events(&w.p[by], IKE_EV_REKEY_FAILED) == 1 &&
+                      h_count_events(&w.p[!by], IKE_EV_REKEY_FAILED) == 1,
+                  "refused %d times (IKE rekey) and %d times (Child rekey): after the first "
+                  "mutual refusal the two exchanges must not meet again",
+                  h_count_events(&w.p[by], IKE_EV_REKEY_FAILED),
+                  h_count_events(&w.p[!by], IKE_EV_REKEY_FAILED));
+    char why[200];
+    ck_assert_msg(h_check_tunnel(&w, why, sizeof(why)) > 0, "%s", why);
+}
+END_TEST
+
 /* sim --seed 1487 --rekey --without outage,loss: the responder of an IKE
  * rekey at once sent a CREATE_CHILD_SA on the new IKE SA; it overtook its
  * own rekey response, the peer (which keys the new SA only from that
@@ -380,6 +419,7 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, repin_prefers_confirmed_child, 0, 4);
     tcase_add_loop_test(tc, ike_collision_lost_response_no_stale_sa, 0, 8);
     tcase_add_loop_test(tc, child_rekey_refused_by_ike_rekey_retried_after_it, 0, 2);
+    tcase_add_loop_test(tc, ike_rekey_lets_urgent_child_rekey_go_first, 0, 16);
     tcase_add_loop_test(tc, ike_rekey_responder_waits_for_peer_before_using_new_sa, 0, 2);
     tcase_add_loop_test(tc, child_delete_on_new_ike_sa_during_collision, 0, 2);
     tcase_add_loop_test(tc, peer_made_child_takes_outbound_once_confirmed, 0, 2);
