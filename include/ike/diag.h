@@ -93,6 +93,8 @@ struct ike_diag_facts {
     uint64_t rekey_ms;    /* our rekey time after install; 0 = rekeying off */
     uint64_t life_ms;     /* our hard lifetime */
     uint32_t rekey_fails; /* our failed rekey attempts before the end */
+    uint32_t rekey_busy;  /* our rekey attempts the peer refused as busy
+                             (TEMPORARY_FAILURE, 2.25), not counted above */
     bool rekey_off;       /* rekey=no */
     /* The SA's algorithms, for an esp= / ike= the fix can name. */
     uint16_t encr, encr_keylen, integ;

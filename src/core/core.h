@@ -135,6 +135,7 @@ struct ike_child {
     bool confirmed;
     uint32_t rekeys;      /* rekeys in this child's lineage */
     uint32_t rekey_fails; /* consecutive failed rekey attempts */
+    uint32_t rekey_busy;  /* attempts refused as busy (TEMPORARY_FAILURE), for diag */
     /* Our rekey was refused with TEMPORARY_FAILURE (2.25): the retry is
      * pulled forward when the IKE rekey that caused it completes. */
     bool rekey_deferred;
@@ -249,6 +250,7 @@ struct ike_sa {
     bool replaced;  /* a rekey moved its children away: no IKE_DOWN event */
     bool half_open; /* counted in e->n_half_open (responder before IKE_AUTH) */
     uint32_t rekeys, rekey_fails;
+    uint32_t rekey_busy; /* attempts refused as busy (TEMPORARY_FAILURE), for diag */
 
     /* Timers (timers.c owns the rules). 0 = not armed. */
     uint64_t retransmit_at_ms, dpd_at_ms, half_open_at_ms, expire_at_ms;

@@ -306,9 +306,17 @@ static void cause_expired(struct out *o, const struct ike_diag_facts *f)
         secs(f->life_ms));
     if (f->rekey_off)
         put(o, "with our rekeying off (rekey=no) and the peer never rekeyed it.");
-    else
+    else if (f->rekey_fails)
         put(o, "after %u failed rekey attempt%s of ours, and the peer never rekeyed it.",
             f->rekey_fails, f->rekey_fails == 1 ? "" : "s");
+    else if (f->rekey_busy) /* 2.25: refused while the peer ran an exchange of its own */
+        put(o,
+            "after %u rekey attempt%s of ours that the peer refused as busy "
+            "(TEMPORARY_FAILURE: an exchange of its own was under way), and the peer never rekeyed "
+            "it.",
+            f->rekey_busy, f->rekey_busy == 1 ? "" : "s");
+    else
+        put(o, "with our rekey still unanswered, and the peer never rekeyed it.");
 }
 
 static void cause_lifetime(struct out *o, const struct ike_diag_facts *f)
@@ -468,8 +476,14 @@ int ike_diag_fix_text(const struct ike_diag_record *r, char *buf, size_t cap)
     case IKE_DIAG_PEER_NEVER_REKEYS:
         if (f->rekey_off)
             put(&o, "Set rekey=yes here, or make the peer rekey before %u s.", secs(f->life_ms));
-        else
+        else if (f->rekey_fails)
             put(&o, "Fix the cause of the failed rekeys recorded before this one.");
+        else if (f->rekey_busy)
+            put(&o, "Give colliding rekeys time to take turns: a rekeymargin= of several seconds "
+                    "here and on the peer.");
+        else
+            put(&o, "Check that IKE (UDP 500 and 4500) reaches the peer, and give our "
+                    "retransmissions time with a longer rekeymargin=.");
         break;
     case IKE_DIAG_TS_MISMATCH:
         put(&o, "Make leftsubnet and rightsubnet here mirror rightsubnet and leftsubnet on the "

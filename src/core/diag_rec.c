@@ -314,6 +314,7 @@ static void lifetime_facts(const struct ike_child *ch, struct ike_diag_facts *f,
     f->life_ms = c->child_lifetime_ms;
     f->rekey_off = !c->rekey;
     f->rekey_fails = ch->rekey_fails;
+    f->rekey_busy = ch->rekey_busy;
     facts_child(f, ch);
 }
 
@@ -352,6 +353,7 @@ static void ike_lifetime_facts(const struct ike_sa *sa, struct ike_diag_facts *f
     f->life_ms = life;
     f->rekey_off = !c->rekey;
     f->rekey_fails = sa->rekey_fails;
+    f->rekey_busy = sa->rekey_busy;
     f->encr = sa->algs.encr;
     f->encr_keylen = sa->algs.encr_keylen;
     f->integ = sa->algs.integ;

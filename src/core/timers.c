@@ -253,6 +253,8 @@ void ike_timers_rekey_failed(struct ike_engine *e, struct ike_sa *sa, struct ike
                              uint64_t now_ms)
 {
     uint32_t *fails = ch ? &ch->rekey_fails : &sa->rekey_fails;
+    if (err == IKE_ERR_TEMPORARY)
+        (*(ch ? &ch->rekey_busy : &sa->rekey_busy))++; /* says why at a hard expiry */
     uint64_t *at = ch ? &ch->rekey_at_ms : &sa->rekey_at_ms;
     /* A Child SA's limit is the kernel's hard expiry, which can come up to
      * 1 s before ours (whole-second add time): aim the retry before the

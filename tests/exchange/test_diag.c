@@ -620,6 +620,25 @@ static const struct {
      "The IKE SA ran to its hard lifetime (14400 s) after 1 failed rekey attempt of ours, and "
      "the peer never rekeyed it.",
      "Fix the cause of the failed rekeys recorded before this one."},
+    {{.attempt = IKE_DIAG_A_LIFETIME,
+      .outcome = IKE_DIAG_O_HARD_EXPIRED,
+      .life_ms = 8000,
+      .rekey_busy = 3},
+     IKE_DIAG_PEER_NEVER_REKEYS,
+     "The Child SA ran to its hard lifetime (8 s) after 3 rekey attempts of ours that the peer "
+     "refused as busy (TEMPORARY_FAILURE: an exchange of its own was under way), and the peer "
+     "never rekeyed it.",
+     "Give colliding rekeys time to take turns: a rekeymargin= of several seconds here and on "
+     "the peer."},
+    {{.attempt = IKE_DIAG_A_LIFETIME,
+      .outcome = IKE_DIAG_O_HARD_EXPIRED,
+      .ike_sa = true,
+      .life_ms = 60000},
+     IKE_DIAG_PEER_NEVER_REKEYS,
+     "The IKE SA ran to its hard lifetime (60 s) with our rekey still unanswered, and the peer "
+     "never rekeyed it.",
+     "Check that IKE (UDP 500 and 4500) reaches the peer, and give our retransmissions time with "
+     "a longer rekeymargin=."},
     {{.attempt = IKE_DIAG_A_INSTALL,
       .outcome = IKE_DIAG_O_KERNEL_ERROR,
       .err = IKE_ERR_KERNEL_EXISTS,
