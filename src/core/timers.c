@@ -379,7 +379,28 @@ static void expired_child_delete(struct ike_engine *e, struct ike_child *ch, uin
          * hold that SA yet, and its DELETE of the old one, sent as soon as
          * it has our response, normally comes within that time (B19, seed
          * 100126: we answered 40 ms before this, past the end of life).
-         * Never past the hard expiry, which removes the old SA itself. */
+         * Never past the hard expiry, which removes the old SA itself.
+         *
+         * Nor at its end of life while the peer may still be
+         * retransmitting the request we answered (our retransmit budget
+         * as the estimate, as in ike_rekey_passive_deadline): B32, seeds
+         * 199, 200, 411 --rekey: our response was lost, the peer still
+         * held only the old SA and its retransmission came between the
+         * end of life and the hard expiry; moving our traffic 1.5 s
+         * before the hard expiry sent it on an SA the peer did not have.
+         * The hard expiry (the kernel's event, or ours: expired_child)
+         * then removes the old SA, moves traffic to the best remaining
+         * user and sends its DELETE; the peer's DELETE, its next request
+         * or its traffic on the new SA move it sooner. Long after our
+         * response (only the peer's DELETEs lost) the end of life stays
+         * the last moment: the peer's copy may expire up to 1 s before
+         * ours. */
+        uint64_t retrying =
+            next->installed_ms + ike_timers_retransmit_budget(&ch->ike->conn->cfg) + 2000;
+        if (ch->expire_at_ms && now_ms < retrying) {
+            ch->delete_at_ms = 0;
+            return;
+        }
         uint64_t at = ike_rekey_end_of_life(ch);
         uint64_t grace = next->installed_ms + ch->ike->conn->cfg.retransmit_base_ms;
         if (grace > at)

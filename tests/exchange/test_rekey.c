@@ -360,6 +360,46 @@ START_TEST(late_rekey_keeps_old_sa_until_peer_has_new)
 }
 END_TEST
 
+START_TEST(lost_response_keeps_old_sa_past_end_of_life)
+{
+    /* B32 (seeds 199, 200, 411 --rekey): our response to the peer's Child
+     * rekey is lost, and the peer's retransmission comes after the old
+     * SA's end of life (expire - 1.5 s) but before its hard expiry. The
+     * old SA, which the peer still holds, keeps our traffic until the
+     * retransmission brings our response to the peer; moving it at the
+     * end of life sent it on an SA the peer did not have yet. */
+    int ini = _i & 1, by = _i >> 1;
+    for (int s = 0; s < 2; s++) {
+        cfg[s].child_lifetime_ms = 10000;
+        cfg[s].rekey = false; /* only the rekey this test starts */
+    }
+    cfg[by].retransmit_base_ms = 1500;
+    cfg[!by].retransmit_base_ms = 500; /* B19's grace ends before the end of life */
+    up(ini);
+    uint32_t old_out = h_pinned_out_spi(&w, !by);
+    h_advance(&w, 7500);
+    struct h_rule r = {
+        .from = !by, .exchange = CREATE_CHILD_SA, .response = 1, .count = 1, .action = H_DROP};
+    h_set_rule(&w, &r);
+    /* CREATE_CHILD_SA {N(REKEY_SA), SA, Ni, TSi, TSr} -->
+     *                   X-- {SA, Nr, TSi, TSr}  (lost) */
+    ike_engine_rekey(w.p[by].e, "t", false, w.now_ms);
+    h_advance(&w, 1200); /* 8.7 s: past the end of life, before the retransmission */
+    ck_assert_int_eq(r.matched, 1);
+    ck_assert_int_eq(h_count_events(&w.p[by], IKE_EV_CHILD_REKEYED), 0);
+    ck_assert_msg(!w.violation[0], "continuity: %s", w.violation);
+    ck_assert_msg(h_pinned_out_spi(&w, !by) == old_out,
+                  "outbound moved to %08x before the peer had the new SA",
+                  h_pinned_out_spi(&w, !by));
+    /* CREATE_CHILD_SA (retransmitted) -->  <-- the same response
+     * INFORMATIONAL {D(old)} -->           <-- {} */
+    h_advance(&w, 1000);
+    ck_assert_int_eq(h_count_events(&w.p[by], IKE_EV_CHILD_REKEYED), 1);
+    ck_assert_uint_ne(h_pinned_out_spi(&w, !by), old_out);
+    assert_one_tunnel();
+}
+END_TEST
+
 START_TEST(passive_child_delete_after_confirmation)
 {
     /* Same lost DELETE, but the initiator's next request (a DPD here)
@@ -503,6 +543,7 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, refused_rekey_retried_while_valid, 0, 4);
     tcase_add_loop_test(tc, passive_child_delete_timeout, 0, 4);
     tcase_add_loop_test(tc, late_rekey_keeps_old_sa_until_peer_has_new, 0, 4);
+    tcase_add_loop_test(tc, lost_response_keeps_old_sa_past_end_of_life, 0, 4);
     tcase_add_loop_test(tc, passive_child_delete_after_confirmation, 0, 4);
     tcase_add_loop_test(tc, passive_ike_delete_timeout, 0, 4);
     tcase_add_loop_test(tc, peer_deletes_before_answering, 0, 4);
