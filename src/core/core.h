@@ -247,6 +247,10 @@ struct ike_sa {
      * IKE_REKEY_AFTER_CHILD_MS; timers.c, seeds 22077, 23501). Both
      * cleared by each new IKE rekey request. */
     bool refused_peer_child, wait_peer_child;
+    /* Child SPIs (our outbound) the peer deleted while our request
+     * gone_msg_id, a CREATE_CHILD_SA, was outstanding, before we knew
+     * them: its response may name one (B34, exchange_child.c). */
+    uint32_t gone_spi[2], gone_msg_id;
     bool replaced;  /* a rekey moved its children away: no IKE_DOWN event */
     bool half_open; /* counted in e->n_half_open (responder before IKE_AUTH) */
     uint32_t rekeys, rekey_fails;
@@ -596,6 +600,8 @@ int ike_child_accept(struct ike_engine *e, struct ike_sa *sa, const struct ike_p
  * [KEr], TSi, TSr (new children and rekeys alike). */
 int ike_child_respond(struct ike_engine *e, struct ike_sa *sa, const struct ike_hdr *h,
                       const struct ike_payload_list *in, struct ike_child *ch, uint64_t now_ms);
+void ike_child_note_gone(struct ike_sa *sa, uint32_t spi_out);
+bool ike_child_gone_at_peer(const struct ike_sa *sa, uint32_t spi_out);
 int ike_child_finish(struct ike_engine *e, struct ike_sa *sa, const struct ike_payload_list *in,
                      struct ike_child *ch, bool in_auth);
 int ike_child_derive(struct ike_engine *e, struct ike_sa *sa, struct ike_child *ch,

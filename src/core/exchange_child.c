@@ -201,6 +201,35 @@ static int peer_nonce_ke(struct ike_engine *e, const struct ike_payload_list *in
     return e->c->ke_derive(ke, kp.data.p, kp.data.len, g);
 }
 
+/*
+ * B34 (sim seeds 47 and 955 --rekey): our CREATE_CHILD_SA's response is
+ * lost; the peer, which installed the new SA when it answered, later
+ * deletes it (its hard expiry, or our old SA's, came first) and tells us
+ * with a DELETE of an SPI we do not know yet; then our retransmission
+ * gets the cached response (RFC 7296 2.1: the same bytes) and we
+ * installed, and sent on, an SA the peer no longer has. Remember such
+ * SPIs for the request outstanding when the DELETE came; a response that
+ * names one makes nothing: the peer already deleted that SA.
+ */
+void ike_child_note_gone(struct ike_sa *sa, uint32_t spi_out)
+{
+    uint8_t t = sa->out_task.type;
+    if (t != TASK_CHILD_CREATE && t != TASK_CHILD_REKEY)
+        return;
+    if (sa->gone_msg_id != sa->msg_id_out || !sa->gone_spi[0]) {
+        sa->gone_msg_id = sa->msg_id_out;
+        sa->gone_spi[0] = sa->gone_spi[1] = 0;
+    }
+    sa->gone_spi[1] = sa->gone_spi[0];
+    sa->gone_spi[0] = spi_out;
+}
+
+bool ike_child_gone_at_peer(const struct ike_sa *sa, uint32_t spi_out)
+{
+    return sa->gone_msg_id == sa->msg_id_out && spi_out &&
+           (sa->gone_spi[0] == spi_out || sa->gone_spi[1] == spi_out);
+}
+
 static int child_failed(struct ike_engine *e, struct ike_sa *sa, int rc, uint64_t now_ms)
 {
     ike_log(e, IKE_LOG_WARN, "%s: CREATE_CHILD_SA failed: %s", sa->conn->cfg.name, ike_err_str(rc));
@@ -237,6 +266,13 @@ int ike_child_process_response(struct ike_engine *e, struct ike_sa *sa,
     struct ike_view nr;
     struct ike_secret g = {0};
     int rc = ike_child_finish(e, sa, in, ch, false);
+    if (rc == 0 && ike_child_gone_at_peer(sa, ch->spi_out)) {
+        ike_log(e, IKE_LOG_INFO, "%s: the peer deleted Child SA %08x before its response came",
+                sa->conn->cfg.name, ch->spi_out);
+        child_failed(e, sa, IKE_ERR_NO_SA, now_ms);
+        ike_child_recreate(e, sa, now_ms); /* if no other child carries the tunnel */
+        return IKE_ERR_NO_SA;
+    }
     if (rc == 0 && ch->algs.dh != t->dh)
         rc = IKE_ERR_NO_PROPOSAL;
     if (rc == 0)

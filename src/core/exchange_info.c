@@ -85,6 +85,7 @@ static int delete_children(struct ike_engine *e, struct ike_sa *sa,
             ch = ike_child_by_out_spi(old, ike_delete_spi32(d, i));
         if (!ch) {
             ike_log(e, IKE_LOG_INFO, "peer deleted unknown Child SA %08x", ike_delete_spi32(d, i));
+            ike_child_note_gone(sa, ike_delete_spi32(d, i)); /* our CREATE_CHILD_SA's? (B34) */
             continue;
         }
         if (*n_out < IKE_MAX_DELETE_SPIS)

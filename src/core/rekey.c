@@ -309,6 +309,8 @@ static int child_rekey_complete(struct ike_engine *e, struct ike_sa *sa, struct 
     struct ike_view nr;
     struct ike_secret g = {0};
     int rc = ike_child_finish(e, sa, in, ch, false);
+    if (rc == 0 && ike_child_gone_at_peer(sa, ch->spi_out))
+        return IKE_ERR_NO_SA; /* B34: the peer deleted the new SA already */
     if (rc == 0 && ch->algs.dh != t->dh)
         rc = IKE_ERR_NO_PROPOSAL;
     const struct ike_payload *p_n = ike_payload_find(in, IKE_PL_NONCE, 0);
@@ -382,6 +384,16 @@ int ike_rekey_child_process_response(struct ike_engine *e, struct ike_sa *sa,
     }
     uint32_t new_spi = t->child ? t->child->spi_in : 0;
     int rc = child_rekey_complete(e, sa, old, in, now_ms);
+    if (rc == IKE_ERR_NO_SA) {
+        /* B34 (exchange_child.c): the peer made the new SA and deleted it
+         * before our retransmission got its response: nothing to install
+         * or delete; the old SA, if still here, is rekeyed again. */
+        ike_log(e, IKE_LOG_INFO, "%s: the peer deleted the new Child SA before its response came",
+                sa->conn->cfg.name);
+        child_rekey_failed(e, sa, old, rc, in, now_ms);
+        ike_child_recreate(e, sa, now_ms); /* if no other child carries the tunnel */
+        return rc;
+    }
     if (rc < 0) {
         /* The peer installed an SA we cannot use: ask it to delete it. */
         struct ike_task d = {.type = TASK_CHILD_DELETE, .del_spi = new_spi};

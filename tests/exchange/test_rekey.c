@@ -400,6 +400,40 @@ START_TEST(lost_response_keeps_old_sa_past_end_of_life)
 }
 END_TEST
 
+START_TEST(stale_response_for_sa_the_peer_deleted)
+{
+    /* B34 (seeds 47, 955 --rekey): our rekey's response is lost; the
+     * peer's copy of the new SA reaches its hard expiry (its lifetime is
+     * short) and the peer DELETEs it, an SPI we do not know yet; our
+     * retransmission then gets the cached response. Installing that SA
+     * and moving traffic onto it sent on an SA the peer no longer has. */
+    int ini = _i & 1, by = _i >> 1;
+    for (int s = 0; s < 2; s++)
+        cfg[s].rekey = false; /* only the rekey this test starts */
+    cfg[!by].child_lifetime_ms = 5000;
+    cfg[by].retransmit_base_ms = 8000;
+    up(ini);
+    w.check_continuity = false; /* the peer's old SA expires too: checked below */
+    struct h_rule r = {
+        .from = !by, .exchange = CREATE_CHILD_SA, .response = 1, .count = 1, .action = H_DROP};
+    h_set_rule(&w, &r);
+    /* CREATE_CHILD_SA {N(REKEY_SA), SA, Ni, TSi, TSr} -->
+     *                   X-- {SA, Nr, TSi, TSr}  (lost)
+     *                   <-- INFORMATIONAL {D(new SA)}  (its hard expiry)
+     * CREATE_CHILD_SA (retransmitted) -->  <-- the same response */
+    ike_engine_rekey(w.p[by].e, "t", false, w.now_ms);
+    h_advance(&w, 1000);
+    ck_assert_int_eq(r.matched, 1);
+    uint32_t stale = child_spi_in(!by); /* the peer's inbound SPI of the new SA */
+    h_advance(&w, 9000);
+    struct ike_sa_id id = {.dst = cfg[!by].local.addr, .spi = stale, .proto = IKE_IPPROTO_ESP};
+    ck_assert_ptr_null(ike_kmem_find_sa(w.p[!by].kmem, &id, NULL)); /* deleted by the peer */
+    ck_assert_msg(!ike_kmem_find_sa(w.p[by].kmem, &id, NULL),
+                  "installed %08x, which the peer deleted before its response came", stale);
+    ck_assert_uint_ne(h_pinned_out_spi(&w, by), stale);
+}
+END_TEST
+
 START_TEST(passive_child_delete_after_confirmation)
 {
     /* Same lost DELETE, but the initiator's next request (a DPD here)
@@ -544,6 +578,7 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, passive_child_delete_timeout, 0, 4);
     tcase_add_loop_test(tc, late_rekey_keeps_old_sa_until_peer_has_new, 0, 4);
     tcase_add_loop_test(tc, lost_response_keeps_old_sa_past_end_of_life, 0, 4);
+    tcase_add_loop_test(tc, stale_response_for_sa_the_peer_deleted, 0, 4);
     tcase_add_loop_test(tc, passive_child_delete_after_confirmation, 0, 4);
     tcase_add_loop_test(tc, passive_ike_delete_timeout, 0, 4);
     tcase_add_loop_test(tc, peer_deletes_before_answering, 0, 4);
