@@ -364,7 +364,8 @@ traffic_live() {
 }
 traffic_flowing() { traffic_live; [ "$TR_RECEIVED" -gt 0 ]; }
 
-# traffic_stop: stop the sender (it waits 2 s for the last echoes) and the
+# traffic_stop: stop the sender (it waits up to 2 s for the last echoes,
+# no longer than until every request is answered) and the
 # echo server; sets TR_SENT TR_RECEIVED TR_LOST TR_LATE TR_LOST_SEQS
 # TR_LOST_AT TR_ECHOED (requests that reached the right side) and adds to
 # the scenario's totals. Prints one line.

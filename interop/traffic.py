@@ -9,8 +9,8 @@
       sends one datagram per interval (sequence number + send time), counts
       the echoes; every second writes "sent= received= lost= t=" to --live
       (lost = sent more than --grace seconds ago and not yet answered).
-      On SIGTERM stops sending, waits --grace seconds for the last echoes,
-      then writes to --out one line of key=value:
+      On SIGTERM stops sending, waits up to --grace seconds for the last
+      echoes (no longer than until every request is answered), then writes to --out one line of key=value:
         sent= received= lost= late= dup= lost_seqs=a,b lost_at=t1,t2
       lost_at are the wall-clock send times (seconds since the epoch, ms
       precision) of the lost requests, to put next to the kernel's XFRM
@@ -49,7 +49,9 @@ def run_echo(a):
     n = 0
     while not stop:
         try:
-            r, _, _ = select.select([s], [], [], 0.5)
+            # short: SIGTERM is only seen when select returns, and
+            # traffic_stop waits for this process
+            r, _, _ = select.select([s], [], [], 0.1)
         except InterruptedError:
             continue
         if not r:
@@ -79,7 +81,10 @@ def run_send(a):
         now = time.monotonic()
         if stop and end is None:
             end = now + a.grace
-        if end is not None and now >= end:
+        # Every request answered: nothing is left to wait for. (An echo of
+        # an answered request could only be a duplicate.) Otherwise wait
+        # out the grace for the stragglers, which then count as lost.
+        if end is not None and (now >= end or not sent):
             break
         if end is None and now >= nxt:
             seq += 1
