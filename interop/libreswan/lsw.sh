@@ -6,8 +6,8 @@
 # ~/.cache/rekeyd/libreswan, visible in the guest through hostfs).
 #
 # One pluto at a time, in a namespace of lib.sh's topology, with everything
-# per instance: config, secrets, NSS database and log in SC_DIR/INST, rundir
-# (control socket, pid) in SC_RUN/INST, and its own mount namespace in which
+# per instance: config, secrets and log in SC_DIR/INST, rundir (control
+# socket, pid) in SC_RUN/INST, and its own mount namespace in which
 # the unpacked libexec is bind-mounted over /usr/libexec, because pluto
 # spawns /usr/libexec/ipsec/addconn by that fixed path (DESIGN.md section 7).
 #
@@ -27,6 +27,11 @@
 #                         file name in SC_DIR/INST)
 # These helpers touch only the guest and SC_DIR.
 LSW_TREE=${LSW_TREE:-${REKEYD_LIBRESWAN_DIR:-/root/.cache/rekeyd/libreswan}}
+# pluto's NSS database (empty: PSK only, nothing is ever stored in it): one
+# per boot on the guest's tmpfs, made by the first lsw_start and shared by
+# every pluto after it (one at a time). certutil costs seconds in UML under
+# load; once per boot instead of once per scenario.
+LSW_NSS=${LSW_NSS:-/run/interop/lsw-nss}
 
 lsw_available() {
     [ -r "$LSW_TREE/env.sh" ] && [ -x "$LSW_TREE/usr/libexec/ipsec/pluto" ] || return 1
@@ -66,7 +71,7 @@ lsw_write_conf() {
         cat <<EOC
 # written by interop/libreswan/lsw.sh for scenario $SC_NAME
 config setup
-	nssdir=$d/nss
+	nssdir=$LSW_NSS
 	dumpdir=$SC_RUN/$inst
 	logfile=$d/pluto.log
 	logtime=yes
@@ -102,10 +107,10 @@ EOC
 
 lsw_start() {
     local inst=$1 ns=$2 d=$SC_DIR/$1 run=$SC_RUN/$1
-    mkdir -p "$d/nss" "$run"
+    mkdir -p "$LSW_NSS" "$run"
     rm -f "$run/pluto.ctl" "$run/pluto.pid"
-    if [ ! -f "$d/nss/cert9.db" ]; then
-        "$LSW_CERTUTIL" -N -d "sql:$d/nss" --empty-password >>"$d/pluto.out" 2>&1 || return 1
+    if [ ! -f "$LSW_NSS/cert9.db" ]; then
+        "$LSW_CERTUTIL" -N -d "sql:$LSW_NSS" --empty-password >>"$d/pluto.out" 2>&1 || return 1
     fi
     # shellcheck disable=SC2016 # expanded by the inner sh, from its arguments
     in_ns_bg "$ns" "$d/pluto.out" unshare -m /bin/sh -c \
