@@ -140,6 +140,7 @@ scenario_abort() { fail "interrupted"; scenario_end; exit 1; }
 scenario_end() {
     local i p result=PASS
     [ -n "${TR_PID:-}" ] && traffic_stop
+    traffic_end
     for ((i = ${#SC_STOP_HOOKS[@]} - 1; i >= 0; i--)); do eval "${SC_STOP_HOOKS[i]}"; done
     for p in "${SC_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
     for p in "${SC_PIDS[@]}"; do wait "$p" 2>/dev/null; done
@@ -333,17 +334,23 @@ xmon_spis_added() {
 # and a sender on the left one (interop/traffic.py), one datagram per
 # INTERVAL seconds (default 0.05: about 17-20 per second in UML) with a
 # sequence number; both directions cross the tunnel. Live counts in
-# SC_DIR/traffic.live ("sent= received= lost= t=").
+# SC_DIR/traffic.live ("sent= received= lost= t="). The echo server is
+# started by the first traffic_start of a scenario and stays until
+# scenario_end (traffic_end): a Python start costs 1-3 s in UML.
 traffic_start() {
     local iv=${1:-0.05}
     TR_N=$((${TR_N:-0} + 1))
-    rm -f "$SC_DIR/traffic.res" "$SC_DIR/traffic.live" "$SC_DIR/echo.res"
-    in_ns_bg "$R" "$SC_DIR/traffic.out" "$PY" "$IX_ROOT/interop/traffic.py" echo \
-        --bind "$R_IN" --out "$SC_DIR/echo.res"
-    TR_EPID=$BG_PID
-    # The echo server says "ready" in its result file once bound: a request
-    # sent before would be refused (port unreachable) and counted as lost.
-    wait_for 15 test -s "$SC_DIR/echo.res" || return 1
+    rm -f "$SC_DIR/traffic.res" "$SC_DIR/traffic.live"
+    if [ -z "${TR_EPID:-}" ] || ! kill -0 "$TR_EPID" 2>/dev/null; then
+        rm -f "$SC_DIR/echo.res"
+        in_ns_bg "$R" "$SC_DIR/traffic.out" "$PY" "$IX_ROOT/interop/traffic.py" echo \
+            --bind "$R_IN" --out "$SC_DIR/echo.res"
+        TR_EPID=$BG_PID
+        # The echo server says "ready" in its result file once bound: a
+        # request sent before would be refused (port unreachable) and
+        # counted as lost.
+        wait_for 15 test -s "$SC_DIR/echo.res" || return 1
+    fi
     in_ns_bg "$L" "$SC_DIR/traffic.out" "$PY" "$IX_ROOT/interop/traffic.py" send \
         --bind "$L_IN" --to "$R_IN" --interval "$iv" --out "$SC_DIR/traffic.res" \
         --live "$SC_DIR/traffic.live"
@@ -366,16 +373,19 @@ traffic_live() {
 traffic_flowing() { traffic_live; [ "$TR_RECEIVED" -gt 0 ]; }
 
 # traffic_stop: stop the sender (it waits up to 2 s for the last echoes,
-# no longer than until every request is answered) and the
-# echo server; sets TR_SENT TR_RECEIVED TR_LOST TR_LATE TR_LOST_SEQS
-# TR_LOST_AT TR_ECHOED (requests that reached the right side) and adds to
-# the scenario's totals. Prints one line.
+# no longer than until every request is answered) and read the echo
+# server's count since the last traffic_start (SIGUSR1: it writes the count
+# and starts again from 0; it keeps running for the next traffic_start);
+# sets TR_SENT TR_RECEIVED TR_LOST TR_LATE TR_LOST_SEQS TR_LOST_AT
+# TR_ECHOED (requests that reached the right side) and adds to the
+# scenario's totals. Prints one line.
 traffic_stop() {
     local line='' kv
     [ -n "${TR_PID:-}" ] || return 1
     kill -TERM "$TR_PID" 2>/dev/null; wait "$TR_PID" 2>/dev/null
-    kill -TERM "$TR_EPID" 2>/dev/null; wait "$TR_EPID" 2>/dev/null
-    TR_PID= TR_EPID=
+    TR_PID=
+    rm -f "$SC_DIR/echo.res"
+    kill -USR1 "$TR_EPID" 2>/dev/null && wait_for 5 test -s "$SC_DIR/echo.res"
     TR_SENT=0 TR_RECEIVED=0 TR_LOST=0 TR_LATE=0 TR_LOST_SEQS= TR_LOST_AT= TR_ECHOED=?
     [ -r "$SC_DIR/traffic.res" ] && read -r line <"$SC_DIR/traffic.res"
     for kv in $line; do
@@ -390,6 +400,13 @@ traffic_stop() {
     note "traffic: sent $TR_SENT, answered $TR_RECEIVED, lost $TR_LOST" \
         "(requests that reached the right side: $TR_ECHOED)${TR_LOST_SEQS:+, lost seqs $TR_LOST_SEQS at $TR_LOST_AT}"
     [ -n "$line" ]
+}
+
+# traffic_end: stop the echo server (scenario_end calls it).
+traffic_end() {
+    [ -n "${TR_EPID:-}" ] || return 0
+    kill -TERM "$TR_EPID" 2>/dev/null; wait "$TR_EPID" 2>/dev/null
+    TR_EPID=
 }
 
 # check_traffic: the checks after traffic_stop: datagrams flowed, none lost.

@@ -3,7 +3,9 @@
 
   traffic.py echo --bind ADDR [--port 7777] --out FILE
       answers every datagram with the same bytes; writes "ready" to FILE
-      once bound, and on SIGTERM "received=N" (how many requests reached this side).
+      once bound, and on SIGTERM "received=N" (how many requests reached
+      this side). On SIGUSR1 it writes the same line, counts again from 0
+      and goes on answering (one server for several senders in turn).
   traffic.py send --bind SRC --to DST [--port 7777] [--interval 0.05]
                   --out FILE [--live FILE] [--grace 2]
       sends one datagram per interval (sequence number + send time), counts
@@ -45,9 +47,15 @@ def run_echo(a):
     s.bind((a.bind, a.port))
     write_atomic(a.out, "ready")
     stop = []
+    report = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    signal.signal(signal.SIGUSR1, lambda *_: report.append(1))
     n = 0
     while not stop:
+        if report:
+            write_atomic(a.out, "received=%d" % n)
+            n = 0
+            del report[:]
         try:
             # short: SIGTERM is only seen when select returns, and
             # traffic_stop waits for this process
