@@ -1,10 +1,11 @@
 #!/bin/bash
 # tests/uml/uml-test.sh: meson's entry for the UML suite. Decides whether the
 # UML tests can run here and, if so, boots the guest with interop/uml/run to
-# run one test script (the arguments). It skips (exit 77, meson's skip code)
-# loudly when not root, when linux.uml is missing, or in a sanitizer build
-# (ASan's shadow memory does not fit a UML process's address space; tests/run
-# runs this suite from the plain build). With REKEYD_UML_REQUIRED=1 (set by
+# run one guest script (the arguments: all.sh and the test scripts). It
+# skips (exit 77, meson's skip code) loudly when not root, when linux.uml
+# is missing, or in a sanitizer build (ASan's shadow memory does not fit a
+# UML process's address space; tests/run runs this suite from the plain
+# build). With REKEYD_UML_REQUIRED=1 (set by
 # tests/run when it is root) a missing linux.uml is a failure, not a skip.
 #
 #   uml-test.sh [--sanitized] SCRIPT [ARGS...]
