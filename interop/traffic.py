@@ -45,11 +45,11 @@ def run_echo(a):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind((a.bind, a.port))
-    write_atomic(a.out, "ready")
     stop = []
     report = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     signal.signal(signal.SIGUSR1, lambda *_: report.append(1))
+    write_atomic(a.out, "ready")  # the handlers are in place from here on
     n = 0
     while not stop:
         if report:
