@@ -348,15 +348,16 @@ traffic_start() {
         TR_EPID=$BG_PID
         # The echo server says "ready" in its result file once bound: a
         # request sent before would be refused (port unreachable) and
-        # counted as lost.
-        wait_for 15 test -s "$SC_DIR/echo.res" || return 1
+        # counted as lost. (60 s: a Python start took over 15 s in UML at
+        # load 9; the limit costs nothing when it starts sooner.)
+        wait_for 60 test -s "$SC_DIR/echo.res" || return 1
     fi
     in_ns_bg "$L" "$SC_DIR/traffic.out" "$PY" "$IX_ROOT/interop/traffic.py" send \
         --bind "$L_IN" --to "$R_IN" --interval "$iv" --out "$SC_DIR/traffic.res" \
         --live "$SC_DIR/traffic.live"
     TR_PID=$BG_PID
     # The first second of Python startup in UML: wait until it counts.
-    wait_for 15 traffic_flowing
+    wait_for 60 traffic_flowing
 }
 
 # traffic_live: TR_SENT, TR_RECEIVED, TR_LOST so far (from the live file).
