@@ -266,7 +266,8 @@ void ike_timers_rekey_failed(struct ike_engine *e, struct ike_sa *sa, struct ike
     ike_random(e, &jitter, sizeof(jitter));
     if (ch)
         ch->rekey_deferred = err == IKE_ERR_TEMPORARY;
-    if (err == IKE_ERR_TEMPORARY && !ch && sa->refused_peer_child) {
+    uint64_t left = expire > now_ms ? expire - now_ms : 0;
+    if (err == IKE_ERR_TEMPORARY && !ch && sa->refused_peer_child && (!expire || left >= 1500)) {
         /* We refused the peer's Child work and it refused our IKE rekey:
          * both retrying within 200-1000 ms crossed again and again until
          * a tiny Child SA's hard expiry (seeds 22077, 23501; only the
@@ -274,12 +275,12 @@ void ike_timers_rekey_failed(struct ike_engine *e, struct ike_sa *sa, struct ike
          * we retry when its DELETE has come (ike_timers_peer_child_done)
          * or after 1-1.3 s. An unhurried one pauses longer (B20) and lets
          * us go first. An IKE SA near its own expiry, which takes every
-         * Child SA with it, keeps 1.2 s for its rekey (seeds 1553, 1796). */
-        uint64_t wait = IKE_REKEY_AFTER_CHILD_MS + jitter % 300, left = 0;
-        if (expire && expire > now_ms)
-            left = expire - now_ms;
+         * Child SA with it, keeps 1.2 s for its rekey (seeds 1553, 1796),
+         * and under 1.5 s left retries as below: a fixed short wait there
+         * met the Child side's 200 ms retries in lockstep (20407, 20906). */
+        uint64_t wait = IKE_REKEY_AFTER_CHILD_MS + jitter % 300;
         if (expire && wait + 1200 > left)
-            wait = left > 1400 ? left - 1200 : 200;
+            wait = left - 1200;
         sa->rekey_fails = 0;
         sa->wait_peer_child = true;
         *at = now_ms + wait;
