@@ -557,12 +557,6 @@ void ike_child_remove(struct ike_engine *e, struct ike_child *ch, int err)
     ike_timers_update(e, sa);
 }
 
-static bool wants_tunnel(const struct ike_conn_cfg *c)
-{
-    return c->auto_mode == IKE_AUTO_START || c->dpd_action == IKE_DPD_RESTART ||
-           c->close_action == IKE_DPD_RESTART;
-}
-
 void ike_child_hard_expired(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms)
 {
     struct ike_sa *sa = ch->ike;
@@ -581,11 +575,17 @@ void ike_child_hard_expired(struct ike_engine *e, struct ike_child *ch, uint64_t
  * task queue (DELETEs of expired children, an IKE rekey retransmitting)
  * refused the CREATE_CHILD_SA and nothing asked again: the tunnel stayed
  * down for minutes (seeds 76, 222). The recreate timer asks again.
- * Returns true if a create was queued or is due. */
+ * Whatever auto=, dpdaction= and closeaction= say: an expiry is neither
+ * side's decision to close, and the side whose SA expired is the only
+ * one that knows the tunnel is gone for want of a rekey; its DELETE reads
+ * to the peer like an operator's close, which closeaction=clear leaves
+ * down. With auto=add here and closeaction=clear there nobody made the
+ * tunnel again, for good (seed 754). Returns true if a create was queued
+ * or is due. */
 bool ike_child_recreate(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
 {
     sa->recreate_at_ms = 0;
-    if (!wants_tunnel(&sa->conn->cfg) || sa->state != IKE_SA_ESTABLISHED)
+    if (sa->state != IKE_SA_ESTABLISHED)
         return false;
     for (struct ike_child *c = sa->children; c; c = c->next)
         if ((c->state == CHILD_INSTALLED && !c->redundant) || c->state == CHILD_CREATING)
