@@ -344,7 +344,8 @@ void ike_index_sa_del(struct ike_sa *sa);
 /* Called on every IKE SA state change (ike_sa_set_state). */
 void ike_index_state(struct ike_engine *e, struct ike_sa *sa, enum ike_sa_state from,
                      enum ike_sa_state to);
-/* Established IKE SAs of a connection with a peer address. */
+/* IKE SAs of a connection with a peer address, ESTABLISHED, REKEYED or
+ * DELETING (every SA the peer may still hold). */
 struct ike_sa *ike_index_peer_first(struct ike_engine *e, const struct ike_conn *c,
                                     const struct ike_addr *a);
 struct ike_sa *ike_index_peer_next(const struct ike_sa *sa);
@@ -408,6 +409,7 @@ uint64_t ike_timers_retransmit_budget(const struct ike_conn_cfg *c);
 void ike_timers_peer_child_done(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms);
 void ike_timers_rekey_failed(struct ike_engine *e, struct ike_sa *sa, struct ike_child *ch, int err,
                              uint64_t now_ms);
+void ike_timers_create_refused(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms);
 void ike_timers_run(struct ike_engine *e, uint64_t now_ms);
 uint64_t ike_retransmit_timeout_ms(uint32_t base_ms, uint32_t factor_pct, uint32_t try_no);
 

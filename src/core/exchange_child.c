@@ -235,6 +235,8 @@ static int child_failed(struct ike_engine *e, struct ike_sa *sa, int rc, uint64_
     ike_log(e, IKE_LOG_WARN, "%s: CREATE_CHILD_SA failed: %s", sa->conn->cfg.name, ike_err_str(rc));
     ike_out_event(e, sa, sa->out_task.child, IKE_EV_CHILD_FAILED, rc);
     ike_request_done(e, sa);
+    if (rc == IKE_ERR_TEMPORARY)
+        ike_timers_create_refused(e, sa, now_ms); /* 2.25: ask again later */
     ike_task_next(e, sa, now_ms);
     return rc;
 }
