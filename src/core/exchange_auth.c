@@ -93,11 +93,18 @@ static int add_id_auth(struct ike_engine *e, struct ike_sa *sa, struct ike_msg_b
     return rc;
 }
 
-/* Another established IKE SA of ours with the same connection (whose peer
- * is fixed when we initiate)? A count kept by sa_index.c: no walk. */
-static bool have_other_sa(const struct ike_sa *sa)
+/* Another IKE SA of ours with this peer that it may still hold? 2.4: the
+ * notify asserts that this IKE SA is the only one active between us, and
+ * a REKEYED or DELETING SA is active until its DELETE is answered; the
+ * peer clears all of them on receipt (initial_contact). The peer index
+ * holds just this peer's SAs: a short walk. */
+static bool have_other_sa(struct ike_engine *e, const struct ike_sa *sa)
 {
-    return sa->conn->n_established > (sa->state == IKE_SA_ESTABLISHED ? 1u : 0u);
+    for (struct ike_sa *o = ike_index_peer_first(e, sa->conn, &sa->remote.addr); o;
+         o = ike_index_peer_next(o))
+        if (o != sa)
+            return true;
+    return false;
 }
 
 int ike_auth_build_request(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
@@ -105,7 +112,7 @@ int ike_auth_build_request(struct ike_engine *e, struct ike_sa *sa, uint64_t now
     struct ike_msg_builder mb;
     ike_mb_init_chain(&mb, e->plain, sizeof(e->plain));
     /* IDi (and IDr), AUTH */
-    if (!have_other_sa(sa))
+    if (!have_other_sa(e, sa))
         ike_notify_encode(&mb, 0, NULL, 0, IKE_N_INITIAL_CONTACT, NULL, 0);
     int rc = add_id_auth(e, sa, &mb, IKE_PL_IDI);
     if (rc < 0)
@@ -127,7 +134,11 @@ int ike_auth_build_request(struct ike_engine *e, struct ike_sa *sa, uint64_t now
 /* INITIAL_CONTACT (2.4): the peer held no other IKE SA with us when it
  * started this one, so ours with the same connection and peer that were
  * up before its IKE_SA_INIT arrived are stale: drop them. One that came up
- * meanwhile (both sides initiating at once) is not stale: the peer has it. */
+ * meanwhile (both sides initiating at once) is not stale: the peer has it.
+ * REKEYED and DELETING ones are stale too: an old IKE SA we answered a
+ * rekey of, whose response the peer never got (a one-way outage), waited
+ * in REKEYED for a DELETE the peer, which had declared it dead, would
+ * never send (seed 823). */
 static void initial_contact(struct ike_engine *e, struct ike_sa *sa)
 {
     /* The established SAs with this (conn, peer) come from an index; a

@@ -6,8 +6,9 @@
  *  - connections by name (ike_conn_find), a hash map with a chain for the
  *    rare 64-bit hash collision;
  *  - each connection's IKE SAs, a list with a count of the established;
- *  - established IKE SAs by (connection, peer address), for INITIAL_CONTACT
- *    (RFC 7296 2.4).
+ *  - IKE SAs by (connection, peer address) from ESTABLISHED until DEAD
+ *    (REKEYED and DELETING ones too: the peer may still hold them), for
+ *    INITIAL_CONTACT (RFC 7296 2.4).
  *
  * These only mirror state kept elsewhere: they must never decide anything.
  */
@@ -155,18 +156,26 @@ static void peer_del(struct ike_engine *e, struct ike_sa *sa)
     sa->peer_next = sa->peer_prev = NULL;
 }
 
+/* In the peer index from ESTABLISHED until DEAD: REKEYED and DELETING are
+ * reached only through ESTABLISHED (ike_sa.c). */
+static bool peer_indexed(enum ike_sa_state s)
+{
+    return s == IKE_SA_ESTABLISHED || s == IKE_SA_REKEYED || s == IKE_SA_DELETING;
+}
+
 void ike_index_state(struct ike_engine *e, struct ike_sa *sa, enum ike_sa_state from,
                      enum ike_sa_state to)
 {
-    if (from == to || (from != IKE_SA_ESTABLISHED && to != IKE_SA_ESTABLISHED))
+    if (from == to)
         return;
-    if (to == IKE_SA_ESTABLISHED) {
+    if (to == IKE_SA_ESTABLISHED)
         sa->conn->n_established++;
-        peer_add(e, sa);
-    } else {
+    else if (from == IKE_SA_ESTABLISHED)
         sa->conn->n_established--;
+    if (peer_indexed(to) && !peer_indexed(from))
+        peer_add(e, sa);
+    else if (peer_indexed(from) && !peer_indexed(to))
         peer_del(e, sa);
-    }
 }
 
 struct ike_sa *ike_index_peer_first(struct ike_engine *e, const struct ike_conn *c,
