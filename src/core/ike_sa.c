@@ -134,8 +134,14 @@ void ike_sa_destroy(struct ike_engine *e, struct ike_sa *sa, int err)
     ike_timers_remove(e, sa);
     ike_index_sa_del(sa);
     struct ike_conn *conn = sa->conn;
+    /* A responder's half-open SA (IKE_SA_INIT answered, no IKE_AUTH in
+     * time) carried no tunnel: its loss is no dead peer. Restarting for it
+     * went through ike_engine_initiate, which with an IKE SA up adds one
+     * more Child SA: tiny Child SAs multiplied until their rekeys no longer
+     * fit the margin (seed 726). An initiator's failed setup still retries
+     * (keyingtries). */
     bool restart = !e->shutting_down && !sa->replaced && err == IKE_ERR_TIMEOUT &&
-                   conn->cfg.dpd_action == IKE_DPD_RESTART;
+                   conn->cfg.dpd_action == IKE_DPD_RESTART && (was_up || sa->initiator);
     ike_map_del(&e->sa_by_spi, ike_sa_our_spi(sa));
     if (!sa->initiator && ike_map_get(&e->halfopen_by_spi, sa->spi_i) == sa)
         ike_map_del(&e->halfopen_by_spi, sa->spi_i);
