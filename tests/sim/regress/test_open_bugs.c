@@ -406,6 +406,115 @@ START_TEST(peer_made_child_takes_outbound_once_confirmed)
 }
 END_TEST
 
+/* Hard expiry of our (only) Child SA, as the kernel reports it. */
+static void expire_child(int i)
+{
+    struct ike_kernel_event kev = {.type = IKE_KEV_EXPIRE_HARD};
+    kev.sa.spi = h_last_event(&w.p[i], IKE_EV_CHILD_UP)->child_spi_in;
+    kev.sa.proto = IKE_IPPROTO_ESP;
+    ck_assert_int_eq(ike_engine_kernel_event(w.p[i].e, &kev, w.now_ms), 0);
+}
+
+/* B28, sim --seed 754 --rekey (also 75, 974): a Child SA reached its hard
+ * lifetime, its rekey lost; the side it expired at (auto=add, dpdaction
+ * and closeaction clear) deleted it and made no new one, and the peer
+ * (closeaction=clear) took the DELETE for a close: the IKE SA lived on with
+ * no Child SA for minutes. Defaults here: auto=add, clear, clear on both.
+ * _i = whose SA expires. */
+START_TEST(child_recreated_after_expiry_whatever_auto)
+{
+    int at = _i;
+    up(0);
+    h_advance(&w, 1000);
+    expire_child(at);
+    h_run(&w, 5000);
+    char why[200];
+    for (int i = 0; i < 2; i++)
+        ck_assert_msg(h_child_count(&w.p[i]) == 1,
+                      "%s holds %d Child SAs after the expiry without a replacement", w.p[i].name,
+                      h_child_count(&w.p[i]));
+    ck_assert_msg(h_check_tunnel(&w, why, sizeof(why)) == 2, "%s", why);
+}
+END_TEST
+
+/* B29, sim --seed 647 --rekey: the CREATE_CHILD_SA that makes the tunnel
+ * again after a hard expiry was answered TEMPORARY_FAILURE (the peer had an
+ * IKE rekey outstanding, 2.25) and never asked again: no Child SA until the
+ * IKE SA ended. Here the peer's IKE rekey request is lost once, so it is
+ * outstanding when our create arrives. _i = whose SA expires. */
+START_TEST(child_create_refused_temporarily_is_retried)
+{
+    int at = _i;
+    cfg[at].dpd_action = IKE_DPD_RESTART; /* wants the tunnel, with or without B28 */
+    up(0);
+    h_advance(&w, 1000);
+    struct h_rule r = {
+        .from = !at, .exchange = CREATE_CHILD_SA, .response = 0, .count = 1, .action = H_DROP};
+    h_set_rule(&w, &r);
+    ck_assert_int_eq(ike_engine_rekey(w.p[!at].e, "t", true, w.now_ms), 0);
+    h_drain(&w);
+    expire_child(at);
+    h_advance(&w, 3000); /* our create is refused before the peer's retransmission (4 s) */
+    ck_assert_int_ge(h_count_events(&w.p[at], IKE_EV_CHILD_FAILED), 1);
+    h_advance(&w, 15000);
+    ck_assert_int_ge(h_count_events(&w.p[!at], IKE_EV_IKE_REKEYED), 1);
+    char why[200];
+    for (int i = 0; i < 2; i++)
+        ck_assert_msg(h_child_count(&w.p[i]) >= 1,
+                      "%s has no Child SA 15 s after the refused create", w.p[i].name);
+    ck_assert_msg(h_check_tunnel(&w, why, sizeof(why)) >= 2, "%s", why);
+}
+END_TEST
+
+/* B30, sim --seed 823 --rekey: during a one-way outage we answer the peer's
+ * IKE rekey, the answers are lost, the peer gives the IKE SA up for dead
+ * and sets up a new one with INITIAL_CONTACT. That cleared our new IKE SA
+ * from the rekey but not the old one, REKEYED, waiting for a DELETE the
+ * peer would never send: the peers disagreed. _i = who rekeys. */
+START_TEST(initial_contact_clears_rekeyed_ike_sa)
+{
+    int by = _i;
+    cfg[by].retransmit_base_ms = 500;
+    cfg[by].retransmit_tries = 1;
+    up(0);
+    h_advance(&w, 1000);
+    struct h_rule r = {.from = !by, .response = 1, .count = 1000, .action = H_DROP};
+    h_set_rule(&w, &r);
+    ck_assert_int_eq(ike_engine_rekey(w.p[by].e, "t", true, w.now_ms), 0);
+    h_advance(&w, 5000); /* the peer answers (REKEYED here), the rekeyer gives up */
+    ck_assert_int_eq(h_ike_count(&w.p[by], NULL), 0);
+    ck_assert_int_eq(h_ike_count(&w.p[!by], "REKEYED"), 1);
+    h_set_rule(&w, NULL);
+    ck_assert_int_eq(ike_engine_initiate(w.p[by].e, "t", w.now_ms), 0);
+    h_run(&w, 2000);
+    ck_assert_msg(h_ike_count(&w.p[!by], NULL) == 1,
+                  "%s holds %d IKE SAs (%d REKEYED) after the peer's INITIAL_CONTACT",
+                  w.p[!by].name, h_ike_count(&w.p[!by], NULL), h_ike_count(&w.p[!by], "REKEYED"));
+}
+END_TEST
+
+/* B31, sim --seed 726 --rekey (its course after the B28 change): a
+ * responder with dpdaction=restart whose half-open IKE SA timed out (no
+ * IKE_AUTH in time) "re-established" it: with an IKE SA up that added one
+ * more Child SA, and tiny Child SAs multiplied until their rekeys no longer
+ * fit the margin. A half-open SA carried no tunnel: its loss is no dead
+ * peer. Here the initiator's IKE_AUTH never arrives; _i = who initiates. */
+START_TEST(half_open_timeout_does_not_restart)
+{
+    int ini = _i;
+    cfg[!ini].dpd_action = IKE_DPD_RESTART;
+    h_add_conns(&w, &cfg[0], &cfg[1]);
+    struct h_rule r = {.from = ini, .exchange = IKE_AUTH, .count = 1000, .action = H_DROP};
+    h_set_rule(&w, &r);
+    ck_assert_int_eq(ike_engine_initiate(w.p[ini].e, "t", w.now_ms), 0);
+    h_advance(&w, 200000); /* past the initiator's budget and the half-open timeout (30 s) */
+    for (int i = 0; i < 2; i++)
+        ck_assert_msg(h_ike_count(&w.p[i], NULL) == 0,
+                      "%s holds %d IKE SAs: the responder restarted a half-open SA", w.p[i].name,
+                      h_ike_count(&w.p[i], NULL));
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("sim_open_bugs");
@@ -423,6 +532,10 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, ike_rekey_responder_waits_for_peer_before_using_new_sa, 0, 2);
     tcase_add_loop_test(tc, child_delete_on_new_ike_sa_during_collision, 0, 2);
     tcase_add_loop_test(tc, peer_made_child_takes_outbound_once_confirmed, 0, 2);
+    tcase_add_loop_test(tc, child_recreated_after_expiry_whatever_auto, 0, 2);
+    tcase_add_loop_test(tc, child_create_refused_temporarily_is_retried, 0, 2);
+    tcase_add_loop_test(tc, initial_contact_clears_rekeyed_ike_sa, 0, 2);
+    tcase_add_loop_test(tc, half_open_timeout_does_not_restart, 0, 2);
     suite_add_tcase(s, tc);
     return s;
 }
