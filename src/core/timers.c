@@ -31,7 +31,7 @@
  *                     came: 30 s later we delete it ourselves, so nothing
  *                     stale stays behind.
  *   recreate_at_ms    a Child SA expired without a replacement: make one
- *                     again once the task queue has room, or 1-2 s after
+ *                     again once the task queue has room, or 1.5 s after
  *                     the peer refused it with TEMPORARY_FAILURE (2.25).
  * A deadline of 0 means "not armed".
  */
@@ -303,16 +303,14 @@ void ike_timers_rekey_failed(struct ike_engine *e, struct ike_sa *sa, struct ike
 
 /* A CREATE_CHILD_SA for a new Child SA refused with TEMPORARY_FAILURE
  * (2.25: the peer is rekeying the IKE SA, or busy with a Child exchange)
- * is not a failure either: the recreate timer asks again in 1-2 s, after
+ * is not a failure either: the recreate timer asks again in 1.5 s, after
  * the IKE rekey has moved us to the new IKE SA if that was the reason.
  * Dropping it left a tunnel whose Child SA had expired down until the
  * IKE SA ended (seed 647). ike_child_recreate decides whether a tunnel is
  * still missing then. */
 void ike_timers_create_refused(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
 {
-    uint64_t jitter = 0;
-    ike_random(e, &jitter, sizeof(jitter));
-    uint64_t at = now_ms + 1000 + jitter % 1000;
+    uint64_t at = now_ms + 1500; /* no draw: only we retry this create */
     if (!sa->recreate_at_ms || at < sa->recreate_at_ms)
         sa->recreate_at_ms = at;
     ike_timers_update(e, sa);
