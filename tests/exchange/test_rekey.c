@@ -323,6 +323,20 @@ START_TEST(passive_child_delete_timeout)
 }
 END_TEST
 
+/* A 10 s Child SA that only the test rekeys, up and carrying traffic;
+ * returns the outbound SPI `!by` uses (B19, B32: the peer's late rekey
+ * with our response lost). */
+static uint32_t up_for_late_rekey(int ini, int by, uint32_t rt_by_ms)
+{
+    for (int s = 0; s < 2; s++) {
+        cfg[s].child_lifetime_ms = 10000;
+        cfg[s].rekey = false; /* only the rekey this test starts */
+    }
+    cfg[by].retransmit_base_ms = rt_by_ms;
+    up(ini);
+    return h_pinned_out_spi(&w, !by);
+}
+
 /* B19 (sim --seed 100126 --rekey --without outage,loss): the peer's
  * Child rekey reaches us after the old SA's end of life (expire - 1.5 s)
  * and our response is lost once. The passive timeout (here 300 ms later)
@@ -334,13 +348,7 @@ END_TEST
 START_TEST(late_rekey_keeps_old_sa_until_peer_has_new)
 {
     int ini = _i & 1, by = _i >> 1;
-    for (int s = 0; s < 2; s++) {
-        cfg[s].child_lifetime_ms = 10000;
-        cfg[s].rekey = false; /* only the rekey this test starts */
-    }
-    cfg[by].retransmit_base_ms = 500;
-    up(ini);
-    uint32_t old_out = h_pinned_out_spi(&w, !by);
+    uint32_t old_out = up_for_late_rekey(ini, by, 500);
     h_advance(&w, 8550); /* past the old SA's end of life (8.5 s) */
     struct h_rule r = {
         .from = !by, .exchange = CREATE_CHILD_SA, .response = 1, .count = 1, .action = H_DROP};
@@ -369,14 +377,8 @@ START_TEST(lost_response_keeps_old_sa_past_end_of_life)
      * retransmission brings our response to the peer; moving it at the
      * end of life sent it on an SA the peer did not have yet. */
     int ini = _i & 1, by = _i >> 1;
-    for (int s = 0; s < 2; s++) {
-        cfg[s].child_lifetime_ms = 10000;
-        cfg[s].rekey = false; /* only the rekey this test starts */
-    }
-    cfg[by].retransmit_base_ms = 1500;
     cfg[!by].retransmit_base_ms = 500; /* B19's grace ends before the end of life */
-    up(ini);
-    uint32_t old_out = h_pinned_out_spi(&w, !by);
+    uint32_t old_out = up_for_late_rekey(ini, by, 1500);
     h_advance(&w, 7500);
     struct h_rule r = {
         .from = !by, .exchange = CREATE_CHILD_SA, .response = 1, .count = 1, .action = H_DROP};
