@@ -256,8 +256,7 @@ void ike_timers_rekey_failed(struct ike_engine *e, struct ike_sa *sa, struct ike
                              uint64_t now_ms)
 {
     uint32_t *fails = ch ? &ch->rekey_fails : &sa->rekey_fails;
-    if (err == IKE_ERR_TEMPORARY)
-        (*(ch ? &ch->rekey_busy : &sa->rekey_busy))++; /* says why at a hard expiry */
+    uint32_t *busy = ch ? &ch->rekey_busy : &sa->rekey_busy; /* says why at a hard expiry */
     uint64_t *at = ch ? &ch->rekey_at_ms : &sa->rekey_at_ms;
     /* A Child SA's limit is the kernel's hard expiry, which can come up to
      * 1 s before ours (whole-second add time): aim the retry before the
@@ -270,26 +269,28 @@ void ike_timers_rekey_failed(struct ike_engine *e, struct ike_sa *sa, struct ike
     if (ch)
         ch->rekey_deferred = err == IKE_ERR_TEMPORARY;
     uint64_t left = expire > now_ms ? expire - now_ms : 0;
-    if (err == IKE_ERR_TEMPORARY && !ch && sa->refused_peer_child && (!expire || left >= 1500)) {
-        /* We refused the peer's Child work and it refused our IKE rekey:
-         * both retrying within 200-1000 ms crossed again and again until
-         * a tiny Child SA's hard expiry (seeds 22077, 23501; only the
-         * peer knows how near that is). The Child exchange goes first:
-         * we retry when its DELETE has come (ike_timers_peer_child_done)
-         * or after 1-1.3 s. An unhurried one pauses longer (B20) and lets
-         * us go first. An IKE SA near its own expiry, which takes every
-         * Child SA with it, keeps 1.2 s for its rekey (seeds 1553, 1796),
-         * and under 1.5 s left retries as below: a fixed short wait there
-         * met the Child side's 200 ms retries in lockstep (20407, 20906). */
-        uint64_t wait = IKE_REKEY_AFTER_CHILD_MS + jitter % 300;
-        if (expire && wait + 1200 > left)
-            wait = left - 1200;
-        sa->rekey_fails = 0;
-        sa->wait_peer_child = true;
-        *at = now_ms + wait;
-    } else if (err == IKE_ERR_TEMPORARY) {
+    if (err == IKE_ERR_TEMPORARY) {
         *fails = 0;
-        *at = now_ms + (ch ? 2000 + jitter % 1000 : 300 + jitter % 700);
+        (*busy)++;
+        if (!ch && sa->refused_peer_child && (!expire || left >= 1500)) {
+            /* We refused the peer's Child work and it refused our IKE rekey:
+             * both retrying within 200-1000 ms crossed again and again until
+             * a tiny Child SA's hard expiry (seeds 22077, 23501; only the
+             * peer knows how near that is). The Child exchange goes first:
+             * we retry when its DELETE has come (ike_timers_peer_child_done)
+             * or after 1-1.3 s. An unhurried one pauses longer (B20) and lets
+             * us go first. An IKE SA near its own expiry, which takes every
+             * Child SA with it, keeps 1.2 s for its rekey (seeds 1553, 1796),
+             * and under 1.5 s left retries after 300-1000 ms: a fixed short wait
+             * met the Child side's 200 ms retries in lockstep (20407, 20906). */
+            uint64_t wait = IKE_REKEY_AFTER_CHILD_MS + jitter % 300;
+            if (expire && wait + 1200 > left)
+                wait = left - 1200;
+            sa->wait_peer_child = true;
+            *at = now_ms + wait;
+        } else {
+            *at = now_ms + (ch ? 2000 + jitter % 1000 : 300 + jitter % 700);
+        }
     } else {
         (*fails)++;
         *at = now_ms + (2000ULL << n) + jitter % 1000;
