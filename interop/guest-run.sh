@@ -6,6 +6,7 @@
 # it must not touch the host except the log folders under BUILD.
 build=${1:?usage: guest-run.sh BUILD SCENARIO...}; shift
 export IX_BUILD=$build
+IX_LOGDIR=${IX_LOGDIR:-$build/interop-logs}
 out=/tmp/interop-reports
 : >"$out"
 rc=0 t0=$SECONDS
@@ -15,9 +16,18 @@ for s in "$@"; do
     if grep -q '^REPORT ' /tmp/interop-one; then
         grep '^REPORT ' /tmp/interop-one >>"$out"
     else
-        n=${s##*/}; n=${n%.sh}
-        echo "REPORT scenario=${n#sc-} result=FAIL (no report; status $st)" | tee -a "$out"
-        echo "${n#sc-}: Checks: 1, Failures: 1, Errors: 0"
+        # The script ended before scenario_end: say how (a status over
+        # 128 is a signal), and show the end of its output and of the
+        # daemons' logs, which CI keeps only in this output.
+        n=${s##*/}; n=${n%.sh}; n=${n#sc-}; p=${s%/*}; p=${p##*/}
+        echo "  scenario script ended without a report: status $st$( [ "$st" -gt 128 ] && echo " (signal $((st - 128)))")"
+        echo "  --- the guest kernel's last messages (an OOM kill or a crash shows here)"
+        dmesg 2>/dev/null | tail -n 8 | sed 's/^/  | /'
+        for f in "$IX_LOGDIR/$p/$n"/*.log "$IX_LOGDIR/$p/$n"/*/charon.log; do
+            [ -f "$f" ] && { echo "  --- last lines of $f"; tail -n 15 "$f" | sed 's/^/  | /'; }
+        done
+        echo "REPORT scenario=$p/$n result=FAIL (no report; status $st)" | tee -a "$out"
+        echo "$p/$n: Checks: 1, Failures: 1, Errors: 0"
     fi
     [ "$st" = 0 ] || rc=1
 done

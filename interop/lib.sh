@@ -124,7 +124,9 @@ scenario_begin() {
     rm -rf "$SC_DIR" "$SC_RUN"
     mkdir -p "$SC_DIR" "$SC_RUN"
     echo "=== scenario $SC_NAME: $SC_DESC"
-    trap 'scenario_abort' INT TERM
+    SC_ENDED=0
+    trap 'scenario_abort' INT TERM HUP
+    trap 'scenario_exit $? "$BASH_COMMAND"' EXIT
     crypto_warmup
     check "network: two namespaces, veth, dummy inner subnets, ESP-only filter" net_up || true
     xmon_start "$L"; xmon_start "$R"
@@ -134,6 +136,14 @@ scenario_begin() {
 at_end() { SC_STOP_HOOKS+=("$*"); }
 
 scenario_abort() { fail "interrupted"; scenario_end; exit 1; }
+# scenario_exit STATUS COMMAND (EXIT trap): the script ended without
+# scenario_end, through an `exit` or a fatal shell error: say so and end
+# the scenario as a failure, so a report and the logs' folder still come.
+scenario_exit() {
+    [ "${SC_ENDED:-1}" = 1 ] && return
+    fail "the scenario script exited (status $1) before its end, at: $2"
+    scenario_end
+}
 
 # scenario_end: stop traffic, endpoints (hooks) and monitors, remove the
 # namespaces, print the REPORT and Check lines; status 1 on any failure.
@@ -156,7 +166,8 @@ scenario_end() {
         done
     fi
     net_down
-    trap - INT TERM
+    trap - INT TERM HUP
+    SC_ENDED=1
     [ "$sc_fail" = 0 ] && [ "$sc_pass" -gt 0 ] || result=FAIL
     [ $result = PASS ] || echo "  logs: $SC_DIR"
     echo "REPORT scenario=$SC_NAME result=$result checks=$((sc_pass + sc_fail)) failures=$sc_fail" \
