@@ -11,8 +11,8 @@
 #
 # Phase 1, long lifetimes: rekeyctl rekey --child, swanctl --rekey --child,
 #   rekeyctl rekey --ike, swanctl --rekey --ike; after each the SPIs changed
-#   as expected and both sides list the same SAs; at the end the old SAs are
-#   gone from both kernels; SIGTERM to rekeyd: exit 0, both kernels empty
+#   as expected, both sides list the same SAs and the old SAs are gone
+#   from both kernels; SIGTERM to rekeyd: exit 0, both kernels empty
 #   (charon deleted its side on our DELETEs).
 # Phase 2: equal lifetimes and no fuzz on both sides (Child rekey at 10 s,
 #   IKE at 25 s) for AUTO_S seconds: rekeyd's lineage counters match the
