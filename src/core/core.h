@@ -359,6 +359,8 @@ const char *ike_sa_state_name(enum ike_sa_state s);
 uint64_t ike_sa_our_spi(const struct ike_sa *sa);
 void ike_sa_free_setup(struct ike_engine *e, struct ike_sa *sa);
 void ike_sa_restart(struct ike_engine *e, struct ike_conn *conn);
+/* Retransmissions exhausted on `dead`: drop every other IKE SA with its peer. */
+void ike_sa_peer_dead(struct ike_engine *e, struct ike_sa *dead);
 struct ike_sa *ike_sa_find(struct ike_engine *e, uint64_t our_spi);
 
 /* ---- child_sa.c ---- */

@@ -163,6 +163,36 @@ void ike_sa_destroy(struct ike_engine *e, struct ike_sa *sa, int err)
         ike_sa_restart(e, conn);
 }
 
+/* The peer left an unreplaced IKE SA of ours unanswered (retransmissions
+ * exhausted): RFC 7296 2.4 concludes the other ENDPOINT has failed, so
+ * every IKE SA we hold with it goes, not just this one. Two of them exist
+ * when both sides initiated (auto=start at both ends); keeping the other
+ * left it as our only IKE SA, so nothing re-established (dpdaction, the
+ * auto=start supervisor) and, holding it, we could not send INITIAL_CONTACT
+ * either: the peer, which may run no DPD, kept the SA we had just dropped
+ * pinned for its outbound traffic, a black hole until its own next request
+ * on it (seeds 1365; 11, 12 --rekey: each side declared a different one
+ * dead). Dropped silently like the dead one; our next setup carries
+ * INITIAL_CONTACT, which clears them all at a live peer (2.4). A replaced
+ * SA carries no tunnel: its DELETE unanswered says nothing new. */
+void ike_sa_peer_dead(struct ike_engine *e, struct ike_sa *dead)
+{
+    if (dead->replaced || dead->state != IKE_SA_ESTABLISHED)
+        return;
+    struct ike_sa *o = ike_index_peer_first(e, dead->conn, &dead->remote.addr);
+    while (o) {
+        if (o == dead) {
+            o = ike_index_peer_next(o);
+            continue;
+        }
+        ike_log(e, IKE_LOG_INFO, "%s: peer declared dead: dropping IKE SA %016llx_%016llx with it",
+                dead->conn->cfg.name, (unsigned long long)o->spi_i, (unsigned long long)o->spi_r);
+        ike_sa_destroy(e, o, 0);
+        /* a destroy unlinks from the index: look again from the first */
+        o = ike_index_peer_first(e, dead->conn, &dead->remote.addr);
+    }
+}
+
 /* dpdaction=restart / closeaction=restart: the tunnel is wanted, so a lost
  * IKE SA is set up again from scratch (keyingtries attempts, 0 = forever). */
 void ike_sa_restart(struct ike_engine *e, struct ike_conn *conn)

@@ -331,6 +331,7 @@ static void expired_retransmit(struct ike_engine *e, struct ike_sa *sa, uint64_t
                 (unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r, sa->msg_id_out,
                 sa->retransmits, sa->conn->cfg.name);
         ike_diag_no_answer(e, sa, false, now_ms); /* dead peer, or IKE blocked */
+        ike_sa_peer_dead(e, sa);                  /* first: the restart must find no other SA */
         ike_sa_destroy(e, sa, IKE_ERR_TIMEOUT);
         return;
     }

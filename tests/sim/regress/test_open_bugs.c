@@ -515,6 +515,79 @@ START_TEST(half_open_timeout_does_not_restart)
 }
 END_TEST
 
+/* B36, sim --seed 1365 (also 11 and 12 --rekey): both sides initiated at
+ * once, so each holds two IKE SAs, S and T, whose children share the
+ * policies. `by` runs DPD and declares S dead (the peer's answers on S are
+ * lost); the peer runs none and keeps S, its outbound pinned to S's child.
+ * Keeping T, `by` had an IKE SA left: nothing re-established and no
+ * INITIAL_CONTACT cleared S at the peer, whose traffic went into a black
+ * hole. A dead peer takes all our IKE SAs with it; the re-established one
+ * (here the test re-initiates as the auto=start supervisor would once no
+ * IKE SA is left) carries INITIAL_CONTACT. _i: who runs DPD. */
+struct drop_on_sa {
+    int from;
+    uint64_t spi_i;
+    int matched;
+};
+
+static int drop_answers_on_sa(struct h_world *hw, int from, const uint8_t *data, size_t len,
+                              void *ctx)
+{
+    (void)hw;
+    struct drop_on_sa *d = ctx;
+    uint64_t spi = 0;
+    for (int k = 0; k < 8 && len >= 28; k++)
+        spi = spi << 8 | data[k];
+    if (len < 28 || from != d->from || spi != d->spi_i || !(data[19] & 0x20))
+        return H_DELIVER;
+    d->matched++;
+    return H_DROP;
+}
+
+struct find_pinned {
+    uint32_t spi_out;
+    uint64_t spi_i;
+};
+
+static void pinned_ike(void *ctx, const struct ike_sa_info *sa, const struct ike_child_info *c)
+{
+    struct find_pinned *f = ctx;
+    if (c->spi_out == f->spi_out)
+        f->spi_i = sa->spi_i;
+}
+
+START_TEST(dead_peer_takes_duplicate_ike_sa)
+{
+    int by = _i;
+    cfg[by].dpd_delay_ms = 2000;
+    cfg[by].dpd_action = IKE_DPD_CLEAR;
+    cfg[by].retransmit_base_ms = 500;
+    cfg[by].retransmit_tries = 2;
+    h_add_conns(&w, &cfg[0], &cfg[1]);
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(ike_engine_initiate(w.p[i].e, "t", w.now_ms), 0);
+    h_run(&w, 2000);
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(h_ike_count(&w.p[i], "ESTABLISHED"), 2);
+    struct find_pinned f = {.spi_out = h_pinned_out_spi(&w, !by)};
+    ike_engine_foreach(w.p[!by].e, NULL, pinned_ike, &f);
+    ck_assert_uint_ne(f.spi_i, 0);
+    struct drop_on_sa d = {.from = !by, .spi_i = f.spi_i};
+    w.filter = drop_answers_on_sa;
+    w.filter_ctx = &d;
+    h_advance(&w, 10000); /* DPD on S unanswered: declared dead */
+    ck_assert_int_gt(d.matched, 0);
+    ck_assert_int_ge(h_count_events(&w.p[by], IKE_EV_IKE_DOWN), 1);
+    w.filter = NULL;
+    if (h_ike_count(&w.p[by], NULL) == 0) /* auto=start: up again */
+        ck_assert_int_eq(ike_engine_initiate(w.p[by].e, "t", w.now_ms), 0);
+    h_run(&w, 2000);
+    char why[200];
+    ck_assert_msg(h_check_continuity(&w, why, sizeof(why)) == 2, "%s", why);
+    ck_assert_int_eq(h_ike_count(&w.p[!by], NULL), h_ike_count(&w.p[by], NULL));
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("sim_open_bugs");
@@ -536,6 +609,7 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, child_create_refused_temporarily_is_retried, 0, 2);
     tcase_add_loop_test(tc, initial_contact_clears_rekeyed_ike_sa, 0, 2);
     tcase_add_loop_test(tc, half_open_timeout_does_not_restart, 0, 2);
+    tcase_add_loop_test(tc, dead_peer_takes_duplicate_ike_sa, 0, 2);
     suite_add_tcase(s, tc);
     return s;
 }
