@@ -171,7 +171,12 @@ static void established(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms
 }
 
 /* Keys and kernel state of the first child (KEYMAT from the IKE_SA_INIT
- * nonces, 2.17), after the IKE SA is up. */
+ * nonces, 2.17), after the IKE SA is up. As responder the child takes
+ * outbound traffic only where it is the first user of its policies (G1):
+ * beside another IKE SA's child (both sides auto=start) it waits, like a
+ * CREATE_CHILD_SA responder's, until the peer proves it got our response
+ * (ike_child_confirm). Pinned at once, it black-holed our traffic when
+ * that response was lost and the peer gave the setup up (seed 19013). */
 static int first_child_up(struct ike_engine *e, struct ike_sa *sa, struct ike_child *ch,
                           uint64_t now_ms)
 {
@@ -180,7 +185,7 @@ static int first_child_up(struct ike_engine *e, struct ike_sa *sa, struct ike_ch
     if (rc == 0) {
         sa->setup->first_child = NULL;
         ike_child_attach(e, sa, ch);
-        rc = ike_child_install(e, ch, now_ms, true);
+        rc = ike_child_install(e, ch, now_ms, ch->we_initiated);
     }
     return rc;
 }

@@ -588,6 +588,51 @@ START_TEST(dead_peer_takes_duplicate_ike_sa)
 }
 END_TEST
 
+/* B40, sim --seed 19013 (both-auto): both sides initiate; the IKE_AUTH
+ * request of the one (ini) is lost once and its retransmission arrives
+ * after the other (resp) already holds a working IKE SA of its own; every
+ * IKE_AUTH response of resp is lost, so ini gives that setup up. resp, as
+ * IKE_AUTH responder, had pinned its outbound policy to the new child at
+ * once: traffic to an SA ini never installed, with no DPD to end it. The
+ * responder's child takes outbound traffic only once the peer confirms it
+ * (as a CREATE_CHILD_SA responder's does). _i: who is ini. */
+struct auth_losses {
+    int ini;
+    int req_seen;
+};
+
+static int lose_auth(struct h_world *hw, int from, const uint8_t *data, size_t len, void *ctx)
+{
+    (void)hw;
+    struct auth_losses *a = ctx;
+    if (len < 28 || data[18] != IKE_AUTH)
+        return H_DELIVER;
+    bool response = data[19] & 0x20;
+    if (from == a->ini && !response)
+        return a->req_seen++ == 0 ? H_DROP : H_DELIVER;
+    return from != a->ini && response && a->req_seen > 1 ? H_DROP : H_DELIVER;
+}
+
+START_TEST(auth_responder_child_waits_for_confirmation)
+{
+    int ini = _i;
+    cfg[ini].retransmit_base_ms = 1000;
+    cfg[ini].retransmit_tries = 2;
+    h_add_conns(&w, &cfg[0], &cfg[1]);
+    struct auth_losses a = {.ini = ini};
+    w.filter = lose_auth;
+    w.filter_ctx = &a;
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(ike_engine_initiate(w.p[i].e, "t", w.now_ms), 0);
+    h_advance(&w, 20000); /* ini's setup gives up */
+    ck_assert_int_ge(a.req_seen, 2);
+    ck_assert_int_eq(h_ike_count(&w.p[ini], NULL), 1);
+    ck_assert_int_eq(h_ike_count(&w.p[!ini], NULL), 2); /* the orphan: no DPD */
+    char why[200];
+    ck_assert_msg(h_check_continuity(&w, why, sizeof(why)) == 2, "%s", why);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("sim_open_bugs");
@@ -610,6 +655,7 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, initial_contact_clears_rekeyed_ike_sa, 0, 2);
     tcase_add_loop_test(tc, half_open_timeout_does_not_restart, 0, 2);
     tcase_add_loop_test(tc, dead_peer_takes_duplicate_ike_sa, 0, 2);
+    tcase_add_loop_test(tc, auth_responder_child_waits_for_confirmation, 0, 2);
     suite_add_tcase(s, tc);
     return s;
 }
