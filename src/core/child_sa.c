@@ -162,8 +162,20 @@ static void fill_sa(const struct ike_child *ch, bool inbound, struct ike_kernel_
     k->replay_window = inbound ? 32 : 0;
     k->life.hard_add_s = (c->child_lifetime_ms + 999) / 1000;
     if (ch->rekey_at_ms && ch->expire_at_ms > ch->rekey_at_ms) {
-        /* The kernel's soft expiry backs up our rekey timer. */
-        uint64_t life_left = (ch->expire_at_ms - ch->rekey_at_ms) / 1000;
+        /* The kernel's soft expiry backs up our rekey timer, and is what
+         * keeps the margin: the kernel counts both limits in whole seconds
+         * from one truncated add time, so its hard expiry comes up to 1 s
+         * before our expire_at_ms and our timer leaves margin - 1 s to
+         * margin before it, while the soft-to-hard distance is exact.
+         * Rounded down, that distance was margin - 1 s at worst too (B35,
+         * seed 27768 --rekey: lifetime 5 s, margin 1.6 s; the soft expiry
+         * started the rekey 1.0 s before the kernel's hard expiry, a 2.25
+         * refusal cost 550 ms, and the peer, rekey responder, still sent
+         * on the old SA when it expired; seeds 7, 42, 819, 984: one lost
+         * datagram in such a cut window). Rounded up, the rekey starts at
+         * least the whole margin before the kernel's hard expiry, at or
+         * before our own timer. */
+        uint64_t life_left = (ch->expire_at_ms - ch->rekey_at_ms + 999) / 1000;
         k->life.soft_add_s = k->life.hard_add_s > life_left ? k->life.hard_add_s - life_left : 0;
     }
     k->life.hard_bytes = c->life_bytes;
@@ -439,7 +451,19 @@ void ike_child_confirm(struct ike_engine *e, struct ike_child *ch)
         if (pin_rank(u) == 3) { /* the newest confirmed INSTALLED user */
             if (u == ch)
                 ike_child_pin_outbound(e, ch);
-            return;
+            break;
+        }
+    }
+    /* Our redundant SA of a lost collision waited for this (rekey.c): its
+     * DELETE goes from the timer, not from here, where the peer's request
+     * that confirmed ch is still being read (a request built now would
+     * reuse its buffers). */
+    for (struct ike_child *u = ch->pol->users; u; u = u->pol_next) {
+        if (u->delete_when_confirmed && u->ike == ch->ike && u->state == CHILD_INSTALLED) {
+            u->delete_when_confirmed = false;
+            u->delete_at_ms = e->now_ms;
+            ike_timers_update(e, u->ike);
+            break;
         }
     }
 }

@@ -128,6 +128,9 @@ struct ike_child {
     uint8_t low_nonce[IKE_LOW_NONCE_MAX];
     uint8_t low_nonce_len;
     bool redundant;
+    /* Our redundant SA of a collision we lost, kept carrying traffic until
+     * the peer's surviving SA is confirmed, then deleted (rekey.c). */
+    bool delete_when_confirmed;
     /* The peer has proved it holds this SA: we got the response of the
      * exchange that made it, or the peer sent a later request on its IKE
      * SA (window size 1: it has our response). Outbound traffic is moved

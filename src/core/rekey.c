@@ -216,17 +216,34 @@ static void resolve_child_collision(struct ike_engine *e, struct ike_sa *sa, str
             redundant->spi_out);
     if (old && old->state == CHILD_REKEYING)
         ike_child_set_state(e, old, CHILD_REKEYED, "rekey collision");
-    if (ours_lowest) {
-        /* We made the redundant SA: we delete it. Until the winner deletes
-         * the old SA, send on the old one, which the peer surely has. If
-         * it is gone, the best other user (pin_rank): the peer may not
-         * have our response that made theirs (seed 222: it was lost, and
-         * pinning theirs broke L->R while another confirmed child of the
-         * same policies was there); theirs only as the last resort. */
-        if (old && ike_child_in_kernel(old))
-            ike_child_pin_outbound(e, old);
-        else
-            ike_child_unpin(e, ours);
+    if (ours_lowest && !theirs->confirmed && ike_child_in_kernel(ours)) {
+        /* We made the redundant SA and delete it, but not while the
+         * peer's surviving SA is unconfirmed (it may lack our response
+         * that made it): until then our redundant SA, which the peer
+         * surely holds until our DELETE, keeps our traffic. The old SA
+         * is no safe carrier: the peer rekeyed it because its copy is
+         * near its end, and lifetimes differ (B36, seed 222 --rekey: the
+         * peer's copy had hard-expired 1.1 s before). The peer's next
+         * request (its DELETE of the old SA) confirms the survivor
+         * (ike_child_confirm), which deletes ours; its passive deadline
+         * is the fallback. */
+        ike_child_pin_outbound(e, ours);
+        ours->rekey_at_ms = 0; /* never rekey a redundant SA (seed 287) */
+        ours->delete_when_confirmed = true;
+        ours->delete_at_ms = ike_rekey_passive_deadline(ours, now_ms);
+        if (old) {
+            ike_task_drop(e, sa, TASK_CHILD_DELETE, old->spi_in);
+            old->delete_at_ms = ike_rekey_passive_deadline(old, now_ms);
+        }
+    } else if (ours_lowest) {
+        /* We made the redundant SA: we delete it now, and move our
+         * traffic to the best other user (pin_rank): the peer's surviving
+         * SA once confirmed, else another confirmed child of the same
+         * policies, else the old SA, the peer's unconfirmed SA as the
+         * last resort. Not the old SA before a confirmed survivor, for
+         * the reason above (B36, seed 955 --rekey: the peer's copy had
+         * hard-expired 1.8 s before). */
+        ike_child_unpin(e, ours);
         if (old) /* our own DELETE of it, queued when ours completed, is void */
             ike_task_drop(e, sa, TASK_CHILD_DELETE, old->spi_in);
         struct ike_task t = {.type = TASK_CHILD_DELETE, .del_spi = ours->spi_in};

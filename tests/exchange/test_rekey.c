@@ -436,6 +436,83 @@ START_TEST(stale_response_for_sa_the_peer_deleted)
 }
 END_TEST
 
+START_TEST(kernel_soft_expiry_keeps_the_whole_margin)
+{
+    /* B35 (seeds 7, 42, 819, 984 --rekey, 27768 and the other tiny
+     * lifetimes of the rekey profile): lifetime 10 s, rekeymargin 1.9 s.
+     * The kernel counts both limits in whole seconds from the same
+     * truncated add time, so its hard expiry may come up to 1 s before
+     * ours while the distance between its soft and hard limits is exact:
+     * that distance must be at least the margin (2 s here; 1 s before),
+     * and the soft limit must not come after our own rekey timer. */
+    int ini = _i & 1;
+    for (int s = 0; s < 2; s++) {
+        cfg[s].child_lifetime_ms = 10000;
+        cfg[s].rekey_margin_ms = 1900;
+        cfg[s].rekey_fuzz_pct = 0;
+    }
+    up(ini);
+    for (int s = 0; s < 2; s++) {
+        struct ike_sa_id id = {
+            .dst = cfg[!s].local.addr, .spi = h_pinned_out_spi(&w, s), .proto = IKE_IPPROTO_ESP};
+        const struct ike_kernel_sa *k = ike_kmem_find_sa(w.p[s].kmem, &id, NULL);
+        ck_assert_ptr_nonnull(k);
+        ck_assert_uint_eq(k->life.hard_add_s, 10);
+        ck_assert_uint_eq(k->life.soft_add_s, 8); /* hard - ceil(1.9 s) */
+    }
+}
+END_TEST
+
+START_TEST(lost_collision_keeps_traffic_off_the_old_sa)
+{
+    /* B36 (seeds 222, 955 --rekey): both sides rekey the same Child SA
+     * (2.8.1) and our new SA has the lowest nonce: we delete it. The
+     * peer rekeyed the old SA because its copy is near its end (its
+     * lifetime may be shorter), so the old SA is the worst carrier: here
+     * the peer's copy hard-expires right after. Until the peer's
+     * surviving SA is confirmed (our response that made it is lost), our
+     * redundant SA, which the peer holds until our DELETE, carries our
+     * traffic. Seeds of the harness decide whose nonce is lowest. */
+    int hit = 0;
+    for (uint64_t seed = 1; seed <= 16; seed++) {
+        h_free(&w);
+        h_init(&w, seed);
+        for (int s = 0; s < 2; s++)
+            cfg[s].rekey = false; /* only the rekeys this test starts */
+        up((int)(seed & 1));
+        uint32_t old_out = h_pinned_out_spi(&w, 0); /* the peer's inbound SPI of the old SA */
+        struct h_rule r = {
+            .from = 0, .exchange = CREATE_CHILD_SA, .response = 1, .count = 1, .action = H_DROP};
+        h_set_rule(&w, &r);
+        /* L: CREATE_CHILD_SA {N(REKEY_SA old)} -->  <-- R: the same
+         * L: X-- response to R's request (lost) ; R --> response to L's */
+        ike_engine_rekey(w.p[0].e, "t", false, w.now_ms);
+        ike_engine_rekey(w.p[1].e, "t", false, w.now_ms);
+        h_drain(&w);
+        h_deliver_one_hop(&w); /* both requests; L's answer to R is lost */
+        h_deliver_one_hop(&w); /* R's answer: L resolves the collision */
+        ck_assert_int_eq(r.matched, 1);
+        if (!h_log_has(&w.p[0], "our new Child SA")) {
+            h_run(&w, 200000); /* L won: nothing to check here but the end */
+            assert_one_tunnel();
+            continue;
+        }
+        hit++;
+        ck_assert_msg(h_pinned_out_spi(&w, 0) != old_out,
+                      "seed %llu: lost collision, outbound back on the old SA %08x",
+                      (unsigned long long)seed, old_out);
+        /* The peer's copy of the old SA reaches its hard expiry. */
+        struct ike_kernel_event kev = {.type = IKE_KEV_EXPIRE_HARD};
+        kev.sa.spi = old_out;
+        kev.sa.proto = IKE_IPPROTO_ESP;
+        ike_engine_kernel_event(w.p[1].e, &kev, w.now_ms);
+        h_run(&w, 200000);
+        assert_one_tunnel(); /* continuity held all along */
+    }
+    ck_assert_int_gt(hit, 0);
+}
+END_TEST
+
 START_TEST(passive_child_delete_after_confirmation)
 {
     /* Same lost DELETE, but the initiator's next request (a DPD here)
@@ -581,6 +658,8 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, late_rekey_keeps_old_sa_until_peer_has_new, 0, 4);
     tcase_add_loop_test(tc, lost_response_keeps_old_sa_past_end_of_life, 0, 4);
     tcase_add_loop_test(tc, stale_response_for_sa_the_peer_deleted, 0, 4);
+    tcase_add_loop_test(tc, kernel_soft_expiry_keeps_the_whole_margin, 0, 2);
+    tcase_add_test(tc, lost_collision_keeps_traffic_off_the_old_sa);
     tcase_add_loop_test(tc, passive_child_delete_after_confirmation, 0, 4);
     tcase_add_loop_test(tc, passive_ike_delete_timeout, 0, 4);
     tcase_add_loop_test(tc, peer_deletes_before_answering, 0, 4);
