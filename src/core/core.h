@@ -238,6 +238,10 @@ struct ike_sa {
      * its DELETE of the old SA, whose release_on_delete names it), at
      * most until hold_until_ms (rekey_ike.c). */
     uint64_t hold_until_ms, release_on_delete;
+    /* On that new IKE SA: our SPI of the SA it replaced, REKEYED until
+     * the peer's DELETE; if the peer is declared dead on this one, that
+     * DELETE will not come and the old SA goes with it (ike_sa.c). */
+    uint64_t passive_old;
     /* We refused the peer's IKE rekey (TEMPORARY_FAILURE, busy with a
      * Child exchange of ours, 2.25.1): start no new Child rekey or create
      * until then, so its retry gets through (window.c). */

@@ -119,6 +119,20 @@ void ike_sa_destroy(struct ike_engine *e, struct ike_sa *sa, int err)
 {
     if (sa->state == IKE_SA_DEAD)
         return;
+    if (err == IKE_ERR_TIMEOUT && sa->passive_old) {
+        /* The peer is declared dead on the SA its rekey made: the old SA,
+         * REKEYED and waiting for its DELETE, has no children and no
+         * role left, and the DELETE will not come (the peer never got our
+         * response, or is gone). Without this it lingered until its
+         * passive timeout, 30 s, well after the peer had given up on it
+         * too (seed 712 --rekey). */
+        struct ike_sa *old = ike_sa_find(e, sa->passive_old);
+        sa->passive_old = 0;
+        if (old && old != sa && old->state == IKE_SA_REKEYED && !old->children) {
+            old->release_on_delete = 0; /* sa is going too */
+            ike_sa_destroy(e, old, 0);  /* replaced: no IKE_DOWN of its own */
+        }
+    }
     ike_rekey_ike_deleted(e, sa); /* hand children to a rekey's survivor */
     bool was_up = (sa->state == IKE_SA_ESTABLISHED || sa->state == IKE_SA_DELETING ||
                    sa->state == IKE_SA_REKEYED) &&

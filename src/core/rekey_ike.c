@@ -249,6 +249,7 @@ static void ike_rekeyed(struct ike_engine *e, struct ike_sa *old, struct ike_sa 
          * DELETE of the old SA follows our response at once. */
         n->hold_until_ms = now_ms + IKE_REKEY_HOLD_MS;
         old->release_on_delete = ike_sa_our_spi(n);
+        n->passive_old = ike_sa_our_spi(old);
         move_children(e, old, n);
         old->delete_at_ms = now_ms + ike_rekey_passive_ike_wait(old);
         ike_timers_update(e, old);

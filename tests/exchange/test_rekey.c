@@ -561,6 +561,35 @@ START_TEST(passive_ike_delete_timeout)
 }
 END_TEST
 
+START_TEST(old_ike_sa_goes_with_successor_declared_dead)
+{
+    /* B37 (seed 712 --rekey): we answered the peer's IKE rekey, and from
+     * then on nothing of the peer's gets through (its DELETE of the old
+     * SA included). Our DPD on the new SA times out: the peer is declared
+     * dead there, and the old SA, REKEYED and waiting for that DELETE,
+     * has nothing left to wait for: it goes too, not 167 s later at its
+     * passive timeout (the agreement invariant saw it stuck). */
+    int ini = _i & 1, by = _i >> 1;
+    cfg[!by].retransmit_base_ms = 500;
+    cfg[!by].retransmit_tries = 2;
+    cfg[!by].dpd_delay_ms = 2000;
+    cfg[!by].dpd_action = IKE_DPD_CLEAR;
+    up(ini);
+    w.check_continuity = false; /* the tunnel goes down by design */
+    struct h_rule r = {.from = by, .response = -1, .skip = 1, .count = 1000, .action = H_DROP};
+    h_set_rule(&w, &r);
+    /* CREATE_CHILD_SA {SA, Ni, KEi} --> (the only datagram that passes)
+     *               X-- the peer's DELETE, DPD answers, ... */
+    ike_engine_rekey(w.p[by].e, "t", true, w.now_ms);
+    h_advance(&w, 1000);
+    ck_assert_int_eq(h_ike_count(&w.p[!by], "REKEYED"), 1);
+    h_advance(&w, 14000);
+    ck_assert_int_eq(h_count_events(&w.p[!by], IKE_EV_IKE_DOWN), 1); /* the new SA, dead */
+    ck_assert_int_eq(h_ike_count(&w.p[!by], "REKEYED"), 0);
+    ck_assert_int_eq(h_ike_count(&w.p[!by], NULL), 0);
+}
+END_TEST
+
 START_TEST(peer_deletes_before_answering)
 {
     /* A peer that, as rekey responder, sends its own DELETE of the old SA
@@ -662,6 +691,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, lost_collision_keeps_traffic_off_the_old_sa);
     tcase_add_loop_test(tc, passive_child_delete_after_confirmation, 0, 4);
     tcase_add_loop_test(tc, passive_ike_delete_timeout, 0, 4);
+    tcase_add_loop_test(tc, old_ike_sa_goes_with_successor_declared_dead, 0, 4);
     tcase_add_loop_test(tc, peer_deletes_before_answering, 0, 4);
     tcase_add_loop_test(tc, dead_peer_restart, 0, 2);
     tcase_add_loop_test(tc, follows_peer_to_natt_port, 0, 2);
