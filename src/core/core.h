@@ -24,6 +24,7 @@
 #define IKE_NONCE_LEN     32   /* nonces we send */
 #define IKE_KE_MAX        1024 /* largest KE public value (MODP-8192) */
 #define IKE_PENDING_TASKS 4    /* queued requests while one is outstanding */
+#define IKE_DELETE_BATCH  7    /* more Child SAs one queued DELETE may carry */
 
 /* ---- hash map: u64 key -> pointer, open addressing (map.c) ---- */
 struct ike_map {
@@ -173,6 +174,11 @@ struct ike_task {
     struct ike_ke *ke;           /* CHILD_CREATE with PFS: our private half */
     uint16_t dh;                 /* CHILD_CREATE: group offered (0 = none) */
     uint8_t nonce[IKE_NONCE_LEN];
+    /* CHILD_DELETE: more children deleted in the same INFORMATIONAL (one
+     * Delete payload may name several SPIs, RFC 7296 1.4.1, 3.11), taken
+     * in while the queue was full (window.c ike_task_queue). */
+    uint32_t more_del[IKE_DELETE_BATCH];
+    uint8_t n_more;
 };
 
 /* What an IKE SA needs only while it is being set up: about 1.7 KB that

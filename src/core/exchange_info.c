@@ -21,24 +21,48 @@
 #include "core.h"
 #include "ike/err.h"
 
+/* The SPIs a CHILD_DELETE task still has to delete, kept in t (its first
+ * and further ones, window.c join_queued_delete); each child goes to
+ * DELETING with its outbound traffic moved off it. Returns how many. */
+static int delete_spis(struct ike_engine *e, struct ike_sa *sa, struct ike_task *t)
+{
+    uint32_t all[1 + IKE_DELETE_BATCH];
+    int n = 0, m = 0;
+    all[n++] = t->del_spi;
+    for (uint8_t k = 0; k < t->n_more; k++)
+        all[n++] = t->more_del[k];
+    for (int k = 0; k < n; k++) {
+        struct ike_child *ch = ike_map_get(&e->child_by_spi, all[k]);
+        if (ch && (ch->ike != sa || ch->state == CHILD_DELETING || ch->state == CHILD_CREATING))
+            continue; /* not ours to delete, or already on its way */
+        /* A child we removed at hard expiry is gone here but not yet at
+         * the peer: its DELETE still goes out. */
+        all[m++] = all[k];
+        if (ch) {
+            ike_child_unpin(e, ch);
+            ike_child_set_state(e, ch, CHILD_DELETING, "deleting");
+        }
+    }
+    t->del_spi = m ? all[0] : 0;
+    t->n_more = (uint8_t)(m ? m - 1 : 0);
+    for (int k = 1; k < m; k++)
+        t->more_del[k - 1] = all[k];
+    return m;
+}
+
 int ike_info_build_request(struct ike_engine *e, struct ike_sa *sa, struct ike_task *t,
                            uint64_t now_ms)
 {
     struct ike_msg_builder mb;
     ike_mb_init_chain(&mb, e->plain, sizeof(e->plain));
     if (t->type == TASK_CHILD_DELETE) {
-        struct ike_child *ch = ike_map_get(&e->child_by_spi, t->del_spi);
-        if (ch && (ch->ike != sa || ch->state == CHILD_DELETING || ch->state == CHILD_CREATING))
-            return IKE_ERR_NO_SA; /* not ours to delete, or already on its way */
-        /* A child we removed at hard expiry is gone here but not yet at the
-         * peer: its DELETE still goes out. */
-        uint8_t spi[4];
-        ike_put_be32(spi, t->del_spi);
-        ike_delete_encode(&mb, IKE_PROTO_ESP, 4, spi, 1);
-        if (ch) {
-            ike_child_unpin(e, ch);
-            ike_child_set_state(e, ch, CHILD_DELETING, "deleting");
-        }
+        int n = delete_spis(e, sa, t);
+        if (!n)
+            return IKE_ERR_NO_SA;
+        uint8_t spis[4 * (1 + IKE_DELETE_BATCH)];
+        for (int k = 0; k < n; k++)
+            ike_put_be32(spis + 4 * k, k ? t->more_del[k - 1] : t->del_spi);
+        ike_delete_encode(&mb, IKE_PROTO_ESP, 4, spis, (uint16_t)n);
     } else if (t->type == TASK_IKE_DELETE) {
         ike_delete_encode(&mb, IKE_PROTO_IKE, 0, NULL, 0);
         ike_sa_set_state(e, sa, IKE_SA_DELETING, "deleting");
@@ -56,8 +80,8 @@ int ike_info_process_response(struct ike_engine *e, struct ike_sa *sa,
         ike_sa_destroy(e, sa, 0);
         return 0;
     }
-    if (t->type == TASK_CHILD_DELETE) {
-        struct ike_child *ch = ike_map_get(&e->child_by_spi, t->del_spi);
+    for (int k = 0; t->type == TASK_CHILD_DELETE && k <= t->n_more; k++) {
+        struct ike_child *ch = ike_map_get(&e->child_by_spi, k ? t->more_del[k - 1] : t->del_spi);
         if (ch && ch->ike == sa)
             ike_child_remove(e, ch, 0);
     }

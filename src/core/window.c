@@ -152,9 +152,35 @@ void ike_task_next(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
     }
 }
 
+/* Take spi out of a queued DELETE that carries more than one: from its
+ * further SPIs, or, if it is the first, the last further one takes its
+ * place. A DELETE of spi alone is left to ike_task_drop. */
+static void unbatch_delete(struct ike_task *t, uint32_t spi)
+{
+    for (uint8_t k = 0; k < t->n_more; k++) {
+        if (t->more_del[k] == spi) {
+            t->more_del[k] = t->more_del[--t->n_more];
+            return;
+        }
+    }
+    if (t->del_spi == spi && t->n_more)
+        t->del_spi = t->more_del[--t->n_more];
+}
+
+static bool task_deletes(const struct ike_task *t, uint32_t spi)
+{
+    for (uint8_t k = 0; k < t->n_more; k++)
+        if (t->more_del[k] == spi)
+            return true;
+    return t->del_spi == spi;
+}
+
 /* Forget a queued (not yet started) task of this type and SPI. */
 void ike_task_drop(struct ike_engine *e, struct ike_sa *sa, uint8_t type, uint32_t del_spi)
 {
+    for (uint8_t i = 0; i < sa->n_pending && type == TASK_CHILD_DELETE; i++)
+        if (sa->pending[i].type == type)
+            unbatch_delete(&sa->pending[i], del_spi);
     uint8_t keep = 0;
     for (uint8_t i = 0; i < sa->n_pending; i++) {
         if (sa->pending[i].type == type && sa->pending[i].del_spi == del_spi)
@@ -202,6 +228,25 @@ static bool make_room_for_delete(struct ike_engine *e, struct ike_sa *sa, const 
     return false;
 }
 
+/* The queue is full and a Child SA is to be deleted: a queued DELETE
+ * takes it in, as one INFORMATIONAL may delete several Child SAs (RFC
+ * 7296 1.4.1). Several children replaced at once (our lost rekey
+ * collisions, each redundant SA deleted when the peer's survivor is
+ * confirmed) filled the queue with DELETEs, and the DELETE of a child
+ * our own rekey had just replaced waited a second in REKEYED with
+ * nothing under way (seed 1381 --rekey --without outage,loss). */
+static bool join_queued_delete(struct ike_sa *sa, uint32_t spi)
+{
+    for (uint8_t i = 0; i < sa->n_pending; i++) {
+        struct ike_task *p = &sa->pending[i];
+        if (p->type == TASK_CHILD_DELETE && p->n_more < IKE_DELETE_BATCH) {
+            p->more_del[p->n_more++] = spi;
+            return true;
+        }
+    }
+    return false;
+}
+
 int ike_task_queue(struct ike_engine *e, struct ike_sa *sa, const struct ike_task *t,
                    uint64_t now_ms)
 {
@@ -209,7 +254,7 @@ int ike_task_queue(struct ike_engine *e, struct ike_sa *sa, const struct ike_tas
         /* One DPD or IKE delete in the queue is enough. */
         if (sa->pending[i].type == t->type &&
             (t->type == TASK_DPD || t->type == TASK_IKE_DELETE ||
-             (t->type == TASK_CHILD_DELETE && sa->pending[i].del_spi == t->del_spi)))
+             (t->type == TASK_CHILD_DELETE && task_deletes(&sa->pending[i], t->del_spi))))
             return 0;
     }
     if (sa->out_task.type == t->type &&
@@ -221,6 +266,9 @@ int ike_task_queue(struct ike_engine *e, struct ike_sa *sa, const struct ike_tas
             (t->type == TASK_IKE_REKEY ||
              (t->type == TASK_CHILD_REKEY && sa->pending[i].del_spi == t->del_spi)))
             return 0;
+    if (sa->n_pending == IKE_PENDING_TASKS && t->type == TASK_CHILD_DELETE &&
+        join_queued_delete(sa, t->del_spi))
+        return 0;
     if (sa->n_pending == IKE_PENDING_TASKS && !make_room_for_delete(e, sa, t, now_ms)) {
         if (t->type == TASK_CHILD_DELETE)
             delete_later(e, sa, t->del_spi, now_ms);

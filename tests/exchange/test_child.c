@@ -158,6 +158,42 @@ START_TEST(delete_child_both_at_once)
 }
 END_TEST
 
+START_TEST(deletes_share_one_exchange_when_queue_full)
+{
+    /* Five Child SAs reach their hard expiry while an IKE rekey is
+     * outstanding: the queue (four tasks) cannot hold five DELETEs, and
+     * the fifth, of a child already gone here, was lost: the peer kept
+     * it. A queued DELETE takes it in: one INFORMATIONAL may delete
+     * several Child SAs (RFC 7296 1.4.1, 3.11; seed 1381 --rekey
+     * --without outage,loss: a REKEYED child waited for a second).
+     * INFORMATIONAL SK { D(ESP, spi1, spi2) } -->  <-- SK { D(ESP, ...) } */
+    int ini = _i & 1, deleter = _i >> 1;
+    up(ini);
+    for (int k = 0; k < 6; k++) {
+        ck_assert_int_eq(ike_engine_initiate(w.p[ini].e, "t", w.now_ms), 0);
+        h_run(&w, 2000);
+    }
+    assert_children(7);
+    uint32_t spi[7];
+    int n = 0;
+    for (int k = 0; k < w.p[deleter].n_ev && n < 7; k++)
+        if (w.p[deleter].ev[k].type == IKE_EV_CHILD_UP)
+            spi[n++] = w.p[deleter].ev[k].child_spi_in;
+    ck_assert_int_eq(n, 7);
+    ck_assert_int_eq(ike_engine_rekey(w.p[deleter].e, "t", true, w.now_ms), 0);
+    h_drain(&w); /* the IKE rekey request is in flight: the queue waits */
+    for (int k = 0; k < 5; k++) {
+        struct ike_kernel_event kev = {.type = IKE_KEV_EXPIRE_HARD};
+        kev.sa.spi = spi[k];
+        kev.sa.proto = IKE_IPPROTO_ESP;
+        ck_assert_int_eq(ike_engine_kernel_event(w.p[deleter].e, &kev, w.now_ms), 0);
+    }
+    h_run(&w, 5000);
+    assert_children(2);
+    ck_assert_int_eq(h_count_events(&w.p[!deleter], IKE_EV_CHILD_DOWN), 5);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("exchange_child");
@@ -168,6 +204,7 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, child_pfs_mismatch, 0, 4);
     tcase_add_loop_test(tc, delete_child, 0, 4);
     tcase_add_loop_test(tc, delete_child_both_at_once, 0, 2);
+    tcase_add_loop_test(tc, deletes_share_one_exchange_when_queue_full, 0, 4);
     suite_add_tcase(s, tc);
     return s;
 }
