@@ -179,6 +179,7 @@ struct ike_task {
      * in while the queue was full (window.c ike_task_queue). */
     uint32_t more_del[IKE_DELETE_BATCH];
     uint8_t n_more;
+    bool resend; /* CHILD_DELETE again on the new IKE SA, of DELETING children (B41) */
 };
 
 /* What an IKE SA needs only while it is being set up: about 1.7 KB that
@@ -248,6 +249,10 @@ struct ike_sa {
      * the peer's DELETE; if the peer is declared dead on this one, that
      * DELETE will not come and the old SA goes with it (ike_sa.c). */
     uint64_t passive_old;
+    /* On an SA a rekey replaced: our SPI of the one its children moved to
+     * (rekey_ike.c move_children): a Child DELETE still arriving on this
+     * one, or still unanswered here, concerns them there (B41). */
+    uint64_t successor;
     /* We refused the peer's IKE rekey (TEMPORARY_FAILURE, busy with a
      * Child exchange of ours, 2.25.1): start no new Child rekey or create
      * until then, so its retry gets through (window.c). */
@@ -438,6 +443,7 @@ int ike_task_queue(struct ike_engine *e, struct ike_sa *sa, const struct ike_tas
 void ike_task_next(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms);
 void ike_task_clear(struct ike_engine *e, struct ike_task *t);
 void ike_task_drop(struct ike_engine *e, struct ike_sa *sa, uint8_t type, uint32_t del_spi);
+bool ike_task_deletes(const struct ike_task *t, uint32_t spi); /* a CHILD_DELETE naming spi */
 
 /* ---- msg.c: building and opening encrypted messages ---- */
 void ike_msg_hdr(const struct ike_sa *sa, uint8_t exchange, bool response, uint32_t msg_id,

@@ -33,12 +33,13 @@ static int delete_spis(struct ike_engine *e, struct ike_sa *sa, struct ike_task 
         all[n++] = t->more_del[k];
     for (int k = 0; k < n; k++) {
         struct ike_child *ch = ike_map_get(&e->child_by_spi, all[k]);
-        if (ch && (ch->ike != sa || ch->state == CHILD_DELETING || ch->state == CHILD_CREATING))
+        if (ch && (ch->ike != sa || (ch->state == CHILD_DELETING && !t->resend) ||
+                   ch->state == CHILD_CREATING))
             continue; /* not ours to delete, or already on its way */
         /* A child we removed at hard expiry is gone here but not yet at
          * the peer: its DELETE still goes out. */
         all[m++] = all[k];
-        if (ch) {
+        if (ch && ch->state != CHILD_DELETING) {
             ike_child_unpin(e, ch);
             ike_child_set_state(e, ch, CHILD_DELETING, "deleting");
         }
@@ -107,6 +108,12 @@ static int delete_children(struct ike_engine *e, struct ike_sa *sa,
         struct ike_child *ch = ike_child_by_out_spi(sa, ike_delete_spi32(d, i));
         if (!ch && old)
             ch = ike_child_by_out_spi(old, ike_delete_spi32(d, i));
+        if (!ch && sa->successor) {
+            /* The peer's DELETE on the SA our IKE rekey replaced came after
+             * the rekey moved the children (2.25.2: answer it as usual). */
+            struct ike_sa *n = ike_sa_find(e, sa->successor);
+            ch = n ? ike_child_by_out_spi(n, ike_delete_spi32(d, i)) : NULL;
+        }
         if (!ch) {
             ike_log(e, IKE_LOG_INFO, "peer deleted unknown Child SA %08x", ike_delete_spi32(d, i));
             ike_child_note_gone(sa, ike_delete_spi32(d, i)); /* our CREATE_CHILD_SA's? (B34) */

@@ -36,13 +36,28 @@ static int derive_rekeyed(struct ike_engine *e, struct ike_sa *old, struct ike_s
                               n->setup->nonce_r_len, spi_i, spi_r, &n->keys);
 }
 
+/* A child whose DELETE is the old SA's outstanding request stays there:
+ * that DELETE's response comes on the old SA (ike_rekey_ike_process_request
+ * lets the peer's IKE rekey through while it is outstanding). */
+static bool deleting_on(const struct ike_sa *old, const struct ike_child *ch)
+{
+    return ch->state == CHILD_DELETING && old->out_task.type == TASK_CHILD_DELETE &&
+           ike_task_deletes(&old->out_task, ch->spi_in);
+}
+
 /* Children and queued Child work move to the new IKE SA (2.18); the old
  * one only waits for its DELETE. */
 static void move_children(struct ike_engine *e, struct ike_sa *old, struct ike_sa *n)
 {
-    while (old->children) {
-        struct ike_child *ch = old->children;
-        old->children = ch->next;
+    old->successor = ike_sa_our_spi(n);
+    struct ike_child **pp = &old->children;
+    while (*pp) {
+        struct ike_child *ch = *pp;
+        if (deleting_on(old, ch)) {
+            pp = &ch->next;
+            continue;
+        }
+        *pp = ch->next;
         ch->ike = n;
         ch->next = n->children;
         n->children = ch;
@@ -130,8 +145,32 @@ static void resolve_ike_collision(struct ike_engine *e, struct ike_sa *old, uint
     ike_timers_update(e, redundant);
 }
 
+/* The old SA goes while its DELETE of children it kept (deleting_on) is
+ * still unanswered: the peer moved its copies to the new SA, so the
+ * DELETE is asked again there (a peer that already removed them answers
+ * without a Delete payload, 2.25.1). */
+static void redelete_on(struct ike_engine *e, struct ike_sa *sa, struct ike_sa *n)
+{
+    struct ike_child **pp = &sa->children;
+    while (n && n->state == IKE_SA_ESTABLISHED && *pp) {
+        struct ike_child *ch = *pp;
+        if (!deleting_on(sa, ch)) {
+            pp = &ch->next;
+            continue;
+        }
+        *pp = ch->next;
+        ch->ike = n;
+        ch->next = n->children;
+        n->children = ch;
+        struct ike_task t = {.type = TASK_CHILD_DELETE, .del_spi = ch->spi_in, .resend = true};
+        ike_task_queue(e, n, &t, e->now_ms);
+    }
+}
+
 void ike_rekey_ike_deleted(struct ike_engine *e, struct ike_sa *sa)
 {
+    if (sa->out_task.type == TASK_CHILD_DELETE && sa->successor)
+        redelete_on(e, sa, ike_sa_find(e, sa->successor));
     if (sa->release_on_delete)
         ike_rekey_release_hold(e, ike_sa_find(e, sa->release_on_delete), e->now_ms);
     struct ike_sa *old = ike_sa_find(e, sa->delete_old_after);
@@ -391,9 +430,19 @@ int ike_rekey_ike_process_request(struct ike_engine *e, struct ike_sa *sa, const
                                   const struct ike_payload_list *in, uint64_t now_ms)
 {
     /* 2.25: while another exchange of ours runs on this IKE SA, or once it
-     * is replaced, a rekey of it is refused for now. */
+     * is replaced, a rekey of it is refused for now. Not for a DELETE of
+     * Child SAs (B41): 2.25.1 says SHOULD refuse while "closing a Child
+     * SA", but its mirror, 2.25.2, has the peer answer our DELETE as usual
+     * while it rekeys the IKE SA, so the two may overlap: the deleted
+     * children stay on the old SA until that DELETE's response comes
+     * there (move_children). Refusing starved the IKE rekey of a peer
+     * whose retry arrived while our DELETE after each Child rekey was
+     * out, until the IKE SA expired with every child (seeds 997, 15815,
+     * 16214, 20906 --rekey --without outage,loss: tiny children, IKE
+     * margins of 1.5-1.6 s). */
     if (sa->state != IKE_SA_ESTABLISHED ||
-        (sa->out_task.type != TASK_NONE && sa->out_task.type != TASK_IKE_REKEY)) {
+        (sa->out_task.type != TASK_NONE && sa->out_task.type != TASK_IKE_REKEY &&
+         sa->out_task.type != TASK_CHILD_DELETE)) {
         /* Both sides rekeying Child SAs in turn can refuse the IKE rekey
          * until the IKE SA expires (seed 1553): make room for its retry. */
         if (sa->state == IKE_SA_ESTABLISHED) {

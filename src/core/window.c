@@ -167,7 +167,7 @@ static void unbatch_delete(struct ike_task *t, uint32_t spi)
         t->del_spi = t->more_del[--t->n_more];
 }
 
-static bool task_deletes(const struct ike_task *t, uint32_t spi)
+bool ike_task_deletes(const struct ike_task *t, uint32_t spi)
 {
     for (uint8_t k = 0; k < t->n_more; k++)
         if (t->more_del[k] == spi)
@@ -235,12 +235,13 @@ static bool make_room_for_delete(struct ike_engine *e, struct ike_sa *sa, const 
  * confirmed) filled the queue with DELETEs, and the DELETE of a child
  * our own rekey had just replaced waited a second in REKEYED with
  * nothing under way (seed 1381 --rekey --without outage,loss). */
-static bool join_queued_delete(struct ike_sa *sa, uint32_t spi)
+static bool join_queued_delete(struct ike_sa *sa, const struct ike_task *t)
 {
     for (uint8_t i = 0; i < sa->n_pending; i++) {
         struct ike_task *p = &sa->pending[i];
-        if (p->type == TASK_CHILD_DELETE && p->n_more < IKE_DELETE_BATCH) {
-            p->more_del[p->n_more++] = spi;
+        if (p->type == TASK_CHILD_DELETE && p->resend == t->resend &&
+            p->n_more < IKE_DELETE_BATCH) {
+            p->more_del[p->n_more++] = t->del_spi;
             return true;
         }
     }
@@ -254,7 +255,7 @@ int ike_task_queue(struct ike_engine *e, struct ike_sa *sa, const struct ike_tas
         /* One DPD or IKE delete in the queue is enough. */
         if (sa->pending[i].type == t->type &&
             (t->type == TASK_DPD || t->type == TASK_IKE_DELETE ||
-             (t->type == TASK_CHILD_DELETE && task_deletes(&sa->pending[i], t->del_spi))))
+             (t->type == TASK_CHILD_DELETE && ike_task_deletes(&sa->pending[i], t->del_spi))))
             return 0;
     }
     if (sa->out_task.type == t->type &&
@@ -267,7 +268,7 @@ int ike_task_queue(struct ike_engine *e, struct ike_sa *sa, const struct ike_tas
              (t->type == TASK_CHILD_REKEY && sa->pending[i].del_spi == t->del_spi)))
             return 0;
     if (sa->n_pending == IKE_PENDING_TASKS && t->type == TASK_CHILD_DELETE &&
-        join_queued_delete(sa, t->del_spi))
+        join_queued_delete(sa, t))
         return 0;
     if (sa->n_pending == IKE_PENDING_TASKS && !make_room_for_delete(e, sa, t, now_ms)) {
         if (t->type == TASK_CHILD_DELETE)

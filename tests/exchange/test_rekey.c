@@ -590,6 +590,42 @@ START_TEST(old_ike_sa_goes_with_successor_declared_dead)
 }
 END_TEST
 
+START_TEST(ike_rekey_accepted_while_child_delete_outstanding)
+{
+    /* B41 (seeds 997, 15815, 16214, 20906 --rekey --without outage,loss):
+     * our Child rekey is done and its DELETE of the old SA is out when
+     * the peer's IKE rekey request arrives. 2.25.1 would refuse it
+     * (TEMPORARY_FAILURE while "closing a Child SA"), but its mirror,
+     * 2.25.2, has the peer answer our DELETE as usual during its IKE
+     * rekey: the two may overlap. Refusing starved the IKE rekey of a
+     * peer whose retries kept meeting the DELETE after each of our tiny
+     * children's rekeys, until the IKE SA expired. Every delivery order:
+     * the IKE rekey goes through at the first try, one tunnel remains. */
+    int a = _i & 1;
+    for (uint64_t order = 0; order < 24; order++) {
+        h_free(&w);
+        h_init(&w, 41 + order);
+        for (int s = 0; s < 2; s++)
+            cfg[s].rekey = false; /* only the rekeys this test starts */
+        up(a);
+        /* a: CREATE_CHILD_SA {N(REKEY_SA)} -->  <-- {SA, Nr, TSi, TSr} */
+        ck_assert_int_eq(ike_engine_rekey(w.p[a].e, "t", false, w.now_ms), 0);
+        h_drain(&w);
+        h_deliver_one_hop(&w);
+        h_deliver_one_hop(&w);
+        /* a: INFORMATIONAL {D(old)} -->   crossing   <-- b: {SA, Ni, KEi} */
+        ck_assert_int_eq(ike_engine_rekey(w.p[!a].e, "t", true, w.now_ms), 0);
+        h_run_ordered(&w, order, 60000);
+        h_run(&w, 200000);
+        ck_assert_msg(h_count_events(&w.p[!a], IKE_EV_REKEY_FAILED) == 0,
+                      "order %llu: the IKE rekey was refused", (unsigned long long)order);
+        for (int i = 0; i < 2; i++)
+            ck_assert_int_eq(h_count_events(&w.p[i], IKE_EV_IKE_REKEYED), 1);
+        assert_one_tunnel();
+    }
+}
+END_TEST
+
 START_TEST(peer_deletes_before_answering)
 {
     /* A peer that, as rekey responder, sends its own DELETE of the old SA
@@ -692,6 +728,7 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, passive_child_delete_after_confirmation, 0, 4);
     tcase_add_loop_test(tc, passive_ike_delete_timeout, 0, 4);
     tcase_add_loop_test(tc, old_ike_sa_goes_with_successor_declared_dead, 0, 4);
+    tcase_add_loop_test(tc, ike_rekey_accepted_while_child_delete_outstanding, 0, 2);
     tcase_add_loop_test(tc, peer_deletes_before_answering, 0, 4);
     tcase_add_loop_test(tc, dead_peer_restart, 0, 2);
     tcase_add_loop_test(tc, follows_peer_to_natt_port, 0, 2);
