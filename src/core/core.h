@@ -280,7 +280,7 @@ struct ike_sa {
     uint64_t recreate_at_ms; /* a Child SA to make again once the queue has room */
     uint64_t last_heard_ms;
     uint64_t created_ms, established_ms; /* INITIAL_CONTACT tells stale from new */
-    uint64_t diag_esp_in;  /* inbound ESP packets when our request first went unanswered */
+    uint64_t diag_esp_in;  /* inbound ESP packets at our request's latest retransmit */
     uint64_t diag_sent_ms; /* when that request first went out (diag_rec.c) */
     uint64_t deadline_ms;  /* min of the above and the children's */
     uint32_t heap_idx;     /* position in the deadline heap, UINT32_MAX = none */
@@ -562,7 +562,7 @@ bool ike_diag_rekey_failed(struct ike_engine *e, struct ike_sa *sa, struct ike_c
 /* We refused the peer's Child rekey with a proposal error. */
 void ike_diag_rekey_refused(struct ike_engine *e, struct ike_sa *sa, const struct ike_child *ch,
                             const struct ike_payload_list *in, uint16_t notify, uint64_t now_ms);
-/* After each retransmit: ESP counters at the first, an early "IKE
+/* After each retransmit: ESP counters at each, an early "IKE
  * blocked" record at the third when ESP still arrives. */
 void ike_diag_retransmit(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms);
 void ike_diag_no_answer(struct ike_engine *e, struct ike_sa *sa, bool pending, uint64_t now_ms);

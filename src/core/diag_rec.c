@@ -215,11 +215,16 @@ void ike_diag_retransmit(struct ike_engine *e, struct ike_sa *sa, uint64_t now_m
 {
     if (sa->retransmits == 1) {
         const struct ike_conn_cfg *c = &sa->conn->cfg;
-        sa->diag_esp_in = esp_in(e, sa);
         sa->diag_sent_ms =
             now_ms - ike_retransmit_timeout_ms(c->retransmit_base_ms, c->retransmit_factor_pct, 0);
     } else if (sa->retransmits == EARLY_RETRANSMITS)
         ike_diag_no_answer(e, sa, true, now_ms);
+    /* "ESP still arrives" means since the previous retransmit: a count
+     * kept from the first one also held ESP that came before the peer
+     * died (interop rekeyd/peer-killed on a loaded host: a DPD request
+     * answered late was retransmitted once just before the kill, and the
+     * dead peer was called "IKE blocked"). */
+    sa->diag_esp_in = esp_in(e, sa);
 }
 
 static uint8_t attempt_of(uint8_t task)

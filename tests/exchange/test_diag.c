@@ -259,6 +259,24 @@ START_TEST(ike_blocked_recovers)
 }
 END_TEST
 
+/* ESP flowed past our first retransmit, then the peer died: "ESP still
+ * arrives" must mean since the previous retransmit, or the dead peer is
+ * called "IKE blocked" (interop rekeyd/peer-killed on a loaded host: a
+ * DPD answered late was retransmitted once just before the kill). */
+START_TEST(peer_dies_after_first_retransmit)
+{
+    up(_i);
+    w.filter = drop_all;
+    ck_assert_int_eq(ike_engine_rekey(w.p[0].e, "t", false, w.now_ms), 0);
+    run_with_esp(0, true, 6000); /* the first retransmit is at 4 s */
+    run_with_esp(0, false, 200000);
+    get_info();
+    ck_assert_uint_eq(info[0].n, 1);
+    ck_assert_msg(info[0].rec[0].cause == IKE_DIAG_DEAD_PEER, "cause %d, not a dead peer",
+                  (int)info[0].rec[0].cause);
+}
+END_TEST
+
 START_TEST(dead_peer)
 {
     int ini = _i;
@@ -713,6 +731,7 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, ike_blocked, 0, 2);
     tcase_add_loop_test(tc, ike_blocked_recovers, 0, 2);
     tcase_add_loop_test(tc, dead_peer, 0, 2);
+    tcase_add_loop_test(tc, peer_dies_after_first_retransmit, 0, 2);
     tcase_add_loop_test(tc, lifetime_mismatch, 0, 2);
     tcase_add_loop_test(tc, ike_lifetime_mismatch, 0, 2);
     tcase_add_loop_test(tc, ike_lifetime_rekeyed, 0, 2);
