@@ -444,6 +444,11 @@ void ike_task_next(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms);
 void ike_task_clear(struct ike_engine *e, struct ike_task *t);
 void ike_task_drop(struct ike_engine *e, struct ike_sa *sa, uint8_t type, uint32_t del_spi);
 bool ike_task_deletes(const struct ike_task *t, uint32_t spi); /* a CHILD_DELETE naming spi */
+/* A CHILD_DELETE's k-th SPI, k = 0 .. n_more: del_spi, then more_del[]. */
+static inline uint32_t ike_task_del_spi(const struct ike_task *t, int k)
+{
+    return k ? t->more_del[k - 1] : t->del_spi;
+}
 
 /* ---- msg.c: building and opening encrypted messages ---- */
 void ike_msg_hdr(const struct ike_sa *sa, uint8_t exchange, bool response, uint32_t msg_id,

@@ -27,10 +27,9 @@
 static int delete_spis(struct ike_engine *e, struct ike_sa *sa, struct ike_task *t)
 {
     uint32_t all[1 + IKE_DELETE_BATCH];
-    int n = 0, m = 0;
-    all[n++] = t->del_spi;
-    for (uint8_t k = 0; k < t->n_more; k++)
-        all[n++] = t->more_del[k];
+    int n = 1 + t->n_more, m = 0;
+    for (int k = 0; k < n; k++)
+        all[k] = ike_task_del_spi(t, k);
     for (int k = 0; k < n; k++) {
         struct ike_child *ch = ike_map_get(&e->child_by_spi, all[k]);
         if (ch && (ch->ike != sa || (ch->state == CHILD_DELETING && !t->resend) ||
@@ -62,7 +61,7 @@ int ike_info_build_request(struct ike_engine *e, struct ike_sa *sa, struct ike_t
             return IKE_ERR_NO_SA;
         uint8_t spis[4 * (1 + IKE_DELETE_BATCH)];
         for (int k = 0; k < n; k++)
-            ike_put_be32(spis + 4 * k, k ? t->more_del[k - 1] : t->del_spi);
+            ike_put_be32(spis + 4 * k, ike_task_del_spi(t, k));
         ike_delete_encode(&mb, IKE_PROTO_ESP, 4, spis, (uint16_t)n);
     } else if (t->type == TASK_IKE_DELETE) {
         ike_delete_encode(&mb, IKE_PROTO_IKE, 0, NULL, 0);
@@ -82,7 +81,7 @@ int ike_info_process_response(struct ike_engine *e, struct ike_sa *sa,
         return 0;
     }
     for (int k = 0; t->type == TASK_CHILD_DELETE && k <= t->n_more; k++) {
-        struct ike_child *ch = ike_map_get(&e->child_by_spi, k ? t->more_del[k - 1] : t->del_spi);
+        struct ike_child *ch = ike_map_get(&e->child_by_spi, ike_task_del_spi(t, k));
         if (ch && ch->ike == sa)
             ike_child_remove(e, ch, 0);
     }

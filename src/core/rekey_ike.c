@@ -45,6 +45,17 @@ static bool deleting_on(const struct ike_sa *old, const struct ike_child *ch)
            ike_task_deletes(&old->out_task, ch->spi_in);
 }
 
+/* Unlink the child at *pp and put it on n (its list and its IKE SA). */
+static struct ike_child *hand_over(struct ike_child **pp, struct ike_sa *n)
+{
+    struct ike_child *ch = *pp;
+    *pp = ch->next;
+    ch->ike = n;
+    ch->next = n->children;
+    n->children = ch;
+    return ch;
+}
+
 /* Children and queued Child work move to the new IKE SA (2.18); the old
  * one only waits for its DELETE. */
 static void move_children(struct ike_engine *e, struct ike_sa *old, struct ike_sa *n)
@@ -52,15 +63,11 @@ static void move_children(struct ike_engine *e, struct ike_sa *old, struct ike_s
     old->successor = ike_sa_our_spi(n);
     struct ike_child **pp = &old->children;
     while (*pp) {
-        struct ike_child *ch = *pp;
-        if (deleting_on(old, ch)) {
-            pp = &ch->next;
+        if (deleting_on(old, *pp)) {
+            pp = &(*pp)->next;
             continue;
         }
-        *pp = ch->next;
-        ch->ike = n;
-        ch->next = n->children;
-        n->children = ch;
+        struct ike_child *ch = hand_over(pp, n);
         /* The IKE rekey that made the peer refuse this child's rekey with
          * TEMPORARY_FAILURE is over (2.25: wait for the operation that
          * caused it, then retry): retry now on the new IKE SA instead of
@@ -153,15 +160,11 @@ static void redelete_on(struct ike_engine *e, struct ike_sa *sa, struct ike_sa *
 {
     struct ike_child **pp = &sa->children;
     while (n && n->state == IKE_SA_ESTABLISHED && *pp) {
-        struct ike_child *ch = *pp;
-        if (!deleting_on(sa, ch)) {
-            pp = &ch->next;
+        if (!deleting_on(sa, *pp)) {
+            pp = &(*pp)->next;
             continue;
         }
-        *pp = ch->next;
-        ch->ike = n;
-        ch->next = n->children;
-        n->children = ch;
+        struct ike_child *ch = hand_over(pp, n);
         struct ike_task t = {.type = TASK_CHILD_DELETE, .del_spi = ch->spi_in, .resend = true};
         ike_task_queue(e, n, &t, e->now_ms);
     }

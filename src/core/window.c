@@ -169,10 +169,10 @@ static void unbatch_delete(struct ike_task *t, uint32_t spi)
 
 bool ike_task_deletes(const struct ike_task *t, uint32_t spi)
 {
-    for (uint8_t k = 0; k < t->n_more; k++)
-        if (t->more_del[k] == spi)
+    for (int k = 0; k <= t->n_more; k++)
+        if (ike_task_del_spi(t, k) == spi)
             return true;
-    return t->del_spi == spi;
+    return false;
 }
 
 /* Forget a queued (not yet started) task of this type and SPI. */
