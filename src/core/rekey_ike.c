@@ -119,6 +119,26 @@ static void delete_ike_sa(struct ike_engine *e, struct ike_sa *sa, uint64_t now_
     ike_task_queue(e, sa, &t, now_ms);
 }
 
+/* `old`, the peer's new SA of a rekey that collided with ours, was itself
+ * rekeyed before ours completed: by the peer (seed 58258: a forced rekey
+ * of its collision survivor), by us, or by both at once (B46, seed 16178:
+ * a collision of its own). The collision is still to be decided at the
+ * end of ours, on the nonces of the exchange that made `old` (2.8.2), and
+ * the children go to old's successor n: hand n that role, or we see no
+ * collision, keep our own (redundant) SA and the peers disagree on the
+ * children's IKE SA. */
+static void inherit_collision(struct ike_sa *old, struct ike_sa *n)
+{
+    struct ike_sa *a = old->rekey_old;
+    if (!a || a->collision != old)
+        return;
+    a->collision = n;
+    n->rekey_old = a;
+    old->rekey_old = NULL;
+    memcpy(n->low_nonce, old->low_nonce, sizeof(n->low_nonce));
+    n->low_nonce_len = old->low_nonce_len;
+}
+
 /* 2.8.2: both exchanges done; the new SA with the lowest nonce goes. */
 static void resolve_ike_collision(struct ike_engine *e, struct ike_sa *old, uint64_t now_ms)
 {
@@ -135,6 +155,7 @@ static void resolve_ike_collision(struct ike_engine *e, struct ike_sa *old, uint
             ours_lowest ? "our" : "the peer's", (unsigned long long)redundant->spi_i,
             (unsigned long long)redundant->spi_r);
     move_children(e, old, survivor);
+    inherit_collision(old, survivor);
     if (ours_lowest) {
         delete_ike_sa(e, ours, now_ms);                               /* we made it, we delete it */
         old->delete_at_ms = now_ms + ike_rekey_passive_ike_wait(old); /* the winner deletes old */
@@ -155,17 +176,23 @@ static void resolve_ike_collision(struct ike_engine *e, struct ike_sa *old, uint
 /* The old SA goes while its DELETE of children it kept (deleting_on) is
  * still unanswered: the peer moved its copies to the new SA, so the
  * DELETE is asked again there (a peer that already removed them answers
- * without a Delete payload, 2.25.1). */
+ * without a Delete payload, 2.25.1). Every SPI of it, also of a child we
+ * already removed at its hard expiry (its DELETE still has to reach the
+ * peer, delete_spis): asking again only for the children still listed
+ * lost that DELETE, and the peer kept its copy REKEYED until its passive
+ * timeout (B44, seed 11299 --rekey). */
 static void redelete_on(struct ike_engine *e, struct ike_sa *sa, struct ike_sa *n)
 {
-    struct ike_child **pp = &sa->children;
-    while (n && n->state == IKE_SA_ESTABLISHED && *pp) {
-        if (!deleting_on(sa, *pp)) {
-            pp = &(*pp)->next;
-            continue;
+    const struct ike_task *out = &sa->out_task;
+    for (int k = 0; n && n->state == IKE_SA_ESTABLISHED && k <= out->n_more; k++) {
+        uint32_t spi = ike_task_del_spi(out, k);
+        for (struct ike_child **pp = &sa->children; *pp; pp = &(*pp)->next) {
+            if ((*pp)->spi_in == spi && deleting_on(sa, *pp)) {
+                hand_over(pp, n);
+                break;
+            }
         }
-        struct ike_child *ch = hand_over(pp, n);
-        struct ike_task t = {.type = TASK_CHILD_DELETE, .del_spi = ch->spi_in, .resend = true};
+        struct ike_task t = {.type = TASK_CHILD_DELETE, .del_spi = spi, .resend = true};
         ike_task_queue(e, n, &t, e->now_ms);
     }
 }
@@ -237,24 +264,6 @@ int ike_rekey_ike_build_request(struct ike_engine *e, struct ike_sa *sa, struct 
     return ike_msg_send_request(e, sa, CREATE_CHILD_SA, &mb, now_ms);
 }
 
-/* The peer rekeyed `old`, its new SA of a rekey that collided with ours,
- * before ours completed (seed 58258: a forced rekey of its collision
- * survivor). The collision is still to be decided at the end of ours, on
- * the nonces of the exchange that made `old` (2.8.2), and the children go
- * to old's successor n: hand n that role, or we see no collision, keep our
- * own (redundant) SA and the peers disagree on the children's IKE SA. */
-static void inherit_collision(struct ike_sa *old, struct ike_sa *n)
-{
-    struct ike_sa *a = old->rekey_old;
-    if (!a || a->collision != old)
-        return;
-    a->collision = n;
-    n->rekey_old = a;
-    old->rekey_old = NULL;
-    memcpy(n->low_nonce, old->low_nonce, sizeof(n->low_nonce));
-    n->low_nonce_len = old->low_nonce_len;
-}
-
 /* The new IKE SA is keyed: establish it and hand it the tunnel. */
 static void ike_rekeyed(struct ike_engine *e, struct ike_sa *old, struct ike_sa *n,
                         bool we_initiated, uint64_t now_ms)
@@ -278,6 +287,7 @@ static void ike_rekeyed(struct ike_engine *e, struct ike_sa *old, struct ike_sa 
             old->rekey_new = NULL;
             n->rekey_old = NULL;
             move_children(e, old, n);
+            inherit_collision(old, n);
             delete_ike_sa(e, old, now_ms); /* on the old SA, by its rekey initiator */
         }
     } else if (old->out_task.type == TASK_IKE_REKEY) {

@@ -1,0 +1,183 @@
+/*
+ * test_overlap.c: an IKE rekey (RFC 7296 1.3.2, 2.18) overlapping other
+ * work on the same IKE SA: a 2.8.2 collision whose partner SA is rekeyed
+ * before the collision is decided, and a Child DELETE outstanding on the
+ * old IKE SA when the peer deletes it. Both peers must end agreeing on
+ * which IKE SA carries the Child SA and on which Child SAs exist, well
+ * before any passive-delete timeout could tidy up.
+ */
+#include <string.h>
+
+#include "ck_main.h"
+#include "harness.h"
+#include "ike/err.h"
+
+static struct h_world w;
+static struct ike_conn_cfg cfg[2];
+
+static void world(uint64_t seed)
+{
+    h_init(&w, seed);
+    h_conn_defaults(&cfg[0], true);
+    h_conn_defaults(&cfg[1], false);
+    for (int s = 0; s < 2; s++)
+        cfg[s].rekey = false; /* only the rekeys a test starts */
+    h_add_conns(&w, &cfg[0], &cfg[1]);
+    ck_assert_int_eq(ike_engine_initiate(w.p[seed & 1].e, "t", w.now_ms), 0);
+    h_run(&w, 2000);
+    ck_assert_int_eq(h_child_count(&w.p[0]), 1);
+    w.check_continuity = true;
+}
+
+static void teardown(void)
+{
+    h_free(&w);
+}
+
+/* What one peer holds: IKE SAs, Child SAs in any state, and the IKE SA
+ * of its (last seen) installed child. */
+struct held {
+    int ike, children, installed;
+    uint64_t spi_i, spi_r;
+};
+
+static void held_ike(void *ctx, const struct ike_sa_info *sa)
+{
+    (void)sa;
+    ((struct held *)ctx)->ike++;
+}
+
+static void held_child(void *ctx, const struct ike_sa_info *sa, const struct ike_child_info *ch)
+{
+    struct held *h = ctx;
+    h->children++;
+    if (strcmp(ch->state, "INSTALLED"))
+        return;
+    h->installed++;
+    h->spi_i = sa->spi_i;
+    h->spi_r = sa->spi_r;
+}
+
+static struct held holds(int i)
+{
+    struct held h = {0};
+    ike_engine_foreach(w.p[i].e, held_ike, held_child, &h);
+    return h;
+}
+
+/* One IKE SA at each peer, the same one, and `children` Child SAs (0:
+ * any number, the same at both), all installed: none left REKEYED or
+ * DELETING. Keys match, continuity never broken. */
+static void assert_agree(uint64_t seed, int children)
+{
+    char why[200];
+    ck_assert_msg(!w.violation[0], "seed %llu: continuity: %s", (unsigned long long)seed,
+                  w.violation);
+    struct held h[2] = {holds(0), holds(1)};
+    for (int i = 0; i < 2; i++)
+        ck_assert_msg(
+            h[i].ike == 1 && h[i].children == h[i].installed &&
+                h[i].installed == (children ? children : h[0].installed) && h[i].installed > 0,
+            "seed %llu: %s holds %d IKE SAs, %d Child SAs (%d installed)", (unsigned long long)seed,
+            w.p[i].name, h[i].ike, h[i].children, h[i].installed);
+    ck_assert_msg(h[0].spi_i == h[1].spi_i && h[0].spi_r == h[1].spi_r,
+                  "seed %llu: the Child SA is under different IKE SAs", (unsigned long long)seed);
+    ck_assert_msg(h_check_tunnel(&w, why, sizeof(why)) == 2 * h[0].installed, "seed %llu: %s",
+                  (unsigned long long)seed, why);
+    for (int i = 0; i < 2; i++)
+        ck_assert_uint_eq(ike_kmem_sa_count(w.p[i].kmem), 2u * (unsigned)h[i].installed);
+}
+
+START_TEST(collision_partner_rekeyed_by_us)
+{
+    /* B46 (seed 16178 --rekey), 2.8.2: both peers rekey IKE SA A at once;
+     * b answers a's request (a's new SA F) with its own request, for T,
+     * outstanding, so the collision is decided when b's response comes.
+     * a's answers to b are lost; a decides at once (its response came):
+     * when T has the lowest nonce, F survives and the children go there.
+     * Before b's retransmission gets its answer, b rekeys F itself (F ->
+     * F2; forced, or F's lifetime). b then sees T's answer with F gone: it
+     * took that for no collision, moved the children to T and deleted A,
+     * while a holds them under F2 (and tries to make b delete T). F's
+     * successor must take over F's role in the collision (with the
+     * nonces of the exchange that made F), as when the peer rekeys it
+     * (B25). Seeds vary the nonces: the test counts the runs where F
+     * survived, and needs some. */
+    int a = _i, b = !a, hit = 0;
+    for (uint64_t seed = 1; seed <= 24; seed++) {
+        world(seed);
+        /* a's CREATE_CHILD_SA response to b's rekey of A: lost (once) */
+        struct h_rule r = {
+            .from = a, .exchange = CREATE_CHILD_SA, .response = 1, .count = 1, .action = H_DROP};
+        h_set_rule(&w, &r);
+        ck_assert_int_eq(ike_engine_rekey(w.p[a].e, "t", true, w.now_ms), 0);
+        ck_assert_int_eq(ike_engine_rekey(w.p[b].e, "t", true, w.now_ms), 0);
+        h_run(&w, 1000); /* a: F established, collision decided; b: T outstanding */
+        bool f_survives = h_log_has(&w.p[a], "the peer's new IKE SA");
+        hit += f_survives;
+        /* b rekeys every established IKE SA: F (A's rekey is running) */
+        ike_engine_rekey(w.p[b].e, "t", true, w.now_ms);
+        h_run(&w, 1000);  /* F -> F2 at both, F deleted */
+        h_run(&w, 15000); /* b's retransmission (4 s) is answered, the loser deletes */
+        assert_agree(seed, 1);
+        h_free(&w);
+    }
+    ck_assert_msg(hit > 0, "no seed made the peer's SA F the survivor");
+    world(1); /* for teardown */
+}
+END_TEST
+
+START_TEST(delete_of_expired_child_outlives_old_ike_sa)
+{
+    /* B44 (seeds 11299 and 4572 --rekey): a rekeys the Child SA; its old
+     * SA reaches its hard lifetime before the rekey's response comes, so
+     * it is removed at once and its DELETE (RFC 7296 1.4.1) still has to
+     * tell b. That DELETE goes out on IKE SA A and is lost; b then rekeys
+     * A (2.25.2: a answers an IKE rekey while its Child DELETE is out)
+     * and deletes it. The DELETE that A carried must be asked again on
+     * the new IKE SA: it was only for children still listed, so b kept
+     * its copy of the old Child SA REKEYED until its passive timeout. */
+    int a = _i & 1, b = !a;
+    world(7 + (uint64_t)_i);
+    const struct ike_event *up = h_last_event(&w.p[a], IKE_EV_CHILD_UP);
+    uint32_t old_in = up->child_spi_in;
+    /* a: CREATE_CHILD_SA {N(REKEY_SA), ...} -->   (response in flight) */
+    ck_assert_int_eq(ike_engine_rekey(w.p[a].e, "t", false, w.now_ms), 0);
+    h_drain(&w);
+    h_deliver_one_hop(&w);
+    /* The old SA's hard expiry at a, now: removed, its DELETE queued. */
+    w.check_continuity = false; /* a hard expiry breaks a direction by design */
+    struct ike_kernel_event kev = {.type = IKE_KEV_EXPIRE_HARD};
+    kev.sa.spi = old_in;
+    kev.sa.proto = IKE_IPPROTO_ESP;
+    ike_engine_kernel_event(w.p[a].e, &kev, w.now_ms);
+    /* a: INFORMATIONAL {D(old)} --X (the first one only) */
+    struct h_rule r = {
+        .from = a, .exchange = INFORMATIONAL, .response = 0, .count = 1, .action = H_DROP};
+    h_set_rule(&w, &r);
+    h_deliver_one_hop(&w); /* the rekey response: new child; the DELETE leaves, lost */
+    ck_assert_int_eq(r.matched, 1);
+    /* b: CREATE_CHILD_SA {SA, Ni, KEi} (IKE) -->, then D(A) on A */
+    ck_assert_int_eq(ike_engine_rekey(w.p[b].e, "t", true, w.now_ms), 0);
+    h_run(&w, 3000); /* well before a retransmission (4 s) or a passive timeout */
+    ck_assert_int_eq(h_count_events(&w.p[b], IKE_EV_IKE_REKEYED), 1);
+    /* The expiry during a's rekey also made a create a Child SA (B28's
+     * recreate: the rekey's new child is not counted as coming): both
+     * peers hold both, and nothing else. */
+    assert_agree((uint64_t)_i, 0);
+}
+END_TEST
+
+static Suite *make_suite(void)
+{
+    Suite *s = suite_create("exchange_overlap");
+    TCase *tc = tcase_create("overlap");
+    tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_loop_test(tc, collision_partner_rekeyed_by_us, 0, 2);
+    tcase_add_loop_test(tc, delete_of_expired_child_outlives_old_ike_sa, 0, 4);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+IKE_CHECK_MAIN()
