@@ -137,6 +137,9 @@ struct ike_child {
      * SA (window size 1: it has our response). Outbound traffic is moved
      * only to confirmed SAs while an older one still works. */
     bool confirmed;
+    /* The peer answered our rekey of this SA with CHILD_SA_NOT_FOUND after
+     * its own rekey of it (rekey.c): it carries none of our traffic. */
+    bool peer_dropped;
     uint32_t rekeys;      /* rekeys in this child's lineage */
     uint32_t rekey_fails; /* consecutive failed rekey attempts */
     uint32_t rekey_busy;  /* attempts refused as busy (TEMPORARY_FAILURE), for diag */

@@ -264,6 +264,19 @@ static void resolve_child_collision(struct ike_engine *e, struct ike_sa *sa, str
     ike_timers_update(e, sa);
 }
 
+/* Our rekey of OLD ended without a new SA of ours, but the peer's rekey of
+ * the same SA, which we answered, went through: that one stands. OLD waits
+ * for the peer's DELETE like any SA the peer rekeyed (2.8: the initiator of
+ * the surviving rekey deletes the old SA), and goes by itself at the passive
+ * deadline if that DELETE is lost. */
+static void peer_rekey_stands(struct ike_engine *e, struct ike_sa *sa, struct ike_child *old,
+                              uint64_t now_ms)
+{
+    ike_child_set_state(e, old, CHILD_REKEYED, "rekeyed by peer");
+    old->delete_at_ms = ike_rekey_passive_deadline(old, now_ms);
+    ike_timers_update(e, sa);
+}
+
 static int child_rekey_failed(struct ike_engine *e, struct ike_sa *sa, struct ike_child *old,
                               int err, const struct ike_payload_list *in, uint64_t now_ms)
 {
@@ -273,10 +286,7 @@ static int child_rekey_failed(struct ike_engine *e, struct ike_sa *sa, struct ik
             sa->conn->cfg.name, old ? old->spi_in : 0, old ? old->spi_out : 0, ike_err_str(err));
     ike_out_event(e, sa, old, IKE_EV_REKEY_FAILED, err);
     if (old && old->state == CHILD_REKEYING && sa->out_task.collision) {
-        /* The peer's rekey of the same SA went through: that one stands. */
-        ike_child_set_state(e, old, CHILD_REKEYED, "rekeyed by peer");
-        old->delete_at_ms = ike_rekey_passive_deadline(old, now_ms);
-        ike_timers_update(e, sa);
+        peer_rekey_stands(e, sa, old, now_ms);
     } else if (old && old->state == CHILD_REKEYING) {
         ike_child_set_state(e, old, CHILD_INSTALLED, "rekey failed");
         if (!check) /* a failed check keeps the normal rekey time */
@@ -372,6 +382,28 @@ static int child_rekey_complete(struct ike_engine *e, struct ike_sa *sa, struct 
     return 0;
 }
 
+/* B42 (sim seed 3481 --rekey): we answered the peer's rekey of OLD while
+ * ours was outstanding, and ours got CHILD_SA_NOT_FOUND. The peer keeps no
+ * copy of OLD we can count on: either its rekey completed (our response
+ * reached it) and it is deleting OLD, its DELETE lost or still on the way
+ * (2.8.1, second sequence), or its copy reached its hard expiry while its
+ * rekey was still retransmitting (seed 1975: our response to it may still
+ * be in flight). OLD is then replaced by the peer's rekey, as if we had
+ * never started ours, but is no carrier any more: left REKEYING, it kept
+ * our traffic until our hard expiry, after the peer's copy had gone. Our
+ * traffic moves now to the best other user of its policies (pin_rank): a
+ * confirmed sibling, else the peer's new SA, which is all the peer can
+ * still receive on in either case. That SA is not confirmed by this: in
+ * the second case the peer may lack it yet (confirming it moved traffic
+ * off a working sibling: seeds 1975, 3498, 4232). */
+static void peer_dropped_old(struct ike_engine *e, struct ike_sa *sa, struct ike_child *old,
+                             uint64_t now_ms)
+{
+    peer_rekey_stands(e, sa, old, now_ms);
+    old->peer_dropped = true;
+    ike_child_unpin(e, old);
+}
+
 int ike_rekey_child_process_response(struct ike_engine *e, struct ike_sa *sa,
                                      const struct ike_payload_list *in, uint64_t now_ms)
 {
@@ -388,6 +420,8 @@ int ike_rekey_child_process_response(struct ike_engine *e, struct ike_sa *sa,
     if (err == IKE_N_CHILD_SA_NOT_FOUND && (t->collision || !old || old->state == CHILD_REKEYED)) {
         /* 2.8.1, second sequence: the peer's rekey already replaced it. */
         ike_log(e, IKE_LOG_INFO, "Child SA %08x already rekeyed by the peer", t->del_spi);
+        if (old && old->state == CHILD_REKEYING && t->collision)
+            peer_dropped_old(e, sa, old, now_ms);
         ike_request_done(e, sa);
         ike_task_next(e, sa, now_ms);
         return 0;

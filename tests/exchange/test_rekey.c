@@ -436,6 +436,53 @@ START_TEST(stale_response_for_sa_the_peer_deleted)
 }
 END_TEST
 
+START_TEST(lost_collision_not_found_moves_traffic_off_old_sa)
+{
+    /* B42 (sim --seed 3481 --rekey): both sides rekey the same Child SA;
+     * the loser's request is lost once, so the winner's rekey completes
+     * first, and the winner's DELETE of the old SA is lost too. The
+     * loser's retransmission then names an SA the winner is deleting:
+     * CHILD_SA_NOT_FOUND (2.8.1, second sequence). The loser kept the old
+     * SA REKEYING, with no passive deadline, and sent on it until its own
+     * hard expiry, which comes after the winner's (the winner installed
+     * first): the continuity check fails there in 2 of the 4 cases
+     * without the fix, and the sim diagnosed an unanswered rekey. Now the
+     * old SA is the peer's to delete (REKEYED) and, the peer having said
+     * it no longer keeps it, our traffic leaves it at once. */
+    int ini = _i & 1, win = _i >> 1;
+    uint32_t old_out = up_for_late_rekey(ini, win, 8000); /* its DELETE's retry: 8 s */
+    h_advance(&w, 1000);
+    /* win:   CREATE_CHILD_SA {N(REKEY_SA), SA, Ni, TSi, TSr} -->
+     * loser: CREATE_CHILD_SA {N(REKEY_SA), ...} --X
+     *                   <-- {SA, Nr, TSi, TSr}
+     * win:   INFORMATIONAL {D(old)} --X  (and its retransmission at 9 s)
+     * loser: CREATE_CHILD_SA (retransmitted) -->
+     *                   <-- N(CHILD_SA_NOT_FOUND) */
+    struct h_rule lost_create = {
+        .from = !win, .exchange = CREATE_CHILD_SA, .response = 0, .count = 1, .action = H_DROP};
+    struct h_rule lost_delete = {
+        .from = win, .exchange = INFORMATIONAL, .response = 0, .count = 2, .action = H_DROP};
+    h_set_rule(&w, &lost_create);
+    ck_assert_int_eq(ike_engine_rekey(w.p[win].e, "t", false, w.now_ms), 0);
+    ck_assert_int_eq(ike_engine_rekey(w.p[!win].e, "t", false, w.now_ms), 0);
+    h_drain(&w); /* both requests on the wire, the loser's dropped */
+    ck_assert_int_eq(lost_create.matched, 1);
+    h_set_rule(&w, &lost_delete);
+    h_advance(&w, 5000); /* 6 s: the retransmission got its NOT_FOUND */
+    ck_assert_int_ge(lost_delete.matched, 1);
+    ck_assert_msg(h_log_has(&w.p[!win], "already rekeyed by the peer"), "no CHILD_SA_NOT_FOUND");
+    ck_assert_msg(h_pinned_out_spi(&w, !win) != old_out,
+                  "outbound stayed on the old SA the peer is deleting");
+    ck_assert_msg(!w.violation[0], "continuity: %s", w.violation);
+    h_advance(&w, 5000); /* 11 s: past the old SA's hard expiry (10 s) */
+    ck_assert_msg(!h_log_has(&w.p[!win], "rekey still unanswered"),
+                  "the old SA, replaced by the peer, was diagnosed as an unanswered rekey");
+    ck_assert_uint_ne(h_pinned_out_spi(&w, !win), old_out);
+    ck_assert_msg(!w.violation[0], "continuity: %s", w.violation);
+    ck_assert_int_eq(h_child_count(&w.p[!win]), 1);
+}
+END_TEST
+
 START_TEST(kernel_soft_expiry_keeps_the_whole_margin)
 {
     /* B35 (seeds 7, 42, 819, 984 --rekey, 27768 and the other tiny
@@ -723,6 +770,7 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, late_rekey_keeps_old_sa_until_peer_has_new, 0, 4);
     tcase_add_loop_test(tc, lost_response_keeps_old_sa_past_end_of_life, 0, 4);
     tcase_add_loop_test(tc, stale_response_for_sa_the_peer_deleted, 0, 4);
+    tcase_add_loop_test(tc, lost_collision_not_found_moves_traffic_off_old_sa, 0, 4);
     tcase_add_loop_test(tc, kernel_soft_expiry_keeps_the_whole_margin, 0, 2);
     tcase_add_test(tc, lost_collision_keeps_traffic_off_the_old_sa);
     tcase_add_loop_test(tc, passive_child_delete_after_confirmation, 0, 4);
