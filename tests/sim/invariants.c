@@ -19,9 +19,10 @@
  *     same lossy-window test as the lifetime invariant (more than one
  *     datagram lost, or a disturbance, in margin * (1 + fuzz) + one
  *     retransmit budget before the end; any loss when the margin is
- *     shorter than one retransmission plus a round trip). No engine can carry traffic on
- *     an SA past its lifetime or on one the peer never got; the break is
- *     then treated as a disturbance of its own (G2: recover within R).
+ *     shorter than one retransmission of either side plus a round trip).
+ *     No engine can carry traffic on an SA past its lifetime or on one
+ *     the peer never got; the break is then treated as a disturbance of
+ *     its own (G2: recover within R).
  *     The same holds for the IKE SA: when an engine deletes one at the end
  *     of its lifetime (its IKE rekey lost, or held behind a lost exchange:
  *     window size 1, RFC 7296 2.3, and a margin shorter than one
@@ -329,8 +330,18 @@ static bool rekey_window_lossy(const struct sim_world *w, int i)
         return true;
     /* A margin shorter than one retransmission (plus a round trip)
      * cannot absorb even one lost datagram: the rekey's DELETE or
-     * response is retried only after the SA is gone. */
-    uint32_t tolerable = margin < s->rt_base_ms + 2 * w->sc->lat_max_ms ? 0 : 1;
+     * response is retried only after the SA is gone. The retransmission
+     * may be the peer's, the slower one: a lost datagram of an exchange
+     * the peer started waits for its retry (RFC 7296 2.1: no response is
+     * resent unasked). Seed 18779 --rekey: our TEMPORARY_FAILURE to the
+     * peer's IKE rekey was lost, and until its retry 2 s later the peer
+     * refused our Child rekey (2.25.2), margin 1.4 s; 5450: our response
+     * to the peer's Child rekey and its retry were lost, and the SA it
+     * made, which the peer still lacked, could not be rekeyed (margin 1.5
+     * s, the peer's retransmissions 2 s apart). */
+    const struct sim_side *o = &w->sc->side[!i];
+    uint64_t rt = s->rt_base_ms > o->rt_base_ms ? s->rt_base_ms : o->rt_base_ms;
+    uint32_t tolerable = margin < rt + 2 * w->sc->lat_max_ms ? 0 : 1;
     return sim_drops_between(w, from, w->now_ms) > tolerable;
 }
 
