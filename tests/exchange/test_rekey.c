@@ -483,6 +483,63 @@ START_TEST(lost_collision_not_found_moves_traffic_off_old_sa)
 }
 END_TEST
 
+/* Deliver a kernel expiry event for SA `spi` (inbound at peer i). */
+static void kernel_expire(int i, uint32_t spi, bool hard)
+{
+    struct ike_kernel_event kev = {.type = hard ? IKE_KEV_EXPIRE_HARD : IKE_KEV_EXPIRE_SOFT};
+    kev.sa.spi = spi;
+    kev.sa.proto = IKE_IPPROTO_ESP;
+    kev.sa.dst = w.p[i].addr.addr;
+    ck_assert_int_eq(ike_engine_kernel_event(w.p[i].e, &kev, w.now_ms), 0);
+}
+
+START_TEST(not_found_after_peer_expiry_confirms_nothing)
+{
+    /* B42's other case (sim --seed 1975 --rekey, broken by branch b42's
+     * first fix): the peer X rekeys the old SA while its copy is near its
+     * hard expiry, and we (Y) rekey it at once. X's copy expires with its
+     * request still unanswered; our request then gets CHILD_SA_NOT_FOUND,
+     * although X does not hold the SA we made by answering its request
+     * (our response is lost). The NOT_FOUND must not confirm that SA: our
+     * traffic stays on the sibling Child SA both sides hold. */
+    int ini = _i & 1, x = _i >> 1, y = !x;
+    cfg[0].rekey = cfg[1].rekey = false;
+    up(ini);
+    uint32_t old_x = child_spi_in(x), old_y = child_spi_in(y);
+    /* A sibling of the same selectors, made by us: confirmed, and our
+     * outbound traffic moves to it. */
+    ck_assert_int_eq(ike_engine_initiate(w.p[y].e, "t", w.now_ms), 0);
+    h_run(&w, 2000);
+    ck_assert_int_eq(h_child_count(&w.p[y]), 2);
+    uint32_t sib_out = h_pinned_out_spi(&w, y);
+    ck_assert_uint_ne(sib_out, old_x);
+    /* y: CREATE_CHILD_SA {N(REKEY_SA, old), ...} -->  (in flight)
+     * x: CREATE_CHILD_SA {N(REKEY_SA, old), ...} -->  (in flight)
+     * x: the old SA hard-expires, its request still unanswered */
+    struct h_rule lost = {
+        .from = y, .exchange = CREATE_CHILD_SA, .response = 1, .count = 1, .action = H_DROP};
+    h_set_rule(&w, &lost);
+    kernel_expire(y, old_y, false);
+    kernel_expire(x, old_x, false);
+    h_drain(&w);
+    kernel_expire(x, old_x, true);
+    h_drain(&w);
+    /* y answers x's rekey (a collision: ours is outstanding) --X (lost)
+     * x answers ours: N(CHILD_SA_NOT_FOUND) --> */
+    h_deliver_one_hop(&w);
+    ck_assert_int_eq(lost.matched, 1);
+    h_deliver_one_hop(&w);
+    ck_assert_msg(h_log_has(&w.p[y], "already rekeyed by the peer"), "no CHILD_SA_NOT_FOUND");
+    ck_assert_msg(!w.violation[0], "continuity: %s", w.violation);
+    ck_assert_uint_eq(h_pinned_out_spi(&w, y), sib_out);
+    /* x's retransmission gets the cached response: both hold the new SA. */
+    h_run(&w, 20000);
+    ck_assert_msg(!w.violation[0], "continuity: %s", w.violation);
+    char why[200];
+    ck_assert_msg(h_check_tunnel(&w, why, sizeof(why)) == 4, "%s", why);
+}
+END_TEST
+
 START_TEST(kernel_soft_expiry_keeps_the_whole_margin)
 {
     /* B35 (seeds 7, 42, 819, 984 --rekey, 27768 and the other tiny
@@ -771,6 +828,7 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, lost_response_keeps_old_sa_past_end_of_life, 0, 4);
     tcase_add_loop_test(tc, stale_response_for_sa_the_peer_deleted, 0, 4);
     tcase_add_loop_test(tc, lost_collision_not_found_moves_traffic_off_old_sa, 0, 4);
+    tcase_add_loop_test(tc, not_found_after_peer_expiry_confirms_nothing, 0, 4);
     tcase_add_loop_test(tc, kernel_soft_expiry_keeps_the_whole_margin, 0, 2);
     tcase_add_test(tc, lost_collision_keeps_traffic_off_the_old_sa);
     tcase_add_loop_test(tc, passive_child_delete_after_confirmation, 0, 4);
