@@ -477,6 +477,16 @@ void ike_child_pin_outbound(struct ike_engine *e, struct ike_child *ch)
     policies(e, ch, POL_PIN);
 }
 
+/* Whether the outbound policy points at an SA the kernel removed at its
+ * hard limit (ike_child_out_expired found no other user to move to). */
+static bool pinned_gone(const struct ike_policy_ref *ref)
+{
+    for (const struct ike_child *u = ref->users; u; u = u->pol_next)
+        if (u->spi_out == ref->pinned_spi && u->out_gone)
+            return true;
+    return false;
+}
+
 /* Join the shared policies (installing them for the first user). */
 static int policies_join(struct ike_engine *e, struct ike_child *ch, bool pin_out)
 {
@@ -496,7 +506,7 @@ static int policies_join(struct ike_engine *e, struct ike_child *ch, bool pin_ou
     ch->pol_next = ref->users;
     ref->users = ch;
     if (!first) {
-        if (pin_out)
+        if (pin_out || pinned_gone(ref))
             ike_child_pin_outbound(e, ch); /* the newest SA carries traffic */
         return 0;
     }
@@ -565,7 +575,8 @@ void ike_child_remove(struct ike_engine *e, struct ike_child *ch, int err)
         struct ike_kernel_op op = {.type = IKE_KOP_DEL_SA};
         op.u.sa_id = (struct ike_sa_id){
             .dst = sa->remote.addr, .spi = ch->spi_out, .proto = IKE_IPPROTO_ESP};
-        ike_out_kernel(e, &op);
+        if (!ch->out_gone) /* the kernel removed it at its hard limit */
+            ike_out_kernel(e, &op);
         op.u.sa_id =
             (struct ike_sa_id){.dst = sa->local.addr, .spi = ch->spi_in, .proto = IKE_IPPROTO_ESP};
         ike_out_kernel(e, &op);
@@ -586,6 +597,14 @@ void ike_child_hard_expired(struct ike_engine *e, struct ike_child *ch, uint64_t
 {
     struct ike_sa *sa = ch->ike;
     uint32_t spi_in = ch->spi_in;
+    if (ch->out_gone) { /* its DELETE is under way, or queued: ask again (a full queue) */
+        bool unsent = ch->delete_unsent;
+        ike_child_remove(e, ch, IKE_ERR_TIMEOUT);
+        struct ike_task d = {.type = TASK_CHILD_DELETE, .del_spi = spi_in};
+        if (unsent)
+            ike_task_queue(e, sa, &d, now_ms); /* no duplicate of a queued one */
+        return;
+    }
     ike_diag_hard_expired(e, ch, now_ms);
     ike_child_remove(e, ch, IKE_ERR_TIMEOUT);
     struct ike_task t = {.type = TASK_CHILD_DELETE, .del_spi = spi_in};
@@ -593,6 +612,40 @@ void ike_child_hard_expired(struct ike_engine *e, struct ike_child *ch, uint64_t
     if (ike_child_recreate(e, sa, now_ms))
         ike_log(e, IKE_LOG_WARN, "%s: Child SA expired without a replacement, creating a new one",
                 sa->conn->cfg.name);
+}
+
+/* Our OUTBOUND SA reached its hard limit (bytes or packets: the peer's
+ * traffic, counted on the inbound SA, may be far from its own) and the
+ * kernel removed it. The pair is closed together (RFC 7296 1.4.1), but
+ * through a DELETE whose initiator removes the incoming SA only while
+ * processing the response (1.4.1, crossing DELETEs): the peer sends on
+ * that SA until our DELETE arrives, and then moves its traffic to
+ * another SA of the same policies. Removing the inbound SA at once cut
+ * the peer's direction although the peer held a confirmed second Child
+ * SA to move to (seed 1584 --rekey: two IKE SAs, lifebytes at L only,
+ * L's rekey lost): B43. The child goes DELETING now (never rekeyed or
+ * pinned again, a rekey of it is refused as unknown), its traffic off
+ * it; the DELETE's response, the peer's DELETE or the inbound SA's own
+ * hard expiry removes it. */
+void ike_child_out_expired(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms)
+{
+    struct ike_sa *sa = ch->ike;
+    ch->out_gone = true;
+    if (ch->state == CHILD_DELETING)
+        return; /* our DELETE is on its way already */
+    ike_diag_hard_expired(e, ch, now_ms);
+    ike_child_unpin(e, ch);
+    ike_child_set_state(e, ch, CHILD_DELETING, "outbound SA expired");
+    ch->rekey_at_ms = 0;
+    ch->delete_at_ms = 0;
+    ch->delete_when_confirmed = false;
+    ch->delete_unsent = true;
+    struct ike_task t = {.type = TASK_CHILD_DELETE, .del_spi = ch->spi_in};
+    ike_task_queue(e, sa, &t, now_ms); /* a full queue asks again (delete_later) */
+    if (ike_child_recreate(e, sa, now_ms))
+        ike_log(e, IKE_LOG_WARN, "%s: Child SA expired without a replacement, creating a new one",
+                sa->conn->cfg.name);
+    ike_timers_update(e, sa);
 }
 
 /* The rekey never happened (an outage past the margin, say): the IKE SA

@@ -140,6 +140,11 @@ struct ike_child {
     /* The peer answered our rekey of this SA with CHILD_SA_NOT_FOUND after
      * its own rekey of it (rekey.c): it carries none of our traffic. */
     bool peer_dropped;
+    /* Our outbound SA reached its hard limit (the kernel removed it) while
+     * the inbound one is still valid: the child is DELETING, its inbound SA
+     * kept until the DELETE's response (RFC 7296 1.4.1), delete_unsent
+     * until that DELETE is built (child_sa.c ike_child_out_expired). */
+    bool out_gone, delete_unsent;
     uint32_t rekeys;      /* rekeys in this child's lineage */
     uint32_t rekey_fails; /* consecutive failed rekey attempts */
     uint32_t rekey_busy;  /* attempts refused as busy (TEMPORARY_FAILURE), for diag */
@@ -412,6 +417,7 @@ struct ike_child *ike_child_find_out(struct ike_engine *e, const struct ike_addr
 /* Hard expiry: remove it now, tell the peer, and make a new one if the
  * connection wants the tunnel up and nothing else carries it. */
 void ike_child_hard_expired(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms);
+void ike_child_out_expired(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms);
 bool ike_child_recreate(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms);
 uint32_t ike_child_alloc_spi(struct ike_engine *e);
 const char *ike_child_state_name(enum ike_child_state s);

@@ -406,10 +406,17 @@ int ike_engine_kernel_event(struct ike_engine *e, const struct ike_kernel_event 
         (dst->family != ch->ike->local.addr.family ||
          memcmp(dst->bytes, ch->ike->local.addr.bytes, 16)))
         ch = NULL; /* not our inbound SA: an outbound one with the same SPI */
-    if (!ch && dst->family)
+    bool outbound = !ch && dst->family;
+    if (outbound)
         ch = ike_child_find_out(e, dst, ev->sa.spi); /* outbound traffic counts too */
     if (!ch || !ike_child_in_kernel(ch))
         return IKE_ERR_NO_SA;
+    if (ev->type == IKE_KEV_EXPIRE_HARD && outbound) {
+        ike_log(e, IKE_LOG_WARN, "Child SA %08x/%08x (%s): kernel hard expiry of the outbound SA",
+                ch->spi_in, ch->spi_out, ch->ike->conn->cfg.name);
+        ike_child_out_expired(e, ch, now_ms); /* the inbound SA stays until our DELETE's response */
+        return 0;
+    }
     if (ev->type == IKE_KEV_EXPIRE_HARD) {
         ike_log(e, IKE_LOG_WARN, "Child SA %08x/%08x (%s): kernel hard expiry, deleting",
                 ch->spi_in, ch->spi_out, ch->ike->conn->cfg.name);

@@ -32,9 +32,12 @@ static int delete_spis(struct ike_engine *e, struct ike_sa *sa, struct ike_task 
         all[k] = ike_task_del_spi(t, k);
     for (int k = 0; k < n; k++) {
         struct ike_child *ch = ike_map_get(&e->child_by_spi, all[k]);
-        if (ch && (ch->ike != sa || (ch->state == CHILD_DELETING && !t->resend) ||
-                   ch->state == CHILD_CREATING))
+        if (ch &&
+            (ch->ike != sa || (ch->state == CHILD_DELETING && !t->resend && !ch->delete_unsent) ||
+             ch->state == CHILD_CREATING))
             continue; /* not ours to delete, or already on its way */
+        if (ch)
+            ch->delete_unsent = false; /* DELETING since its outbound SA expired */
         /* A child we removed at hard expiry is gone here but not yet at
          * the peer: its DELETE still goes out. */
         all[m++] = all[k];

@@ -409,8 +409,8 @@ int ike_rekey_child_process_response(struct ike_engine *e, struct ike_sa *sa,
 {
     struct ike_task *t = &sa->out_task;
     struct ike_child *old = ike_map_get(&e->child_by_spi, t->del_spi);
-    if (old && old->ike != sa)
-        old = NULL;
+    if (old && (old->ike != sa || old->out_gone))
+        old = NULL; /* out_gone: as good as gone, its DELETE is queued (B43) */
     uint16_t g = ike_rekey_invalid_ke_group(in);
     if (g) {
         int rc = ike_rekey_retry_with_group(e, sa, g, now_ms);

@@ -194,6 +194,59 @@ START_TEST(deletes_share_one_exchange_when_queue_full)
 }
 END_TEST
 
+/* x's outbound SPI of the child whose inbound SPI at x is spi_in. */
+static uint32_t out_spi_of(int x, uint32_t spi_in)
+{
+    for (int k = 0; k < w.p[x].n_ev; k++)
+        if (w.p[x].ev[k].type == IKE_EV_CHILD_UP && w.p[x].ev[k].child_spi_in == spi_in)
+            return w.p[x].ev[k].child_spi_out;
+    ck_abort_msg("no Child SA with inbound SPI %08x", spi_in);
+    return 0;
+}
+
+START_TEST(outbound_expiry_keeps_inbound_until_delete_answered)
+{
+    /* B43 (seeds 1584, 5394 ... --rekey): lifebytes, and x's OUTBOUND SA
+     * of the child its peer y sends on reaches the hard limit first (the
+     * peer's traffic counts on the inbound SA). x removed the inbound SA
+     * at once, so y's traffic on it was lost until y read x's DELETE and
+     * moved to the other Child SA of the same policies. RFC 7296 1.4.1:
+     * the pair goes with one DELETE, whose initiator removes the incoming
+     * SA while processing the response. _i: bit 0 = who set up the IKE SA
+     * and the second child, bit 1 = the side x.
+     *   x: (outbound SA gone)  SK { D(ESP, spi_in) } -->
+     *   y moves its traffic, <-- SK { D(ESP, y's spi_in) }  x drops spi_in */
+    int ini = _i & 1, x = _i >> 1, y = !x;
+    for (int s = 0; s < 2; s++)
+        cfg[s].life_bytes = 1000000;
+    up(ini);
+    ck_assert_int_eq(ike_engine_initiate(w.p[ini].e, "t", w.now_ms), 0); /* same selectors */
+    h_run(&w, 2000);
+    assert_children(2);
+    uint32_t in = h_pinned_out_spi(&w, y), out = out_spi_of(x, in);
+    struct ike_sa_id id = {.dst = w.p[y].addr.addr, .spi = out, .proto = IKE_IPPROTO_ESP};
+    struct ike_kernel_event kev;
+    ck_assert_int_eq(
+        ike_kmem_add_traffic(w.p[x].kmem, &id, 2000000, 1000, w.now_ms / 1000, &kev, 1), 1);
+    ck_assert_int_eq(kev.type, IKE_KEV_EXPIRE_HARD); /* the kernel removed the outbound SA */
+    ck_assert_int_eq(ike_engine_kernel_event(w.p[x].e, &kev, w.now_ms), 0);
+    h_drain(&w); /* x's DELETE is in flight: y still sends on `in` */
+    char why[200];
+    ck_assert_msg(h_check_continuity(&w, why, sizeof(why)) == 2, "%s", why);
+    struct ike_sa_id in_id = {.dst = w.p[x].addr.addr, .spi = in, .proto = IKE_IPPROTO_ESP};
+    ck_assert_ptr_nonnull(ike_kmem_find_sa(w.p[x].kmem, &in_id, NULL));
+    w.check_continuity = true;
+    h_run(&w, 3000);
+    ck_assert_msg(!w.violation[0], "%s", w.violation);
+    assert_children(1); /* the other child carries both directions, nothing recreated */
+    ck_assert_ptr_null(ike_kmem_find_sa(w.p[x].kmem, &in_id, NULL));
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(h_count_events(&w.p[i], IKE_EV_CHILD_DOWN), 1);
+        ck_assert_uint_eq(ike_kmem_policy_count(w.p[i].kmem), 3);
+    }
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("exchange_child");
@@ -205,6 +258,7 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, delete_child, 0, 4);
     tcase_add_loop_test(tc, delete_child_both_at_once, 0, 2);
     tcase_add_loop_test(tc, deletes_share_one_exchange_when_queue_full, 0, 4);
+    tcase_add_loop_test(tc, outbound_expiry_keeps_inbound_until_delete_answered, 0, 4);
     suite_add_tcase(s, tc);
     return s;
 }
