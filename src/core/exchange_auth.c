@@ -202,8 +202,7 @@ int ike_auth_process_request(struct ike_engine *e, struct ike_sa *sa, const stru
         return rc;
     }
     established(e, sa, now_ms);
-    if (ike_msg_find_notify(in, IKE_N_INITIAL_CONTACT, NULL))
-        initial_contact(e, sa);
+    bool contact = ike_msg_find_notify(in, IKE_N_INITIAL_CONTACT, NULL) != NULL;
 
     struct ike_msg_builder mb;
     ike_mb_init_chain(&mb, e->plain + IKE_MSG_MAX / 2, IKE_MSG_MAX / 2);
@@ -226,6 +225,17 @@ int ike_auth_process_request(struct ike_engine *e, struct ike_sa *sa, const stru
     }
     rc = ike_msg_send_response(e, sa, IKE_AUTH, h->msg_id, &mb);
     ike_sa_free_setup(e, sa);
+    /* Only now, with the request read and answered: dropping a stale IKE
+     * SA can start our request on another (its children handed to the
+     * survivor of an IKE rekey collision, 2.8.2, take a held Child rekey
+     * along), built in the buffer the request's payloads still point
+     * into. Seed 11520 --rekey: the peer restarted during such a
+     * collision, the Child rekey overwrote its IKE_AUTH's SA payload, we
+     * answered INVALID_SYNTAX and the tunnel stayed down for 105 s
+     * (B45). The new child then takes outbound traffic as the stale
+     * ones leave (policies_leave). */
+    if (contact)
+        initial_contact(e, sa);
     return rc;
 }
 

@@ -61,6 +61,27 @@ static void both_rekey(int kind)
     ck_assert_int_eq(ike_engine_rekey(w.p[1].e, "t", ike_r, w.now_ms), 0);
 }
 
+/* Left restarts: a new engine (no state) and an empty kernel, as after a
+ * reboot, and initiates at once (auto=start): it holds no IKE SA with
+ * right, so its IKE_AUTH carries INITIAL_CONTACT (2.4). */
+static void restart_left(void)
+{
+    ike_engine_free(w.p[0].e);
+    ike_kmem_free(w.p[0].kmem);
+    struct ike_engine_opts o;
+    ike_engine_opts_defaults(&o);
+    o.crypto = ike_crypto_openssl();
+    o.random = h_test_rnd;
+    o.random_ctx = &w.p[0];
+    w.p[0].kmem = ike_kmem_new();
+    ike_kmem_backend_init(w.p[0].kmem, &w.p[0].kb, false);
+    o.esp_stats = w.p[0].kb.get_stats;
+    o.esp_stats_ctx = w.p[0].kb.ctx;
+    w.p[0].e = ike_engine_new(&o);
+    ck_assert_int_eq(ike_engine_add_conn(w.p[0].e, &cfg[0]), 0);
+    ck_assert_int_eq(ike_engine_initiate(w.p[0].e, "t", w.now_ms), 0);
+}
+
 START_TEST(simultaneous_rekeys)
 {
     int kind = _i;
@@ -166,6 +187,37 @@ START_TEST(ike_rekey_vs_ike_delete)
 }
 END_TEST
 
+START_TEST(initial_contact_during_ike_collision)
+{
+    /* B45 (seed 11520 --rekey): both sides rekey IKE SA S at once; right
+     * answers left's rekey (new SA T) while its own is outstanding, so
+     * the children stay on S until its own ends (2.8.2), and a Child
+     * rekey asked meanwhile waits in S's queue. Left restarts; its new
+     * IKE_AUTH carries INITIAL_CONTACT. Dropping S hands the child and
+     * the held Child rekey to T, whose request was built in the buffer
+     * the IKE_AUTH request's payloads still pointed into: right answered
+     * INVALID_SYNTAX for the new Child SA and the tunnel stayed down.
+     *   left (new): IKE_AUTH SK { IDi, N(INITIAL_CONTACT), AUTH, SAi2, TSi, TSr } -->
+     *                         <-- SK { IDr, AUTH, SAr2, TSi, TSr } */
+    uint64_t seed = 1 + (uint64_t)_i;
+    world(seed * 2);            /* left sets the IKE SA up */
+    w.check_continuity = false; /* the restart breaks the tunnel by design */
+    /* Left's rekey request passes; all it sends after is lost. */
+    struct h_rule r = {.from = 0, .response = -1, .skip = 1, .count = 1000, .action = H_DROP};
+    h_set_rule(&w, &r);
+    both_rekey(1);
+    h_run(&w, 100); /* right answered left's rekey; its own is unanswered */
+    ck_assert_int_eq(h_ike_count(&w.p[1], "ESTABLISHED"), 2);
+    ck_assert_int_eq(ike_engine_rekey(w.p[1].e, "t", false, w.now_ms), 0); /* queued on S */
+    h_advance(&w, 2500); /* past the hold of T (B16), before right's retransmission */
+    h_set_rule(&w, NULL);
+    restart_left();
+    h_run(&w, 3000);
+    ck_assert(!h_log_has(&w.p[1], "no Child SA in IKE_AUTH"));
+    assert_one_tunnel(seed, 0);
+}
+END_TEST
+
 static void teardown(void)
 {
     h_free(&w);
@@ -189,6 +241,7 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, collision_with_lost_request, 0, 4);
     tcase_add_loop_test(tc, rekey_vs_delete, 0, 2);
     tcase_add_loop_test(tc, ike_rekey_vs_ike_delete, 0, 2);
+    tcase_add_loop_test(tc, initial_contact_during_ike_collision, 0, 4);
     suite_add_tcase(s, tc);
     return s;
 }
