@@ -188,6 +188,9 @@ struct ike_task {
     uint32_t more_del[IKE_DELETE_BATCH];
     uint8_t n_more;
     bool resend; /* CHILD_DELETE again on the new IKE SA, of DELETING children (B41) */
+    /* CHILD_REKEY: when the request left, the peer had proved it holds the
+     * old SA under this IKE SA, so CHILD_SA_NOT_FOUND means it lost it. */
+    bool peer_holds;
 };
 
 /* What an IKE SA needs only while it is being set up: about 1.7 KB that

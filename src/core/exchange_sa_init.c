@@ -219,6 +219,8 @@ static int notify_to_err(uint16_t n)
         return IKE_ERR_INVALID_KE;
     case IKE_N_TEMPORARY_FAILURE:
         return IKE_ERR_TEMPORARY;
+    case IKE_N_CHILD_SA_NOT_FOUND:
+        return IKE_ERR_NO_SA;
     }
     return IKE_ERR_INVALID_SYNTAX;
 }

@@ -174,6 +174,11 @@ int ike_rekey_child_build_request(struct ike_engine *e, struct ike_sa *sa, struc
         if (!t->dh)
             t->dh = ike_proposal_first_dh(c->esp, c->n_esp);
     }
+    /* Confirmed (child_sa.c) and, after an IKE rekey moved it here, the
+     * peer has sent a request on this IKE SA, so it holds it here too;
+     * a redundant SA of a collision the peer refuses to rekey as it
+     * deletes it (seed 1311), so no conclusion comes of that. */
+    t->peer_holds = old->confirmed && !old->redundant && sa->msg_id_in > 0;
     ike_random(e, t->nonce, IKE_NONCE_LEN);
     if (t->ke)
         e->c->ke_free(t->ke);
@@ -404,6 +409,34 @@ static void peer_dropped_old(struct ike_engine *e, struct ike_sa *sa, struct ike
     ike_child_unpin(e, old);
 }
 
+/* 2.25: before our rekey request left, the peer had proved it held this
+ * SA under this IKE SA (t->peer_holds), and now answers CHILD_SA_NOT_FOUND:
+ * it expired or was lost there, so no retry can succeed. (Proof that came
+ * later is not enough: an answer made before the peer had our response
+ * that made the SA can arrive after the peer's next request, seed 661;
+ * and mid IKE rekey collision the peer may still keep the SA under the
+ * old IKE SA, seed 30.) Delete ours silently now, not at our hard expiry
+ * (seed 32949: the peer's copy expired first), and make a new one unless
+ * the peer does: a side whose SA expired makes one itself
+ * (ike_child_hard_expired), so its CREATE_CHILD_SA may be on the way; one
+ * retransmission interval later the recreate timer makes ours if no child
+ * carries the tunnel by then. Creating at once made two children where
+ * one was wanted. */
+static int child_lost_by_peer(struct ike_engine *e, struct ike_sa *sa, struct ike_child *old,
+                              uint64_t now_ms)
+{
+    ike_log(e, IKE_LOG_WARN, "%s: the peer no longer has Child SA %08x/%08x; deleting ours",
+            sa->conn->cfg.name, old->spi_in, old->spi_out);
+    ike_request_done(e, sa);
+    ike_child_remove(e, old, IKE_ERR_NO_SA);
+    uint64_t at = now_ms + sa->conn->cfg.retransmit_base_ms;
+    if (!sa->recreate_at_ms || sa->recreate_at_ms > at)
+        sa->recreate_at_ms = at;
+    ike_timers_update(e, sa);
+    ike_task_next(e, sa, now_ms);
+    return 0;
+}
+
 int ike_rekey_child_process_response(struct ike_engine *e, struct ike_sa *sa,
                                      const struct ike_payload_list *in, uint64_t now_ms)
 {
@@ -426,10 +459,11 @@ int ike_rekey_child_process_response(struct ike_engine *e, struct ike_sa *sa,
         ike_task_next(e, sa, now_ms);
         return 0;
     }
-    /* Otherwise CHILD_SA_NOT_FOUND is retried like any refusal: the peer
+    if (err == IKE_N_CHILD_SA_NOT_FOUND && old && t->peer_holds)
+        return child_lost_by_peer(e, sa, old, now_ms);
+    /* Any other CHILD_SA_NOT_FOUND is retried like any refusal: the peer
      * may simply not have processed the exchange that made this child yet
-     * (we answered its rekey a moment ago); a child it really lacks
-     * expires and is made anew. */
+     * (we answered its rekey a moment ago, B7). */
     if (err) {
         return child_rekey_failed(e, sa, old, ike_notify_to_err(err), in, now_ms);
     }

@@ -808,6 +808,44 @@ START_TEST(follows_peer_to_natt_port)
 }
 END_TEST
 
+START_TEST(not_found_for_a_confirmed_sa_makes_a_new_one)
+{
+    /* Seed 32949 --rekey: the peer's copy of the Child SA hard-expired
+     * and its DELETE and CREATE_CHILD_SA are lost; our rekey of the SA
+     * then gets CHILD_SA_NOT_FOUND. The SA is confirmed (the peer made it
+     * and deleted the one before it), so the peer really lacks it: 2.25
+     * says delete it silently and create a new one. Retrying the rekey
+     * instead left the tunnel down until our own hard expiry. */
+    int ini = _i & 1, by = _i >> 1;
+    for (int s = 0; s < 2; s++)
+        cfg[s].rekey = false; /* only the rekeys this test starts */
+    cfg[!by].child_lifetime_ms = 5000;
+    up(ini);
+    ike_engine_rekey(w.p[!by].e, "t", false, w.now_ms);
+    h_advance(&w, 500);
+    ck_assert_int_eq(h_count_events(&w.p[by], IKE_EV_CHILD_REKEYED), 1);
+    w.check_continuity = false; /* the peer's SA expires under it: checked below */
+    uint32_t old_in = child_spi_in(by);
+    struct h_rule r = {.from = !by, .response = 0, .count = 1000, .action = H_DROP};
+    h_set_rule(&w, &r);
+    h_advance(&w, 5500);            /* past the peer's hard expiry */
+    ck_assert_int_ge(r.matched, 1); /* its DELETE (and CREATE) lost */
+    /* CREATE_CHILD_SA {N(REKEY_SA, old), SA, Ni, TSi, TSr} -->
+     *                  <-- {N(CHILD_SA_NOT_FOUND)}
+     * (a retransmission interval later, the peer having made none)
+     * CREATE_CHILD_SA {SA, Ni, TSi, TSr} -->  <-- {SA, Nr, TSi, TSr} */
+    ike_engine_rekey(w.p[by].e, "t", false, w.now_ms);
+    h_advance(&w, 100);
+    struct ike_sa_id id = {.dst = cfg[by].local.addr, .spi = old_in, .proto = IKE_IPPROTO_ESP};
+    ck_assert_msg(!ike_kmem_find_sa(w.p[by].kmem, &id, NULL),
+                  "kept %08x, which the peer no longer has", old_in);
+    h_advance(&w, cfg[by].retransmit_base_ms + 1000);
+    char why[200];
+    ck_assert_msg(h_check_tunnel(&w, why, sizeof(why)) >= 2, "%s", why);
+    ck_assert_msg(h_check_continuity(&w, why, sizeof(why)) == 2, "%s", why);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("exchange_rekey");
@@ -829,6 +867,7 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, stale_response_for_sa_the_peer_deleted, 0, 4);
     tcase_add_loop_test(tc, lost_collision_not_found_moves_traffic_off_old_sa, 0, 4);
     tcase_add_loop_test(tc, not_found_after_peer_expiry_confirms_nothing, 0, 4);
+    tcase_add_loop_test(tc, not_found_for_a_confirmed_sa_makes_a_new_one, 0, 4);
     tcase_add_loop_test(tc, kernel_soft_expiry_keeps_the_whole_margin, 0, 2);
     tcase_add_test(tc, lost_collision_keeps_traffic_off_the_old_sa);
     tcase_add_loop_test(tc, passive_child_delete_after_confirmation, 0, 4);
