@@ -20,9 +20,12 @@
  *     datagram lost, or a disturbance, in margin * (1 + fuzz) + one
  *     retransmit budget before the end; any loss when the margin is
  *     shorter than one retransmission of either side plus a round trip).
- *     No engine can carry traffic on an SA past its lifetime or on one
- *     the peer never got; the break is then treated as a disturbance of
- *     its own (G2: recover within R).
+ *     The SA may also be the one the sender just moved to, whose life
+ *     had ended at the receiver (the sender learned of it from a response
+ *     the receiver resent, RFC 7296 2.1, or moved to it as another SA
+ *     went). No engine can carry traffic on an SA past its lifetime or on
+ *     one the peer never got; the break is then treated as a disturbance
+ *     of its own (G2: recover within R).
  *     The same holds for the IKE SA: when an engine deletes one at the end
  *     of its lifetime (its IKE rekey lost, or held behind a lost exchange:
  *     window size 1, RFC 7296 2.3, and a margin shorter than one
@@ -346,13 +349,21 @@ static bool rekey_window_lossy(const struct sim_world *w, int i)
 }
 
 /* G3: the direction s -> r broke now; was it the end of its SA's life
- * with the rekey lost? Either peer may have started that rekey. */
-static bool ended_in_lossy_rekey(struct sim_world *w, int s)
+ * with the rekey lost? Either peer may have started that rekey. The SA
+ * may also be the one s has just moved to (spi), whose life had already
+ * ended at r: s learned of it from a stale answer, a response r resent
+ * for its retransmitted request (RFC 7296 2.1: the same response, never
+ * a new one) while r's DELETE of the expired SA waited behind r's own
+ * outstanding request (window size 1). Seeds 20162 (IKE_AUTH), 34455
+ * (CREATE_CHILD_SA), 32500 (s moved to it when r's DELETE of another SA
+ * came, 47 ms after r's hard expiry) --rekey. */
+static bool ended_in_lossy_rekey(struct sim_world *w, int s, uint32_t spi)
 {
     uint64_t since = w->now_ms > 2000 ? w->now_ms - 2000 : 0;
     bool ended = (w->ok_end_s[s] && w->now_ms / 1000 + 2 >= w->ok_end_s[s]) ||
                  sim_was_hard_expired(&w->p[s], w->ok_spi[s], since) ||
                  sim_was_hard_expired(&w->p[!s], w->ok_spi[s], since) ||
+                 (spi && sim_was_hard_expired(&w->p[!s], spi, 0)) ||
                  (w->ike_life_down_ms && w->ike_life_down_ms >= since);
     return w->o->rekey && ended && (rekey_window_lossy(w, 0) || rekey_window_lossy(w, 1));
 }
@@ -373,7 +384,7 @@ static void check_continuity(struct sim_world *w, int s)
         return;
     if (!w->broken_since[s]) {
         w->broken_since[s] = w->now_ms;
-        if (ended_in_lossy_rekey(w, s))
+        if (ended_in_lossy_rekey(w, s, spi))
             sim_add_cause(w, w->now_ms, w->now_ms, "SA life ended, its rekey lost");
     }
     if (sim_excused(w, w->now_ms) || setup_in_flight(w))
