@@ -309,6 +309,28 @@ static void ike_rekeyed(struct ike_engine *e, struct ike_sa *old, struct ike_sa 
     }
 }
 
+/* The peer sent something on n, the IKE SA our answer to its rekey made:
+ * it holds n, so it has our answer and sent its DELETE of the old SA when
+ * that came (2.18: the rekey initiator deletes the old SA). Only
+ * retransmissions of that DELETE can still come, for the peer's retransmit
+ * budget (ours as the estimate, as ike_rekey_passive_deadline does for
+ * Child SAs): the old SA waits that long, not the 30 s floor meant for a
+ * peer whose state we know nothing of, then we delete it ourselves (a peer
+ * still retransmitting gets ours, and both drop it: 1.4.1). All three of
+ * the peer's DELETEs were lost: it gave up after 3.5 s while we kept the
+ * old SA REKEYED for 30 s, nothing outstanding (B48, seed 15656). */
+void ike_rekey_peer_has_new(struct ike_engine *e, struct ike_sa *n, uint64_t now_ms)
+{
+    struct ike_sa *old = ike_sa_find(e, n->passive_old);
+    if (!old || old == n || old->state != IKE_SA_REKEYED || !old->delete_at_ms)
+        return;
+    uint64_t at = now_ms + ike_timers_retransmit_budget(&old->conn->cfg) + 2000;
+    if (at < old->delete_at_ms) {
+        old->delete_at_ms = at;
+        ike_timers_update(e, old);
+    }
+}
+
 /* The peer has our new IKE SA: our queued requests may go (at once, from
  * the timer run: never from inside the processing of its message). */
 void ike_rekey_release_hold(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)

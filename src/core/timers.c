@@ -177,6 +177,8 @@ void ike_timers_heard(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
 {
     sa->last_heard_ms = now_ms;
     ike_rekey_release_hold(e, sa, now_ms);
+    if (sa->passive_old)
+        ike_rekey_peer_has_new(e, sa, now_ms); /* its DELETE of the old SA is out */
     if (sa->state == IKE_SA_ESTABLISHED && sa->conn->cfg.dpd_delay_ms)
         sa->dpd_at_ms = now_ms + sa->conn->cfg.dpd_delay_ms;
     ike_timers_update(e, sa);

@@ -1,10 +1,11 @@
 /*
  * test_overlap.c: an IKE rekey (RFC 7296 1.3.2, 2.18) overlapping other
  * work on the same IKE SA: a 2.8.2 collision whose partner SA is rekeyed
- * before the collision is decided, and a Child DELETE outstanding on the
- * old IKE SA when the peer deletes it. Both peers must end agreeing on
- * which IKE SA carries the Child SA and on which Child SAs exist, well
- * before any passive-delete timeout could tidy up.
+ * before the collision is decided, a Child DELETE outstanding on the old
+ * IKE SA when the peer deletes it, and the peer's DELETE of the old IKE SA
+ * lost for good while the new one is in use. Both peers must end agreeing
+ * on which IKE SAs and Child SAs exist, well before the 30 s
+ * passive-delete timeout could tidy up.
  */
 #include <string.h>
 
@@ -14,14 +15,21 @@
 
 static struct h_world w;
 static struct ike_conn_cfg cfg[2];
+static bool short_rt; /* retransmit budgets of 3.5 s: 0.5 + 1 + 2 s */
 
 static void world(uint64_t seed)
 {
     h_init(&w, seed);
     h_conn_defaults(&cfg[0], true);
     h_conn_defaults(&cfg[1], false);
-    for (int s = 0; s < 2; s++)
+    for (int s = 0; s < 2; s++) {
         cfg[s].rekey = false; /* only the rekeys a test starts */
+        if (short_rt) {
+            cfg[s].retransmit_base_ms = 500;
+            cfg[s].retransmit_factor_pct = 200;
+            cfg[s].retransmit_tries = 2;
+        }
+    }
     h_add_conns(&w, &cfg[0], &cfg[1]);
     ck_assert_int_eq(ike_engine_initiate(w.p[seed & 1].e, "t", w.now_ms), 0);
     h_run(&w, 2000);
@@ -168,6 +176,36 @@ START_TEST(delete_of_expired_child_outlives_old_ike_sa)
 }
 END_TEST
 
+START_TEST(old_ike_sa_goes_soon_after_peer_uses_new)
+{
+    /* B48 (seed 15656 --rekey): b rekeys IKE SA A, a answers (A REKEYED,
+     * new SA N) and waits for b's DELETE of A, which is lost three times:
+     * b gives up on it after its retransmit budget (no verdict on a
+     * replaced SA). b then uses N (a Child rekey): b holds N, so it had
+     * a's answer and sent its DELETE of A then; only retransmissions of it
+     * can still come, for about a retransmit budget. a deletes A itself
+     * after that, instead of keeping it REKEYED for the 30 s meant for a
+     * peer it knows nothing of. */
+    int a = _i & 1, b = !a;
+    short_rt = true;
+    world(3 + (uint64_t)_i);
+    short_rt = false;
+    /* b: D(A) --X, and both retransmissions */
+    struct h_rule r = {
+        .from = b, .exchange = INFORMATIONAL, .response = 0, .count = 3, .action = H_DROP};
+    h_set_rule(&w, &r);
+    ck_assert_int_eq(ike_engine_rekey(w.p[b].e, "t", true, w.now_ms), 0);
+    h_advance(&w, 5000); /* b gave A up */
+    ck_assert_int_eq(h_ike_count(&w.p[b], NULL), 1);
+    ck_assert_int_eq(h_ike_count(&w.p[a], "REKEYED"), 1);
+    /* b: CREATE_CHILD_SA {N(REKEY_SA), ...} on N --> */
+    ck_assert_int_eq(ike_engine_rekey(w.p[b].e, "t", false, w.now_ms), 0);
+    h_advance(&w, 12000); /* 3.5 + 2 s of waiting, then a's DELETE of A times out */
+    ck_assert_int_eq(h_ike_count(&w.p[a], "REKEYED"), 0);
+    assert_agree((uint64_t)_i, 1);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("exchange_overlap");
@@ -176,6 +214,7 @@ static Suite *make_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, collision_partner_rekeyed_by_us, 0, 2);
     tcase_add_loop_test(tc, delete_of_expired_child_outlives_old_ike_sa, 0, 4);
+    tcase_add_loop_test(tc, old_ike_sa_goes_soon_after_peer_uses_new, 0, 2);
     suite_add_tcase(s, tc);
     return s;
 }
