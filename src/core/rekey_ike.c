@@ -156,6 +156,13 @@ static void resolve_ike_collision(struct ike_engine *e, struct ike_sa *old, uint
             (unsigned long long)redundant->spi_r);
     move_children(e, old, survivor);
     inherit_collision(old, survivor);
+    /* Who deletes old is the collision's to decide: not a DELETE queued
+     * at its lifetime while our rekey was outstanding. From the loser it
+     * reads, at a winner still waiting for our response (reordered behind
+     * it), as 2.8.2's "the other peer did not detect the simultaneous
+     * rekey": the winner forgets its own rekey and keeps the children on
+     * our redundant SA, which we delete (B47, seed 2324 --rekey). */
+    ike_task_drop(e, old, TASK_IKE_DELETE, 0);
     if (ours_lowest) {
         delete_ike_sa(e, ours, now_ms);                               /* we made it, we delete it */
         old->delete_at_ms = now_ms + ike_rekey_passive_ike_wait(old); /* the winner deletes old */
