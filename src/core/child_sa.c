@@ -627,6 +627,20 @@ void ike_child_hard_expired(struct ike_engine *e, struct ike_child *ch, uint64_t
  * pinned again, a rekey of it is refused as unknown), its traffic off
  * it; the DELETE's response, the peer's DELETE or the inbound SA's own
  * hard expiry removes it. */
+/* Ch goes to DELETING at once, its outbound traffic moved off it, and its
+ * DELETE is queued; its kernel SAs stay until that exchange completes. */
+void ike_child_retire(struct ike_engine *e, struct ike_child *ch, const char *why, uint64_t now_ms)
+{
+    ike_child_unpin(e, ch);
+    ike_child_set_state(e, ch, CHILD_DELETING, why);
+    ch->rekey_at_ms = 0;
+    ch->delete_at_ms = 0;
+    ch->delete_when_confirmed = false;
+    ch->delete_unsent = true;
+    struct ike_task t = {.type = TASK_CHILD_DELETE, .del_spi = ch->spi_in};
+    ike_task_queue(e, ch->ike, &t, now_ms); /* a full queue asks again (delete_later) */
+}
+
 void ike_child_out_expired(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms)
 {
     struct ike_sa *sa = ch->ike;
@@ -634,14 +648,7 @@ void ike_child_out_expired(struct ike_engine *e, struct ike_child *ch, uint64_t 
     if (ch->state == CHILD_DELETING)
         return; /* our DELETE is on its way already */
     ike_diag_hard_expired(e, ch, now_ms);
-    ike_child_unpin(e, ch);
-    ike_child_set_state(e, ch, CHILD_DELETING, "outbound SA expired");
-    ch->rekey_at_ms = 0;
-    ch->delete_at_ms = 0;
-    ch->delete_when_confirmed = false;
-    ch->delete_unsent = true;
-    struct ike_task t = {.type = TASK_CHILD_DELETE, .del_spi = ch->spi_in};
-    ike_task_queue(e, sa, &t, now_ms); /* a full queue asks again (delete_later) */
+    ike_child_retire(e, ch, "outbound SA expired", now_ms);
     if (ike_child_recreate(e, sa, now_ms))
         ike_log(e, IKE_LOG_WARN, "%s: Child SA expired without a replacement, creating a new one",
                 sa->conn->cfg.name);

@@ -422,6 +422,7 @@ struct ike_child *ike_child_find_out(struct ike_engine *e, const struct ike_addr
 void ike_child_hard_expired(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms);
 void ike_child_out_expired(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms);
 bool ike_child_recreate(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms);
+void ike_child_retire(struct ike_engine *e, struct ike_child *ch, const char *why, uint64_t now_ms);
 uint32_t ike_child_alloc_spi(struct ike_engine *e);
 const char *ike_child_state_name(enum ike_child_state s);
 

@@ -415,9 +415,13 @@ static void peer_dropped_old(struct ike_engine *e, struct ike_sa *sa, struct ike
  * later is not enough: an answer made before the peer had our response
  * that made the SA can arrive after the peer's next request, seed 661;
  * and mid IKE rekey collision the peer may still keep the SA under the
- * old IKE SA, seed 30.) Delete ours silently now, not at our hard expiry
- * (seed 32949: the peer's copy expired first), and make a new one unless
- * the peer does: a side whose SA expired makes one itself
+ * old IKE SA, seed 30.) End ours now, not at our hard expiry (seed
+ * 32949: the peer's copy expired first). 2.25 says silently; we send a
+ * DELETE all the same, one exchange that a peer lacking the SA answers
+ * empty (1.4.1) and that ends it at a peer that holds it but refused to
+ * rekey it (its redundant SA of a collision we did not see, seed 46588).
+ * Then make a new child unless the peer does: a side whose SA expired
+ * makes one itself
  * (ike_child_hard_expired), so its CREATE_CHILD_SA may be on the way; one
  * retransmission interval later the recreate timer makes ours if no child
  * carries the tunnel by then. Creating at once made two children where
@@ -428,7 +432,7 @@ static int child_lost_by_peer(struct ike_engine *e, struct ike_sa *sa, struct ik
     ike_log(e, IKE_LOG_WARN, "%s: the peer no longer has Child SA %08x/%08x; deleting ours",
             sa->conn->cfg.name, old->spi_in, old->spi_out);
     ike_request_done(e, sa);
-    ike_child_remove(e, old, IKE_ERR_NO_SA);
+    ike_child_retire(e, old, "the peer no longer has it", now_ms);
     uint64_t at = now_ms + sa->conn->cfg.retransmit_base_ms;
     if (!sa->recreate_at_ms || sa->recreate_at_ms > at)
         sa->recreate_at_ms = at;
