@@ -310,11 +310,10 @@ static uint64_t policy_key_of(uint32_t reqid, const struct ike_ts_set *l,
  * not have our CREATE_CHILD_SA response yet, B13): a confirmed new SA,
  * then a confirmed older one still in the kernel (REKEYING/REKEYED: the
  * peer keeps it until its DELETE), then an unconfirmed new SA as the last
- * resort. A redundant SA (collision) is about to go; one the peer said it
- * no longer holds (peer_dropped) is no carrier. */
+ * resort. A redundant SA (collision) is about to go. */
 static int pin_rank(const struct ike_child *u)
 {
-    if (u->redundant || u->peer_dropped || !ike_child_in_kernel(u) || u->state == CHILD_DELETING)
+    if (u->redundant || !ike_child_in_kernel(u) || u->state == CHILD_DELETING)
         return 0;
     if (u->confirmed)
         return u->state == CHILD_INSTALLED ? 3 : 2;

@@ -138,7 +138,8 @@ struct ike_child {
      * only to confirmed SAs while an older one still works. */
     bool confirmed;
     /* The peer answered our rekey of this SA with CHILD_SA_NOT_FOUND after
-     * its own rekey of it (rekey.c): it carries none of our traffic. */
+     * its own rekey of it (rekey.c): it is the peer's to delete, and its
+     * end of life is the last moment to carry our traffic (timers.c). */
     bool peer_dropped;
     /* Our outbound SA reached its hard limit (the kernel removed it) while
      * the inbound one is still valid: the child is DELETING, its inbound SA

@@ -388,25 +388,26 @@ static int child_rekey_complete(struct ike_engine *e, struct ike_sa *sa, struct 
 }
 
 /* B42 (sim seed 3481 --rekey): we answered the peer's rekey of OLD while
- * ours was outstanding, and ours got CHILD_SA_NOT_FOUND. The peer keeps no
- * copy of OLD we can count on: either its rekey completed (our response
- * reached it) and it is deleting OLD, its DELETE lost or still on the way
- * (2.8.1, second sequence), or its copy reached its hard expiry while its
- * rekey was still retransmitting (seed 1975: our response to it may still
- * be in flight). OLD is then replaced by the peer's rekey, as if we had
- * never started ours, but is no carrier any more: left REKEYING, it kept
- * our traffic until our hard expiry, after the peer's copy had gone. Our
- * traffic moves now to the best other user of its policies (pin_rank): a
- * confirmed sibling, else the peer's new SA, which is all the peer can
- * still receive on in either case. That SA is not confirmed by this: in
- * the second case the peer may lack it yet (confirming it moved traffic
- * off a working sibling: seeds 1975, 3498, 4232). */
+ * ours was outstanding, and ours got CHILD_SA_NOT_FOUND. Mostly the peer's
+ * rekey completed (our response reached it) and it is deleting OLD, its
+ * DELETE lost or still on the way (2.8.1, second sequence); left REKEYING,
+ * with no passive deadline, OLD carried our traffic until our hard expiry,
+ * after the peer's copy had gone. OLD is then the peer's to delete, as if
+ * we had never started our rekey, and its end of life is the last moment
+ * to carry our traffic, as for any SA whose DELETE was lost: not held past
+ * it while the peer may still retransmit the request we answered (B32),
+ * as the peer says it keeps no copy of OLD for us. The NOT_FOUND confirms
+ * nothing and moves nothing at once: the peer also answers it when its
+ * copy hard-expired while its rekey was still retransmitting (seed 1975:
+ * our response to it was in flight; confirming the peer's new SA moved our
+ * traffic off a working sibling onto it; also 3498, 4232), or when OLD is
+ * still on the IKE SA the one our request came on replaces (seed 5164: a
+ * 2.8.2 collision pending at the peer). */
 static void peer_dropped_old(struct ike_engine *e, struct ike_sa *sa, struct ike_child *old,
                              uint64_t now_ms)
 {
-    peer_rekey_stands(e, sa, old, now_ms);
     old->peer_dropped = true;
-    ike_child_unpin(e, old);
+    peer_rekey_stands(e, sa, old, now_ms);
 }
 
 /* 2.25: before our rekey request left, the peer had proved it held this

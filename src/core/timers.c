@@ -417,10 +417,11 @@ static void expired_child_delete(struct ike_engine *e, struct ike_child *ch, uin
          * or its traffic on the new SA move it sooner. Long after our
          * response (only the peer's DELETEs lost) the end of life stays
          * the last moment: the peer's copy may expire up to 1 s before
-         * ours. */
+         * ours. So it is too for an old SA the peer said it no longer
+         * keeps (peer_dropped, B42): its retransmission cannot need it. */
         uint64_t retrying =
             next->installed_ms + ike_timers_retransmit_budget(&ch->ike->conn->cfg) + 2000;
-        if (ch->expire_at_ms && now_ms < retrying) {
+        if (ch->expire_at_ms && now_ms < retrying && !ch->peer_dropped) {
             ch->delete_at_ms = 0;
             return;
         }
