@@ -613,19 +613,6 @@ void ike_child_hard_expired(struct ike_engine *e, struct ike_child *ch, uint64_t
                 sa->conn->cfg.name);
 }
 
-/* Our OUTBOUND SA reached its hard limit (bytes or packets: the peer's
- * traffic, counted on the inbound SA, may be far from its own) and the
- * kernel removed it. The pair is closed together (RFC 7296 1.4.1), but
- * through a DELETE whose initiator removes the incoming SA only while
- * processing the response (1.4.1, crossing DELETEs): the peer sends on
- * that SA until our DELETE arrives, and then moves its traffic to
- * another SA of the same policies. Removing the inbound SA at once cut
- * the peer's direction although the peer held a confirmed second Child
- * SA to move to (seed 1584 --rekey: two IKE SAs, lifebytes at L only,
- * L's rekey lost): B43. The child goes DELETING now (never rekeyed or
- * pinned again, a rekey of it is refused as unknown), its traffic off
- * it; the DELETE's response, the peer's DELETE or the inbound SA's own
- * hard expiry removes it. */
 /* Ch goes to DELETING at once, its outbound traffic moved off it, and its
  * DELETE is queued; its kernel SAs stay until that exchange completes. */
 void ike_child_retire(struct ike_engine *e, struct ike_child *ch, const char *why, uint64_t now_ms)
@@ -640,6 +627,19 @@ void ike_child_retire(struct ike_engine *e, struct ike_child *ch, const char *wh
     ike_task_queue(e, ch->ike, &t, now_ms); /* a full queue asks again (delete_later) */
 }
 
+/* Our OUTBOUND SA reached its hard limit (bytes or packets: the peer's
+ * traffic, counted on the inbound SA, may be far from its own) and the
+ * kernel removed it. The pair is closed together (RFC 7296 1.4.1), but
+ * through a DELETE whose initiator removes the incoming SA only while
+ * processing the response (1.4.1, crossing DELETEs): the peer sends on
+ * that SA until our DELETE arrives, and then moves its traffic to
+ * another SA of the same policies. Removing the inbound SA at once cut
+ * the peer's direction although the peer held a confirmed second Child
+ * SA to move to (seed 1584 --rekey: two IKE SAs, lifebytes at L only,
+ * L's rekey lost): B43. The child goes DELETING now (never rekeyed or
+ * pinned again, a rekey of it is refused as unknown), its traffic off
+ * it; the DELETE's response, the peer's DELETE or the inbound SA's own
+ * hard expiry removes it. */
 void ike_child_out_expired(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms)
 {
     struct ike_sa *sa = ch->ike;

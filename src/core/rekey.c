@@ -422,11 +422,10 @@ static void peer_dropped_old(struct ike_engine *e, struct ike_sa *sa, struct ike
  * empty (1.4.1) and that ends it at a peer that holds it but refused to
  * rekey it (its redundant SA of a collision we did not see, seed 46588).
  * Then make a new child unless the peer does: a side whose SA expired
- * makes one itself
- * (ike_child_hard_expired), so its CREATE_CHILD_SA may be on the way; one
- * retransmission interval later the recreate timer makes ours if no child
- * carries the tunnel by then. Creating at once made two children where
- * one was wanted. */
+ * makes one itself (ike_child_hard_expired), so its CREATE_CHILD_SA may be
+ * on the way; one retransmission interval later the recreate timer makes
+ * ours if no child carries the tunnel by then. Creating at once made two
+ * children where one was wanted. */
 static int child_lost_by_peer(struct ike_engine *e, struct ike_sa *sa, struct ike_child *old,
                               uint64_t now_ms)
 {
