@@ -581,6 +581,16 @@ void sim_check_hard_expiry(struct sim_world *w, int i, const struct ike_kernel_e
         c = child_with(&s, ev->sa.spi, false);
     if (!c || !strcmp(c->state, "REKEYED") || !strcmp(c->state, "DELETING"))
         return;
+    /* The child came with the IKE_AUTH we answered and the peer never got
+     * that answer: its retransmission is not yet due, and until it is the
+     * peer refuses every request on that IKE SA, our rekey included (seed
+     * 52121 --rekey: an 11 s child, the peer's next IKE_AUTH try at 14 s). */
+    struct snap ps;
+    take(&w->p[!i], &ps);
+    for (int k = 0; k < ps.n_ike; k++)
+        if (ps.ike[k].spi_i == c->spi_i && ps.ike[k].spi_r == c->spi_r &&
+            !strcmp(ps.ike[k].state, "AUTH_SENT"))
+            return;
     sim_fail(w,
              "lifetime: %s SA %08x reached its hard expiry although the peer was reachable "
              "for the whole rekey margin (%llu ms)",
