@@ -599,9 +599,10 @@ void ike_child_hard_expired(struct ike_engine *e, struct ike_child *ch, uint64_t
     if (ch->out_gone) { /* its DELETE is under way, or queued: ask again (a full queue) */
         bool unsent = ch->delete_unsent;
         ike_child_remove(e, ch, IKE_ERR_TIMEOUT);
-        struct ike_task d = {.type = TASK_CHILD_DELETE, .del_spi = spi_in};
-        if (unsent)
-            ike_task_queue(e, sa, &d, now_ms); /* no duplicate of a queued one */
+        if (unsent) { /* not an outstanding one again; a queued one is not doubled */
+            struct ike_task d = {.type = TASK_CHILD_DELETE, .del_spi = spi_in};
+            ike_task_queue(e, sa, &d, now_ms);
+        }
         return;
     }
     ike_diag_hard_expired(e, ch, now_ms);

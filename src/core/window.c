@@ -178,9 +178,10 @@ bool ike_task_deletes(const struct ike_task *t, uint32_t spi)
 /* Forget a queued (not yet started) task of this type and SPI. */
 void ike_task_drop(struct ike_engine *e, struct ike_sa *sa, uint8_t type, uint32_t del_spi)
 {
-    for (uint8_t i = 0; i < sa->n_pending && type == TASK_CHILD_DELETE; i++)
-        if (sa->pending[i].type == type)
-            unbatch_delete(&sa->pending[i], del_spi);
+    if (type == TASK_CHILD_DELETE)
+        for (uint8_t i = 0; i < sa->n_pending; i++)
+            if (sa->pending[i].type == type)
+                unbatch_delete(&sa->pending[i], del_spi);
     uint8_t keep = 0;
     for (uint8_t i = 0; i < sa->n_pending; i++) {
         if (sa->pending[i].type == type && sa->pending[i].del_spi == del_spi)
