@@ -10,7 +10,8 @@
  *   retransmit_at_ms  RFC 7296 2.1/2.4: resend our outstanding request at
  *                     base * factor^n (strongSwan: 4 s * 1.8^n, 5 tries); when
  *                     the last try times out the peer is dead: the IKE SA
- *                     and its kernel state are deleted (2.4).
+ *                     and its kernel state are deleted (2.4). An IKE rekey
+ *                     goes again before its IKE SA's lifetime ends.
  *   half_open_at_ms   RFC 7296 2.6 / RFC 8019: a responder SA that got
  *                     IKE_SA_INIT but no IKE_AUTH in time is dropped.
  *   dpd_at_ms         RFC 7296 2.4 liveness: after dpddelay without hearing
@@ -156,12 +157,28 @@ uint64_t ike_retransmit_timeout_ms(uint32_t base_ms, uint32_t factor_pct, uint32
 }
 
 /* ---- events reported by the rest of the engine ---- */
+/* An IKE rekey that would next be retransmitted after its IKE SA's
+ * lifetime is over goes again halfway to that end instead: RFC 7296 2.4
+ * leaves the schedule to us, the peer answers a duplicate from its cache
+ * (2.1), and it is the last chance to replace the SA before we must delete
+ * it with its Child SAs (1.4.1). Seed 57224 --rekey: ikelifetime 21 s,
+ * margin 1.5 s; the peer refused the first try (2.25.1: busy with a Child
+ * rekey), the retry was lost, and the retransmission 1 s later came 45 ms
+ * after the lifetime, when the peer was busy again. */
+static uint64_t retransmit_before_end(const struct ike_sa *sa, uint64_t at, uint64_t now_ms)
+{
+    uint64_t end = sa->expire_at_ms;
+    if (sa->out_task.type != TASK_IKE_REKEY || !end || at <= end || end < now_ms + 400)
+        return at;
+    return now_ms + (end - now_ms) / 2;
+}
+
 void ike_timers_request_sent(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
 {
     const struct ike_conn_cfg *c = &sa->conn->cfg;
-    sa->retransmit_at_ms =
-        now_ms +
-        ike_retransmit_timeout_ms(c->retransmit_base_ms, c->retransmit_factor_pct, sa->retransmits);
+    uint64_t at = now_ms + ike_retransmit_timeout_ms(c->retransmit_base_ms,
+                                                     c->retransmit_factor_pct, sa->retransmits);
+    sa->retransmit_at_ms = retransmit_before_end(sa, at, now_ms);
     ike_timers_update(e, sa);
 }
 

@@ -3,9 +3,10 @@
  * work on the same IKE SA: a 2.8.2 collision whose partner SA is rekeyed
  * before the collision is decided, a Child DELETE outstanding on the old
  * IKE SA when the peer deletes it, and the peer's DELETE of the old IKE SA
- * lost for good while the new one is in use. Both peers must end agreeing
- * on which IKE SAs and Child SAs exist, well before the 30 s
- * passive-delete timeout could tidy up.
+ * lost for good while the new one is in use, and an IKE rekey lost when
+ * its next retransmission would come after the IKE SA's lifetime. Both
+ * peers must end agreeing on which IKE SAs and Child SAs exist, well
+ * before the 30 s passive-delete timeout could tidy up.
  */
 #include <string.h>
 
@@ -206,6 +207,42 @@ START_TEST(old_ike_sa_goes_soon_after_peer_uses_new)
 }
 END_TEST
 
+START_TEST(ike_rekey_retransmitted_before_lifetime_ends)
+{
+    /* Seed 57224 --rekey: a's IKE rekey starts 1.5 s before its IKE SA's
+     * lifetime, its request is lost, and a's next retransmission (2 s)
+     * would come after the lifetime, when a must delete the IKE SA and
+     * its Child SAs. It goes halfway to the end instead, and the rekey
+     * completes in time. */
+    int a = _i & 1;
+    h_init(&w, 11 + (uint64_t)_i);
+    h_conn_defaults(&cfg[0], true);
+    h_conn_defaults(&cfg[1], false);
+    for (int s = 0; s < 2; s++) {
+        cfg[s].rekey = s == a;
+        cfg[s].ike_lifetime_ms = s == a ? 20000 : 3600 * 1000;
+        cfg[s].child_lifetime_ms = 1800 * 1000;
+        cfg[s].rekey_margin_ms = 1500;
+        cfg[s].rekey_fuzz_pct = 0;
+        cfg[s].retransmit_base_ms = 2000;
+    }
+    h_add_conns(&w, &cfg[0], &cfg[1]);
+    ck_assert_int_eq(ike_engine_initiate(w.p[a].e, "t", w.now_ms), 0);
+    h_run(&w, 2000);
+    ck_assert_int_eq(h_child_count(&w.p[0]), 1);
+    w.check_continuity = true;
+    /* a: CREATE_CHILD_SA {SA, Ni, KEi} for the IKE SA --X */
+    struct h_rule r = {
+        .from = a, .exchange = CREATE_CHILD_SA, .response = 0, .count = 1, .action = H_DROP};
+    h_set_rule(&w, &r);
+    h_advance(&w, 25000);
+    ck_assert_int_eq(r.matched, 2); /* dropped, then retransmitted */
+    ck_assert_msg(!h_log_has(&w.p[a], "lifetime over"), "the IKE SA reached its lifetime");
+    ck_assert_int_eq(h_count_events(&w.p[a], IKE_EV_IKE_REKEYED), 1);
+    assert_agree((uint64_t)_i, 1);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("exchange_overlap");
@@ -215,6 +252,7 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, collision_partner_rekeyed_by_us, 0, 2);
     tcase_add_loop_test(tc, delete_of_expired_child_outlives_old_ike_sa, 0, 4);
     tcase_add_loop_test(tc, old_ike_sa_goes_soon_after_peer_uses_new, 0, 2);
+    tcase_add_loop_test(tc, ike_rekey_retransmitted_before_lifetime_ends, 0, 2);
     suite_add_tcase(s, tc);
     return s;
 }
