@@ -547,6 +547,20 @@ int ike_rekey_child_process_request(struct ike_engine *e, struct ike_sa *sa,
     }
     /* REKEY_SA names the SPI the peer receives on: our outbound SPI. */
     struct ike_child *old = ike_child_by_out_spi(sa, ike_be32(n->spi.p));
+    if (!old && sa->rekey_old && sa->rekey_old->collision == sa &&
+        ike_child_by_out_spi(sa->rekey_old, ike_be32(n->spi.p))) {
+        /* A new IKE SA we answered while our own rekey of the old one is
+         * outstanding: 2.8.2 decides at its response where the children
+         * go, so they are still on the old SA. The peer, which has both
+         * results, already rekeys them here. The child exists and the
+         * condition is temporary, a rekeying operation: 2.25 says
+         * TEMPORARY_FAILURE, which the peer retries. CHILD_SA_NOT_FOUND
+         * (2.25: "does not exist") made the peer delete the child and the
+         * tunnel went down (seed 87004; a DELETE here finds them on the
+         * old SA, seed 122). */
+        return ike_rekey_refuse(e, sa, h, IKE_N_TEMPORARY_FAILURE, NULL,
+                                "IKE rekey collision pending");
+    }
     if (!old || old->state == CHILD_DELETING || old->state == CHILD_CREATING || old->redundant)
         return ike_rekey_refuse(e, sa, h, IKE_N_CHILD_SA_NOT_FOUND, n, "no such Child SA");
     struct ike_child *ch = ike_child_new(e, sa);

@@ -16,7 +16,8 @@
 
 static struct h_world w;
 static struct ike_conn_cfg cfg[2];
-static bool short_rt; /* retransmit budgets of 3.5 s: 0.5 + 1 + 2 s */
+static bool short_rt;     /* retransmit budgets of 3.5 s: 0.5 + 1 + 2 s */
+static int dpd_side = -1; /* this peer runs DPD every 1.5 s */
 
 static void world(uint64_t seed)
 {
@@ -30,6 +31,8 @@ static void world(uint64_t seed)
             cfg[s].retransmit_factor_pct = 200;
             cfg[s].retransmit_tries = 2;
         }
+        if (s == dpd_side)
+            cfg[s].dpd_delay_ms = 1500;
     }
     h_add_conns(&w, &cfg[0], &cfg[1]);
     ck_assert_int_eq(ike_engine_initiate(w.p[seed & 1].e, "t", w.now_ms), 0);
@@ -243,6 +246,52 @@ START_TEST(ike_rekey_retransmitted_before_lifetime_ends)
 }
 END_TEST
 
+START_TEST(child_rekey_on_new_ike_sa_during_collision)
+{
+    /* Seed 87004 --rekey, 2.8.2 with 2.25: both peers rekey IKE SA A at
+     * once; a's answers to b's request (b's new SA T) are lost, so b,
+     * which answered a's request (a's SA F), waits for its own response
+     * before it moves the children, and keeps them on A meanwhile. a
+     * decided at once: with T the lowest nonce, F survives, and a moves
+     * the children there; b's DPD on F proves to a that b holds F. a then
+     * rekeys the child on F: b answered CHILD_SA_NOT_FOUND (the child was
+     * not on F yet), and a, taking that for "the peer lost it" (B52),
+     * deleted the child and the tunnel went down. b is rekeying the IKE
+     * SA: it answers TEMPORARY_FAILURE (2.25), a retries, and once b's
+     * retransmission is answered both hold the child under F. Seeds vary
+     * the nonces: the test counts the runs where F survived. */
+    int a = _i, b = !a, hit = 0;
+    for (uint64_t seed = 1; seed <= 24; seed++) {
+        dpd_side = b;
+        world(seed);
+        dpd_side = -1;
+        /* a's CREATE_CHILD_SA responses to b's rekey of A (and its first
+         * retransmission, 4 s later): lost */
+        struct h_rule r = {
+            .from = a, .exchange = CREATE_CHILD_SA, .response = 1, .count = 2, .action = H_DROP};
+        h_set_rule(&w, &r);
+        ck_assert_int_eq(ike_engine_rekey(w.p[a].e, "t", true, w.now_ms), 0);
+        ck_assert_int_eq(ike_engine_rekey(w.p[b].e, "t", true, w.now_ms), 0);
+        h_run(&w, 1000);
+        if (!h_log_has(&w.p[a], "the peer's new IKE SA")) {
+            h_free(&w); /* F redundant: a keeps the children on A */
+            continue;
+        }
+        hit++;
+        h_advance(&w, 2000); /* b's DPD on F (its hold on F ends after 2 s) */
+        ck_assert_int_eq(ike_engine_rekey(w.p[a].e, "t", false, w.now_ms), 0);
+        h_run(&w, 500);
+        ck_assert_msg(!h_log_has(&w.p[b], "no such Child SA"),
+                      "seed %llu: the child on A was not found on F", (unsigned long long)seed);
+        h_run(&w, 20000); /* b's second retransmission is answered */
+        assert_agree(seed, 1);
+        h_free(&w);
+    }
+    ck_assert_msg(hit > 0, "no seed made the peer's SA F the survivor");
+    world(1); /* for teardown */
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("exchange_overlap");
@@ -253,6 +302,7 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, delete_of_expired_child_outlives_old_ike_sa, 0, 4);
     tcase_add_loop_test(tc, old_ike_sa_goes_soon_after_peer_uses_new, 0, 2);
     tcase_add_loop_test(tc, ike_rekey_retransmitted_before_lifetime_ends, 0, 2);
+    tcase_add_loop_test(tc, child_rekey_on_new_ike_sa_during_collision, 0, 2);
     suite_add_tcase(s, tc);
     return s;
 }
