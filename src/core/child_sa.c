@@ -606,6 +606,7 @@ void ike_child_hard_expired(struct ike_engine *e, struct ike_child *ch, uint64_t
         return;
     }
     ike_diag_hard_expired(e, ch, now_ms);
+    sa->child_expired_ms = now_ms;
     ike_child_remove(e, ch, IKE_ERR_TIMEOUT);
     struct ike_task t = {.type = TASK_CHILD_DELETE, .del_spi = spi_in};
     ike_task_queue(e, sa, &t, now_ms);
@@ -648,6 +649,7 @@ void ike_child_out_expired(struct ike_engine *e, struct ike_child *ch, uint64_t 
     if (ch->state == CHILD_DELETING)
         return; /* our DELETE is on its way already */
     ike_diag_hard_expired(e, ch, now_ms);
+    sa->child_expired_ms = now_ms;
     ike_child_retire(e, ch, "outbound SA expired", now_ms);
     if (ike_child_recreate(e, sa, now_ms))
         ike_log(e, IKE_LOG_WARN, "%s: Child SA expired without a replacement, creating a new one",

@@ -290,6 +290,10 @@ struct ike_sa {
     uint64_t retransmit_at_ms, dpd_at_ms, half_open_at_ms, expire_at_ms;
     uint64_t rekey_at_ms, delete_at_ms;
     uint64_t recreate_at_ms; /* a Child SA to make again once the queue has room */
+    /* When a Child SA of ours last reached its hard lifetime here (its
+     * DELETE then goes to the peer): a peer's DELETE that crosses it and
+     * leaves no child is no close (exchange_info.c, seeds 68131, 39210). */
+    uint64_t child_expired_ms;
     uint64_t last_heard_ms;
     uint64_t created_ms, established_ms; /* INITIAL_CONTACT tells stale from new */
     uint64_t diag_esp_in;  /* inbound ESP packets at our request's latest retransmit */

@@ -96,7 +96,8 @@ int ike_info_process_response(struct ike_engine *e, struct ike_sa *sa,
 /* Remove the Child SAs a Delete names (their inbound = our outbound SPIs);
  * append our inbound SPIs of those pairs to spis_out. */
 static int delete_children(struct ike_engine *e, struct ike_sa *sa,
-                           const struct ike_delete_payload *d, uint8_t *spis_out, uint16_t *n_out)
+                           const struct ike_delete_payload *d, uint8_t *spis_out, uint16_t *n_out,
+                           struct ike_sa **from)
 {
     if (d->spi_size != 4)
         return IKE_ERR_INVALID_SYNTAX;
@@ -125,9 +126,35 @@ static int delete_children(struct ike_engine *e, struct ike_sa *sa,
             ike_put_be32(spis_out + 4 * (*n_out)++, ch->spi_in);
         ike_log(e, IKE_LOG_INFO, "Child SA %08x/%08x deleted by peer", ch->spi_in, ch->spi_out);
         ike_diag_peer_deleted(e, ch, e->now_ms); /* before our rekey: the peer's lifetime */
+        *from = ch->ike;
         ike_child_remove(e, ch, 0);
     }
     return 0;
+}
+
+/* The peer's DELETE took our last Child SA of the tunnel while our own
+ * DELETE of a child that reached its hard lifetime here is still queued or
+ * unanswered: the two crossed. Each side's expiry had left the tunnel to
+ * the other child, and each side's DELETE of its expired SA (1.4.1) then
+ * took that one at the other side: nobody made a new one (B28 makes one
+ * only for an expiry that leaves no child) and the tunnel stayed down for
+ * minutes (seeds 68131, 39210: 337 s, 766 s). A DELETE is no close here:
+ * the peer could not know it removed our last child, and ours tells the
+ * peer only of an expiry. Make the tunnel again as for an expiry without
+ * a replacement; if both sides do, both children are usable (B28). */
+static void recreate_if_crossed(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
+{
+    if (!sa->child_expired_ms ||
+        now_ms > sa->child_expired_ms + ike_timers_retransmit_budget(&sa->conn->cfg))
+        return;
+    bool deleting = sa->out_task.type == TASK_CHILD_DELETE;
+    for (uint8_t k = 0; !deleting && k < sa->n_pending; k++)
+        deleting = sa->pending[k].type == TASK_CHILD_DELETE;
+    if (deleting && ike_child_recreate(e, sa, now_ms))
+        ike_log(e, IKE_LOG_WARN,
+                "%s: the peer deleted our last Child SA while our DELETE of an expired one "
+                "was under way, creating a new one",
+                sa->conn->cfg.name);
 }
 
 int ike_info_process_request(struct ike_engine *e, struct ike_sa *sa, const struct ike_hdr *h,
@@ -136,6 +163,7 @@ int ike_info_process_request(struct ike_engine *e, struct ike_sa *sa, const stru
     uint8_t spis[4 * IKE_MAX_DELETE_SPIS];
     uint16_t n_spis = 0;
     bool delete_ike = false, saw_esp = false;
+    struct ike_sa *from = NULL; /* whose Child SA the peer deleted */
     for (size_t i = 0; i < in->n; i++) {
         struct ike_delete_payload d;
         if (in->pl[i].type != IKE_PL_DELETE)
@@ -147,7 +175,7 @@ int ike_info_process_request(struct ike_engine *e, struct ike_sa *sa, const stru
             delete_ike = true;
         } else if (d.proto == IKE_PROTO_ESP) {
             saw_esp = true;
-            delete_children(e, sa, &d, spis, &n_spis);
+            delete_children(e, sa, &d, spis, &n_spis, &from);
         }
     }
     struct ike_msg_builder mb;
@@ -157,6 +185,8 @@ int ike_info_process_request(struct ike_engine *e, struct ike_sa *sa, const stru
     int rc = ike_msg_send_response(e, sa, INFORMATIONAL, h->msg_id, &mb);
     if (saw_esp && !delete_ike)
         ike_timers_peer_child_done(e, sa, now_ms); /* a held IKE rekey may go */
+    if (from && !delete_ike)
+        recreate_if_crossed(e, from, now_ms); /* after our response: e->plain is free */
     if (delete_ike) {
         ike_log(e, IKE_LOG_INFO, "%s: IKE SA %016llx_%016llx deleted by peer", sa->conn->cfg.name,
                 (unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r);

@@ -94,6 +94,8 @@ static void move_children(struct ike_engine *e, struct ike_sa *old, struct ike_s
     if (old->recreate_at_ms && !n->recreate_at_ms)
         n->recreate_at_ms = old->recreate_at_ms; /* a Child SA to make again */
     old->recreate_at_ms = 0;
+    if (old->child_expired_ms > n->child_expired_ms)
+        n->child_expired_ms = old->child_expired_ms; /* its DELETE moves too */
     old->replaced = true;
     old->rekey_at_ms = old->dpd_at_ms = old->expire_at_ms = 0;
     n->rekeys = old->rekeys + 1;

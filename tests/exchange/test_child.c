@@ -158,6 +158,50 @@ START_TEST(delete_child_both_at_once)
 }
 END_TEST
 
+static uint32_t first_child_in(const struct h_peer *p)
+{
+    for (int k = 0; k < p->n_ev; k++)
+        if (p->ev[k].type == IKE_EV_CHILD_UP)
+            return p->ev[k].child_spi_in;
+    return 0;
+}
+
+START_TEST(crossed_expiry_deletes_make_the_tunnel_again)
+{
+    /* Seeds 68131, 39210 --rekey: two Child SAs of the same policies (A
+     * and B, left by lost rekeys). A reaches its hard lifetime at x, B at
+     * y, at the same moment: each side still has the other child, so
+     * neither makes a new one (B28 does only when nothing is left), and
+     * each sends the DELETE of its expired SA (1.4.1):
+     *   x: INFORMATIONAL SK { D(ESP, A) } -->
+     *                                  <-- y: INFORMATIONAL SK { D(ESP, B) }
+     * The DELETEs cross and take the last child at each side: nobody
+     * made the tunnel again, for 337 s and 766 s in those seeds. A peer's
+     * DELETE crossing our DELETE of an expired SA is no close: the side
+     * left with no child makes one (both do here: two usable children). */
+    int ini = _i & 1, x = _i >> 1, y = !x;
+    up(ini);
+    ck_assert_int_eq(ike_engine_initiate(w.p[ini].e, "t", w.now_ms), 0);
+    h_run(&w, 2000);
+    assert_children(2);
+    uint32_t spi[2] = {first_child_in(&w.p[x]),
+                       h_last_event(&w.p[y], IKE_EV_CHILD_UP)->child_spi_in};
+    for (int k = 0; k < 2; k++) {
+        struct ike_kernel_event kev = {.type = IKE_KEV_EXPIRE_HARD};
+        kev.sa.spi = spi[k];
+        kev.sa.proto = IKE_IPPROTO_ESP;
+        ck_assert_int_eq(ike_engine_kernel_event(w.p[k ? y : x].e, &kev, w.now_ms), 0);
+    }
+    h_run(&w, 3000);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_msg(h_child_count(&w.p[i]) >= 1, "%s holds no Child SA: the tunnel is down",
+                      w.p[i].name);
+        ck_assert_uint_eq(ike_kmem_policy_count(w.p[i].kmem), 3);
+    }
+    assert_children(h_child_count(&w.p[0]));
+}
+END_TEST
+
 START_TEST(deletes_share_one_exchange_when_queue_full)
 {
     /* Five Child SAs reach their hard expiry while an IKE rekey is
@@ -257,6 +301,7 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, child_pfs_mismatch, 0, 4);
     tcase_add_loop_test(tc, delete_child, 0, 4);
     tcase_add_loop_test(tc, delete_child_both_at_once, 0, 2);
+    tcase_add_loop_test(tc, crossed_expiry_deletes_make_the_tunnel_again, 0, 4);
     tcase_add_loop_test(tc, deletes_share_one_exchange_when_queue_full, 0, 4);
     tcase_add_loop_test(tc, outbound_expiry_keeps_inbound_until_delete_answered, 0, 4);
     suite_add_tcase(s, tc);
