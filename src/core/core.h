@@ -570,6 +570,10 @@ void ike_rekey_release_hold(struct ike_engine *e, struct ike_sa *sa, uint64_t no
 /* The peer proved it holds n, made by our answer to its IKE rekey: the
  * old SA waits for its DELETE only as long as it may be retransmitted. */
 void ike_rekey_peer_has_new(struct ike_engine *e, struct ike_sa *n, uint64_t now_ms);
+/* The peer retransmitted a request on old, which we hold REKEYED: its
+ * passive wait starts again (it may still lack the answer that made the
+ * new SA). */
+void ike_rekey_peer_retransmits(struct ike_engine *e, struct ike_sa *old, uint64_t now_ms);
 /* Forget references to a child or IKE SA about to be freed. */
 void ike_rekey_forget_child(struct ike_child *ch);
 int ike_nonce_cmp(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len);

@@ -115,6 +115,7 @@ static int recv_request(struct ike_engine *e, struct ike_sa *sa, const struct ik
         ike_log(e, IKE_LOG_INFO, "request #%u retransmitted by peer, resending response",
                 h->msg_id);
         ike_out_datagram(e, &sa->local, &sa->remote, sa->last_resp, sa->last_resp_len);
+        ike_rekey_peer_retransmits(e, sa, now_ms);
         return 0;
     }
     if (h->msg_id != sa->msg_id_in)

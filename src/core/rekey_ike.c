@@ -340,6 +340,29 @@ void ike_rekey_peer_has_new(struct ike_engine *e, struct ike_sa *n, uint64_t now
     }
 }
 
+/* The peer retransmitted a request on `old`, an IKE SA we hold REKEYED
+ * and wait to see deleted: it has not got our answer yet (2.1), and if
+ * that answer made the new SA (its rekey), it still holds the children
+ * under `old` (they move only with that answer, 2.18). Our passive timeout
+ * would now delete `old`, and the peer would drop those children with it
+ * (1.4.1) while ours live on under the new SA: the peer's inbound SAs go
+ * while we send on them. The peer's retransmission intervals are its own
+ * (2.4) and may grow far past our estimate (B55, seed 74020 --rekey): our wait
+ * of 33.5 s ran out 12 s after the peer's third retransmission, 9 s before
+ * its fourth. So the wait starts again from each retransmission heard. A
+ * forged one could only keep a replaced SA longer: whoever can forge it
+ * can as well drop the peer's DELETE. */
+void ike_rekey_peer_retransmits(struct ike_engine *e, struct ike_sa *old, uint64_t now_ms)
+{
+    if (old->state != IKE_SA_REKEYED || !old->delete_at_ms)
+        return;
+    uint64_t at = now_ms + ike_rekey_passive_ike_wait(old);
+    if (at > old->delete_at_ms) {
+        old->delete_at_ms = at;
+        ike_timers_update(e, old);
+    }
+}
+
 /* The peer has our new IKE SA: our queued requests may go (at once, from
  * the timer run: never from inside the processing of its message). */
 void ike_rekey_release_hold(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)

@@ -6,7 +6,8 @@
  * lost for good while the new one is in use, and an IKE rekey lost when
  * its next retransmission would come after the IKE SA's lifetime. Both
  * peers must end agreeing on which IKE SAs and Child SAs exist, well
- * before the 30 s passive-delete timeout could tidy up.
+ * before the 30 s passive-delete timeout could tidy up, and that timeout
+ * must wait while the peer still retransmits its rekey.
  */
 #include <string.h>
 
@@ -18,6 +19,7 @@ static struct h_world w;
 static struct ike_conn_cfg cfg[2];
 static bool short_rt;     /* retransmit budgets of 3.5 s: 0.5 + 1 + 2 s */
 static int dpd_side = -1; /* this peer runs DPD every 1.5 s */
+static int slow_rt = -1;  /* this side retransmits after 2, 3.6, 6.5, 11.7, 21 s, ... */
 
 static void world(uint64_t seed)
 {
@@ -33,6 +35,11 @@ static void world(uint64_t seed)
         }
         if (s == dpd_side)
             cfg[s].dpd_delay_ms = 1500;
+        if (s == slow_rt) {
+            cfg[s].retransmit_base_ms = 2000;
+            cfg[s].retransmit_factor_pct = 180;
+            cfg[s].retransmit_tries = 5;
+        }
     }
     h_add_conns(&w, &cfg[0], &cfg[1]);
     ck_assert_int_eq(ike_engine_initiate(w.p[seed & 1].e, "t", w.now_ms), 0);
@@ -292,6 +299,40 @@ START_TEST(child_rekey_on_new_ike_sa_during_collision)
 }
 END_TEST
 
+START_TEST(old_ike_sa_waits_while_peer_retransmits_its_rekey)
+{
+    /* B55 (seed 74020 --rekey): b rekeys IKE SA A; a answers (A REKEYED,
+     * the child moved to the new SA N at a) but every answer is lost
+     * until b's fifth retransmission, 44.7 s later (b's intervals grow by
+     * 1.8: RFC 7296 2.4 leaves them to b). a's passive wait (its own
+     * budget of 3.5 s as the estimate, so the 30 s floor) ran out after
+     * b's fourth retransmission, 23.7 s, and a deleted A: b, which never
+     * got the answer, still held the child under A and dropped it with A
+     * (1.4.1) while a kept sending on it under N. Each retransmission of
+     * b's request shows b lacks the answer: a's wait starts again there,
+     * b's fifth retransmission gets the answer, and b deletes A itself. */
+    int a = _i & 1, b = !a;
+    short_rt = true;
+    slow_rt = b;
+    world((uint64_t)(_i >> 1) + 2 * (uint64_t)_i); /* initiator: _i >> 1 */
+    short_rt = false;
+    slow_rt = -1;
+    /* a: CREATE_CHILD_SA response --X, and its resends for b's
+     * retransmissions 1-4; the one for the fifth passes */
+    struct h_rule r = {
+        .from = a, .exchange = CREATE_CHILD_SA, .response = 1, .count = 5, .action = H_DROP};
+    h_set_rule(&w, &r);
+    ck_assert_int_eq(ike_engine_rekey(w.p[b].e, "t", true, w.now_ms), 0);
+    h_advance(&w, 40000); /* past a's first deadline (30 s), before b's fifth (44.7 s) */
+    ck_assert_int_eq(r.matched, 5);
+    ck_assert_msg(!w.violation[0], "continuity: %s", w.violation);
+    ck_assert_int_eq(h_ike_count(&w.p[a], "REKEYED"), 1);
+    h_advance(&w, 10000); /* b's fifth retransmission is answered: b deletes A */
+    ck_assert_int_eq(h_count_events(&w.p[b], IKE_EV_IKE_REKEYED), 1);
+    assert_agree((uint64_t)_i, 1);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("exchange_overlap");
@@ -303,6 +344,7 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, old_ike_sa_goes_soon_after_peer_uses_new, 0, 2);
     tcase_add_loop_test(tc, ike_rekey_retransmitted_before_lifetime_ends, 0, 2);
     tcase_add_loop_test(tc, child_rekey_on_new_ike_sa_during_collision, 0, 2);
+    tcase_add_loop_test(tc, old_ike_sa_waits_while_peer_retransmits_its_rekey, 0, 4);
     suite_add_tcase(s, tc);
     return s;
 }
