@@ -25,6 +25,7 @@
 #define IKE_KE_MAX        1024 /* largest KE public value (MODP-8192) */
 #define IKE_PENDING_TASKS 4    /* queued requests while one is outstanding */
 #define IKE_DELETE_BATCH  7    /* more Child SAs one queued DELETE may carry */
+#define IKE_GONE_SPIS     8    /* unknown SPIs the peer deleted, kept per request (B34) */
 
 /* ---- hash map: u64 key -> pointer, open addressing (map.c) ---- */
 struct ike_map {
@@ -279,10 +280,11 @@ struct ike_sa {
     bool refused_peer_child, wait_peer_child;
     /* Child SPIs (our outbound) the peer deleted while our request
      * gone_msg_id, a CREATE_CHILD_SA, was outstanding, before we knew
-     * them: its response may name one (B34, exchange_child.c). */
-    uint32_t gone_spi[2], gone_msg_id;
-    bool replaced;  /* a rekey moved its children away: no IKE_DOWN event */
-    bool half_open; /* counted in e->n_half_open (responder before IKE_AUTH) */
+     * them: its response may name one (B34, B56: a ring, exchange_child.c). */
+    uint32_t gone_spi[IKE_GONE_SPIS], gone_msg_id;
+    uint8_t gone_next; /* the ring's oldest entry, replaced next */
+    bool replaced;     /* a rekey moved its children away: no IKE_DOWN event */
+    bool half_open;    /* counted in e->n_half_open (responder before IKE_AUTH) */
     uint32_t rekeys, rekey_fails;
     uint32_t rekey_busy; /* attempts refused as busy (TEMPORARY_FAILURE), for diag */
 

@@ -210,24 +210,34 @@ static int peer_nonce_ke(struct ike_engine *e, const struct ike_payload_list *in
  * installed, and sent on, an SA the peer no longer has. Remember such
  * SPIs for the request outstanding when the DELETE came; a response that
  * names one makes nothing: the peer already deleted that SA.
+ * The SPIs go in a ring of IKE_GONE_SPIS, the oldest replaced first: the
+ * two it had were pushed out by DELETEs of children we had already
+ * removed ourselves, one per tiny Child lifetime while our rekey's
+ * response was lost for 30 s, and we pinned the SA the peer had deleted
+ * 22 s before (B56, seed 45162 --rekey).
  */
 void ike_child_note_gone(struct ike_sa *sa, uint32_t spi_out)
 {
     uint8_t t = sa->out_task.type;
     if (t != TASK_CHILD_CREATE && t != TASK_CHILD_REKEY)
         return;
-    if (sa->gone_msg_id != sa->msg_id_out || !sa->gone_spi[0]) {
+    if (sa->gone_msg_id != sa->msg_id_out) {
         sa->gone_msg_id = sa->msg_id_out;
-        sa->gone_spi[0] = sa->gone_spi[1] = 0;
+        memset(sa->gone_spi, 0, sizeof(sa->gone_spi));
+        sa->gone_next = 0;
     }
-    sa->gone_spi[1] = sa->gone_spi[0];
-    sa->gone_spi[0] = spi_out;
+    sa->gone_spi[sa->gone_next] = spi_out;
+    sa->gone_next = (uint8_t)((sa->gone_next + 1) % IKE_GONE_SPIS);
 }
 
 bool ike_child_gone_at_peer(const struct ike_sa *sa, uint32_t spi_out)
 {
-    return sa->gone_msg_id == sa->msg_id_out && spi_out &&
-           (sa->gone_spi[0] == spi_out || sa->gone_spi[1] == spi_out);
+    if (sa->gone_msg_id != sa->msg_id_out || !spi_out)
+        return false;
+    for (size_t i = 0; i < IKE_GONE_SPIS; i++)
+        if (sa->gone_spi[i] == spi_out)
+            return true;
+    return false;
 }
 
 static int child_failed(struct ike_engine *e, struct ike_sa *sa, int rc, uint64_t now_ms)

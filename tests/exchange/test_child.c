@@ -1,7 +1,8 @@
 /*
  * test_child.c: CREATE_CHILD_SA for additional Child SAs (with and without
  * PFS, INVALID_KE_PAYLOAD on the child's group) and INFORMATIONAL deletes
- * of a Child SA from either side, in both roles.
+ * of a Child SA from either side, in both roles; a response naming an SA
+ * the peer deleted before it came installs nothing.
  */
 #include <string.h>
 
@@ -291,6 +292,66 @@ START_TEST(outbound_expiry_keeps_inbound_until_delete_answered)
 }
 END_TEST
 
+/* Remove the SA with inbound SPI spi at peer i, as the kernel does at a
+ * hard expiry (the engine then deletes its child and tells the peer). */
+static void hard_expiry(int i, uint32_t spi)
+{
+    struct ike_kernel_event kev = {.type = IKE_KEV_EXPIRE_HARD};
+    kev.sa.spi = spi;
+    kev.sa.proto = IKE_IPPROTO_ESP;
+    ck_assert_int_eq(ike_engine_kernel_event(w.p[i].e, &kev, w.now_ms), 0);
+}
+
+START_TEST(stale_response_after_many_unknown_deletes)
+{
+    /* B56 (seed 45162 --rekey), B34 with more DELETEs: x's Child rekey is
+     * answered by y, but y's response is lost and y later deletes the new
+     * SA N (its hard expiry), an SPI x does not know yet. Before x's
+     * retransmission gets the cached response naming N, y also deletes
+     * three children x had already removed (their hard expiry at x; x's
+     * DELETEs wait behind its rekey): unknown SPIs too. x kept only the
+     * last two unknown SPIs, forgot N's, installed N from the cached
+     * response and sent on it, an SA y no longer had.
+     *   x: CREATE_CHILD_SA {N(REKEY_SA), ...} -->  X-- {SA, Nr, ...}
+     *   y: CREATE_CHILD_SA (3 more children) -->  <-- x answers
+     *   y: INFORMATIONAL {D(N)}, {D(c1)}, {D(c2)}, {D(c3)} --> (unknown at x)
+     *   x: CREATE_CHILD_SA (retransmitted, 8 s) -->  <-- the same response */
+    int ini = _i & 1, x = _i >> 1, y = !x;
+    for (int s = 0; s < 2; s++)
+        cfg[s].rekey = false; /* only the rekey this test starts */
+    cfg[x].retransmit_base_ms = 8000;
+    up(ini);
+    struct h_rule r = {
+        .from = y, .exchange = CREATE_CHILD_SA, .response = 1, .count = 1, .action = H_DROP};
+    h_set_rule(&w, &r);
+    ck_assert_int_eq(ike_engine_rekey(w.p[x].e, "t", false, w.now_ms), 0);
+    h_advance(&w, 500);
+    ck_assert_int_eq(r.matched, 1);
+    uint32_t stale = h_last_event(&w.p[y], IKE_EV_CHILD_REKEYED)->child_spi_in; /* N at y */
+    uint32_t at_x[3], at_y[3];
+    for (int k = 0; k < 3; k++) {
+        ck_assert_int_eq(ike_engine_initiate(w.p[y].e, "t", w.now_ms), 0);
+        h_advance(&w, 500);
+        at_x[k] = h_last_event(&w.p[x], IKE_EV_CHILD_UP)->child_spi_in;
+        at_y[k] = h_last_event(&w.p[y], IKE_EV_CHILD_UP)->child_spi_in;
+    }
+    for (int k = 0; k < 3; k++)
+        hard_expiry(x, at_x[k]);
+    hard_expiry(y, stale);
+    h_advance(&w, 500);
+    for (int k = 0; k < 3; k++) {
+        hard_expiry(y, at_y[k]);
+        h_advance(&w, 500);
+    }
+    ck_assert_int_eq(h_count_events(&w.p[y], IKE_EV_CHILD_DOWN), 4);
+    h_advance(&w, 8000); /* x's retransmission gets the cached response */
+    struct ike_sa_id id = {.dst = w.p[y].addr.addr, .spi = stale, .proto = IKE_IPPROTO_ESP};
+    ck_assert_msg(!ike_kmem_find_sa(w.p[x].kmem, &id, NULL),
+                  "installed %08x, which the peer deleted before its response came", stale);
+    ck_assert_uint_ne(h_pinned_out_spi(&w, x), stale);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("exchange_child");
@@ -304,6 +365,7 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, crossed_expiry_deletes_make_the_tunnel_again, 0, 4);
     tcase_add_loop_test(tc, deletes_share_one_exchange_when_queue_full, 0, 4);
     tcase_add_loop_test(tc, outbound_expiry_keeps_inbound_until_delete_answered, 0, 4);
+    tcase_add_loop_test(tc, stale_response_after_many_unknown_deletes, 0, 4);
     suite_add_tcase(s, tc);
     return s;
 }
