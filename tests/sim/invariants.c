@@ -264,9 +264,10 @@ static int first_out_cb(void *arg, const struct ike_kernel_policy *pol)
 }
 
 /* Would a packet s -> r pass? NULL if yes, else why not. end_s: when
- * the SA reaches its hard time limit at either end (0 = none). */
+ * the SA reaches its hard time limit at either end (0 = none); soft:
+ * whether the sender's kernel reported its soft limit. */
 static const char *direction_broken(const struct sim_world *w, int s, uint32_t *spi,
-                                    uint64_t *end_s)
+                                    uint64_t *end_s, bool *soft)
 {
     const struct sim_peer *ps = &w->p[s], *pr = &w->p[!s];
     struct ike_kernel_policy pol;
@@ -281,6 +282,7 @@ static const char *direction_broken(const struct sim_world *w, int s, uint32_t *
     if (!out || st.larval)
         return "the pinned outbound SA is not in the sender's kernel";
     *end_s = out->life.hard_add_s ? st.stats.add_time_s + out->life.hard_add_s : 0;
+    *soft = st.soft_expired;
     const struct ike_kernel_sa *in = ike_kmem_find_sa(pr->kmem, &id, &st);
     if (!in || st.larval)
         return "the pinned outbound SA is not installed inbound at the receiver";
@@ -349,6 +351,46 @@ static bool rekey_window_lossy(const struct sim_world *w, int i)
     return sim_drops_between(w, from, w->now_ms) > tolerable;
 }
 
+/* Peer s's inbound SPI of its Child SA whose outbound SPI is out (0 if
+ * none): the pair of RFC 7296 1.4.1. */
+struct twin_q {
+    uint32_t out, in;
+};
+
+static void twin_cb(void *ctx, const struct ike_sa_info *sa, const struct ike_child_info *c)
+{
+    (void)sa;
+    struct twin_q *q = ctx;
+    if (c->spi_out == q->out)
+        q->in = c->spi_in;
+}
+
+static uint32_t twin_of(const struct sim_world *w, int s, uint32_t out)
+{
+    struct twin_q q = {.out = out, .in = 0};
+    if (out)
+        ike_engine_foreach(w->p[s].e, NULL, twin_cb, &q);
+    return q.in;
+}
+
+/* G3 for the twin: the sender's INBOUND SA of the Child SA that carried
+ * s -> r reached its hard limit (lifebytes count each SA's own bytes, so
+ * the two halves of a pair end at different moments), and the outbound
+ * half had passed its own soft limit. RFC 7296 1.4.1: when an SA is
+ * closed both members of the pair MUST be closed, so s stops sending on
+ * the outbound half. An engine might keep that half until its DELETE is
+ * answered (as B43 keeps the inbound half of an expired outbound SA), but
+ * with the rekey lost that DELETE waits behind the outstanding request
+ * (window size 1, 2.3) and the half ends at its own hard limit within its
+ * margin, which G3 excuses under the same lossy window: keeping it would
+ * delay the break, never avoid it. Seed 56132 --rekey: the inbound SA's
+ * hard byte limit came 1 s before the outbound SA's, with three rekey
+ * requests lost and the sender's retransmissions about to run out. */
+static bool twin_ended(const struct sim_world *w, int s, uint64_t since)
+{
+    return w->ok_soft[s] && w->ok_twin[s] && sim_was_hard_expired(&w->p[s], w->ok_twin[s], since);
+}
+
 /* G3: the direction s -> r broke now; was it the end of its SA's life
  * with the rekey lost? Either peer may have started that rekey. The SA
  * may also be the one s has just moved to (spi), whose life had already
@@ -369,7 +411,7 @@ static bool ended_in_lossy_rekey(struct sim_world *w, int s, uint32_t spi)
                  sim_was_hard_expired(&w->p[s], w->ok_spi[s], since) ||
                  sim_was_hard_expired(&w->p[!s], w->ok_spi[s], since) ||
                  (spi && sim_was_hard_expired(&w->p[!s], spi, 0)) ||
-                 (w->ike_life_down_ms && w->ike_life_down_ms >= since);
+                 (w->ike_life_down_ms && w->ike_life_down_ms >= since) || twin_ended(w, s, since);
     return w->o->rekey && ended && (rekey_window_lossy(w, 0) || rekey_window_lossy(w, 1));
 }
 
@@ -377,12 +419,16 @@ static void check_continuity(struct sim_world *w, int s)
 {
     uint32_t spi;
     uint64_t end_s = 0;
-    const char *why = direction_broken(w, s, &spi, &end_s);
+    bool soft = false;
+    const char *why = direction_broken(w, s, &spi, &end_s, &soft);
     if (!why) {
         w->armed[s] = true;
         w->broken_since[s] = 0;
+        if (spi != w->ok_spi[s])
+            w->ok_twin[s] = twin_of(w, s, spi);
         w->ok_spi[s] = spi;
         w->ok_end_s[s] = end_s;
+        w->ok_soft[s] = soft;
         return;
     }
     if (!w->armed[s])
@@ -529,7 +575,8 @@ void sim_check_settled(struct sim_world *w)
         }
         uint32_t spi;
         uint64_t end_s;
-        const char *why = direction_broken(w, i, &spi, &end_s);
+        bool soft;
+        const char *why = direction_broken(w, i, &spi, &end_s, &soft);
         if (why) {
             sim_fail(w, "continuity after settling: %s->%s: %s (spi %08x)", w->p[i].name,
                      w->p[!i].name, why, spi);

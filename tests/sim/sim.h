@@ -213,6 +213,10 @@ struct sim_world {
      * its time lifetime ends (kernel seconds, 0 = none): G3 */
     uint32_t ok_spi[SIM_PEERS];
     uint64_t ok_end_s[SIM_PEERS];
+    /* ... whether that SA had passed its soft limit, and the sender's
+     * inbound SA of the same Child SA (its twin, RFC 7296 1.4.1): G3 */
+    bool ok_soft[SIM_PEERS];
+    uint32_t ok_twin[SIM_PEERS];
     /* IKE SAs one peer declared dead while the other, without DPD, may
      * keep them (G4 in invariants.c) */
     uint64_t orphan_i[SIM_ORPHANS], orphan_r[SIM_ORPHANS];
