@@ -541,6 +541,10 @@ int ike_ts_to_selector(const struct ike_ts *ts, struct ike_addr *addr, uint8_t *
  * the IKE rekey go first. */
 #define IKE_REKEY_AFTER_CHILD_MS  1000
 #define IKE_REKEY_HOLD_MS         2000 /* a new IKE SA we answered: wait this long at most for the peer */
+#define IKE_REKEY_HOLD_MIN_MS     500  /* ...at least, when a child's rekey cannot wait that long */
+/* A Child rekey must start this long before the child's end of life
+ * (ike_rekey_end_of_life) to finish before the kernel's hard expiry. */
+#define IKE_CHILD_LAST_CALL_MS    1000
 int ike_rekey_retry_with_group(struct ike_engine *e, struct ike_sa *sa, uint16_t g,
                                uint64_t now_ms);
 uint16_t ike_rekey_invalid_ke_group(const struct ike_payload_list *in);

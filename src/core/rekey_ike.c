@@ -141,6 +141,38 @@ static void inherit_collision(struct ike_sa *old, struct ike_sa *n)
     n->low_nonce_len = old->low_nonce_len;
 }
 
+/* n, a new IKE SA our answer to the peer's rekey made, carries none of
+ * our requests until the peer has it: the peer keys it only when our
+ * answer arrives and drops a request of ours that overtakes the answer
+ * (reordering); our retransmission came after a tiny Child lifetime was
+ * over (B16, seed 1487). Its DELETE of old follows our answer at once
+ * (release_on_delete), anything heard on n releases too (ike_timers_heard),
+ * and IKE_REKEY_HOLD_MS ends the wait when both are lost. But a child on n
+ * whose rekey must start before then waits only IKE_REKEY_HOLD_MIN_MS
+ * (past any reordering): with the peer's DELETE lost, the 2 s hold sent
+ * our Child rekey after the kernel's hard expiry of a 7 s child (seed
+ * 81109 --rekey). Its last moment is IKE_CHILD_LAST_CALL_MS before its
+ * end of life, so the rekey's round trip ends before the kernel's
+ * whole-second hard expiry. */
+static void hold_for_peer(struct ike_engine *e, struct ike_sa *n, struct ike_sa *old,
+                          uint64_t now_ms)
+{
+    uint64_t until = now_ms + IKE_REKEY_HOLD_MS;
+    for (const struct ike_child *ch = n->children; ch; ch = ch->next) {
+        uint64_t eol = ike_rekey_end_of_life(ch);
+        if (ch->state != CHILD_INSTALLED || ch->redundant || !eol)
+            continue;
+        uint64_t last = eol > IKE_CHILD_LAST_CALL_MS ? eol - IKE_CHILD_LAST_CALL_MS : 0;
+        if (last < now_ms + IKE_REKEY_HOLD_MIN_MS)
+            last = now_ms + IKE_REKEY_HOLD_MIN_MS;
+        if (last < until)
+            until = last;
+    }
+    n->hold_until_ms = until;
+    old->release_on_delete = ike_sa_our_spi(n);
+    ike_timers_update(e, n);
+}
+
 /* 2.8.2: both exchanges done; the new SA with the lowest nonce goes. */
 static void resolve_ike_collision(struct ike_engine *e, struct ike_sa *old, uint64_t now_ms)
 {
@@ -166,6 +198,11 @@ static void resolve_ike_collision(struct ike_engine *e, struct ike_sa *old, uint
      * our redundant SA, which we delete (B47, seed 2324 --rekey). */
     ike_task_drop(e, old, TASK_IKE_DELETE, 0);
     if (ours_lowest) {
+        /* The survivor is the peer's: our answer made it, and the peer
+         * may not have that answer yet (B16 within a collision, seed
+         * 96780 --rekey: our Child rekey on it overtook the answer). The
+         * winner's DELETE of old, or anything heard on it, releases. */
+        hold_for_peer(e, theirs, old, now_ms);
         delete_ike_sa(e, ours, now_ms);                               /* we made it, we delete it */
         old->delete_at_ms = now_ms + ike_rekey_passive_ike_wait(old); /* the winner deletes old */
     } else {
@@ -303,15 +340,9 @@ static void ike_rekeyed(struct ike_engine *e, struct ike_sa *old, struct ike_sa 
         old->collision = n; /* our own rekey is outstanding: decide at its end */
     } else {
         n->rekey_old = NULL;
-        /* The peer keys the new SA only when our response arrives, and may
-         * get a request of ours on it first (reordering): it drops that,
-         * and our retransmission came after a tiny Child lifetime was over
-         * (seed 1487). Hold our requests until the peer has the SA; its
-         * DELETE of the old SA follows our response at once. */
-        n->hold_until_ms = now_ms + IKE_REKEY_HOLD_MS;
-        old->release_on_delete = ike_sa_our_spi(n);
         n->passive_old = ike_sa_our_spi(old);
         move_children(e, old, n);
+        hold_for_peer(e, n, old, now_ms);
         old->delete_at_ms = now_ms + ike_rekey_passive_ike_wait(old);
         ike_timers_update(e, old);
         inherit_collision(old, n);
