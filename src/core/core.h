@@ -142,6 +142,11 @@ struct ike_child {
      * its own rekey of it (rekey.c): it is the peer's to delete, and its
      * end of life is the last moment to carry our traffic (timers.c). */
     bool peer_dropped;
+    /* We made this SA by answering the peer's request, and the peer sent
+     * that request again after our answer (recv.c): the answer was lost,
+     * and the peer holds the SA only once a later retransmission of its
+     * gets the answer resent (RFC 7296 2.1), at its own back-off. */
+    bool answer_lost;
     /* Our outbound SA reached its hard limit (the kernel removed it) while
      * the inbound one is still valid: the child is DELETING, its inbound SA
      * kept until the DELETE's response (RFC 7296 1.4.1), delete_unsent
@@ -193,6 +198,10 @@ struct ike_task {
     /* CHILD_REKEY: when the request left, the peer had proved it holds the
      * old SA under this IKE SA, so CHILD_SA_NOT_FOUND means it lost it. */
     bool peer_holds;
+    /* CHILD_REKEY: when the request left, the peer provably lacked the old
+     * SA: our answer that made it was lost (answer_lost), so
+     * CHILD_SA_NOT_FOUND is final until the peer's next retransmission. */
+    bool peer_lacks;
 };
 
 /* What an IKE SA needs only while it is being set up: about 1.7 KB that

@@ -116,6 +116,12 @@ static int recv_request(struct ike_engine *e, struct ike_sa *sa, const struct ik
                 h->msg_id);
         ike_out_datagram(e, &sa->local, &sa->remote, sa->last_resp, sa->last_resp_len);
         ike_rekey_peer_retransmits(e, sa, now_ms);
+        /* Unconfirmed children of ours that the peer made are the ones
+         * this response made (a new request confirms all, window size 1):
+         * the peer lacks them, it never got the answer (rekey.c). */
+        for (struct ike_child *c = sa->children; c; c = c->next)
+            if (!c->we_initiated && !c->confirmed)
+                c->answer_lost = true;
         return 0;
     }
     if (h->msg_id != sa->msg_id_in)

@@ -179,6 +179,7 @@ int ike_rekey_child_build_request(struct ike_engine *e, struct ike_sa *sa, struc
      * a redundant SA of a collision the peer refuses to rekey as it
      * deletes it (seed 1311), so no conclusion comes of that. */
     t->peer_holds = old->confirmed && !old->redundant && sa->msg_id_in > 0;
+    t->peer_lacks = old->answer_lost && !old->confirmed;
     ike_random(e, t->nonce, IKE_NONCE_LEN);
     if (t->ke)
         e->c->ke_free(t->ke);
@@ -424,16 +425,16 @@ static void peer_dropped_old(struct ike_engine *e, struct ike_sa *sa, struct ike
  * Then make a new child unless the peer does: a side whose SA expired
  * makes one itself (ike_child_hard_expired), so its CREATE_CHILD_SA may be
  * on the way; one retransmission interval later the recreate timer makes
- * ours if no child carries the tunnel by then. Creating at once made two
- * children where one was wanted. */
+ * ours if no child carries the tunnel by then (wait_ms). Creating at once
+ * made two children where one was wanted. */
 static int child_lost_by_peer(struct ike_engine *e, struct ike_sa *sa, struct ike_child *old,
-                              uint64_t now_ms)
+                              uint64_t wait_ms, uint64_t now_ms)
 {
-    ike_log(e, IKE_LOG_WARN, "%s: the peer no longer has Child SA %08x/%08x; deleting ours",
-            sa->conn->cfg.name, old->spi_in, old->spi_out);
+    ike_log(e, IKE_LOG_WARN, "%s: the peer %s Child SA %08x/%08x; deleting ours",
+            sa->conn->cfg.name, wait_ms ? "no longer has" : "never got", old->spi_in, old->spi_out);
     ike_request_done(e, sa);
-    ike_child_retire(e, old, "the peer no longer has it", now_ms);
-    uint64_t at = now_ms + sa->conn->cfg.retransmit_base_ms;
+    ike_child_retire(e, old, "the peer does not have it", now_ms);
+    uint64_t at = now_ms + wait_ms;
     if (!sa->recreate_at_ms || sa->recreate_at_ms > at)
         sa->recreate_at_ms = at;
     ike_timers_update(e, sa);
@@ -464,7 +465,23 @@ int ike_rekey_child_process_response(struct ike_engine *e, struct ike_sa *sa,
         return 0;
     }
     if (err == IKE_N_CHILD_SA_NOT_FOUND && old && t->peer_holds)
-        return child_lost_by_peer(e, sa, old, now_ms);
+        return child_lost_by_peer(e, sa, old, sa->conn->cfg.retransmit_base_ms, now_ms);
+    /* We made old by answering the peer, our answer was lost (the peer
+     * asked again), so the peer lacks old until its next retransmission
+     * gets the answer resent (2.1), which its back-off may bring only
+     * after old's hard expiry: retrying the rekey got NOT_FOUND until
+     * then (seeds 58071, 71889, 81034 --rekey). While a retry can still
+     * finish in time it is retried (the peer's retransmission may come
+     * first and restore old, as any NOT_FOUND, B7); at the last call,
+     * 2.25: delete it and make a new child from scratch. At once: the
+     * peer, its request still outstanding, cannot make one itself
+     * (window size 1, 2.3). Our DELETE ends old at the peer either way:
+     * arriving first, it makes the resent answer install nothing (B34,
+     * ike_child_note_gone). */
+    uint64_t eol = old ? ike_rekey_end_of_life(old) : 0;
+    if (err == IKE_N_CHILD_SA_NOT_FOUND && old && t->peer_lacks && !old->confirmed &&
+        (!eol || eol <= now_ms + IKE_CHILD_LAST_CALL_MS)) /* !eol: only byte limits */
+        return child_lost_by_peer(e, sa, old, 0, now_ms);
     /* Any other CHILD_SA_NOT_FOUND is retried like any refusal: the peer
      * may simply not have processed the exchange that made this child yet
      * (we answered its rekey a moment ago, B7). */

@@ -1,10 +1,11 @@
 /*
  * test_lifetime.c: a Child SA must be replaced before its hard lifetime
  * while the peer is reachable (the simulation's lifetime invariant), also
- * when a lost datagram or a reordered one delays the replacement: the
- * peer's DELETE of the old IKE SA lost after its IKE rekey, and a 2.8.2
- * collision whose surviving SA the peer has not keyed yet. Each case is a
- * seed of the full rekey profile (tests/sim/regress/README.md B65, B66).
+ * when a lost datagram or a reordered one delays the replacement: our
+ * answer that made the SA lost (RFC 7296 2.1, 2.25), the peer's DELETE of
+ * the old IKE SA lost after its IKE rekey, and a 2.8.2 collision whose
+ * surviving SA the peer has not keyed yet. Each case is a seed of the
+ * full rekey profile (tests/sim/regress/README.md B65-B67).
  */
 #include <string.h>
 
@@ -37,6 +38,53 @@ static void up(int ini)
     ck_assert_int_eq(h_child_count(&w.p[0]), 1);
     ck_assert_int_eq(h_child_count(&w.p[1]), 1);
 }
+
+static bool in_kernel(int i, uint32_t spi)
+{
+    struct ike_sa_id id = {.dst = cfg[i].local.addr, .spi = spi, .proto = IKE_IPPROTO_ESP};
+    return ike_kmem_find_sa(w.p[i].kmem, &id, NULL);
+}
+
+/* Seeds 81034, 71889, 58071 --rekey: the peer rekeys the child and our
+ * answer (new SA N) is lost, and so is our answer to its retransmission.
+ * The peer lacks N until its next retransmission, which its back-off
+ * brings only after N's hard expiry here; our rekey of N got
+ * CHILD_SA_NOT_FOUND, retried until the hard expiry. 2.25: delete N and
+ * create a new Child SA from scratch, at the latest while one round trip
+ * still fits before N's end. _i: bit 0 = who set up the IKE SA, bit 1 =
+ * who answers (and later rekeys N). */
+START_TEST(rekey_of_sa_whose_answer_was_lost_makes_a_new_one)
+{
+    int ini = _i & 1, by = _i >> 1;
+    cfg[by].child_lifetime_ms = 10000; /* ours; the peer's are long */
+    up(ini);
+    uint64_t t0 = w.now_ms;
+    struct h_rule r = {
+        .from = by, .exchange = CREATE_CHILD_SA, .response = 1, .count = 2, .action = H_DROP};
+    h_set_rule(&w, &r);
+    ck_assert_int_eq(ike_engine_rekey(w.p[!by].e, "t", false, w.now_ms), 0);
+    h_advance(&w, 4500); /* the peer asked again at 4 s: that answer lost too */
+    ck_assert_int_eq(r.matched, 2);
+    const struct ike_event *ev = h_last_event(&w.p[by], IKE_EV_CHILD_REKEYED);
+    ck_assert_ptr_nonnull(ev);
+    uint32_t n = ev->child_spi_in;
+    /* CREATE_CHILD_SA {N(REKEY_SA, N), ...} -->  <-- {N(CHILD_SA_NOT_FOUND)}
+     * (retried; at the last call:)  INFORMATIONAL {D(N)} -->  <-- {}
+     * CREATE_CHILD_SA {SA, Ni, TSi, TSr} -->  <-- {SA, Nr, TSi, TSr} */
+    ck_assert_int_eq(ike_engine_rekey(w.p[by].e, "t", false, w.now_ms), 0);
+    h_advance(&w, t0 + 8300 - w.now_ms); /* N's end of life is at 8.5 s, its end at 10 s */
+    ck_assert_msg(!in_kernel(by, n), "kept %08x, which the peer never got", n);
+    ck_assert_int_ge(h_count_events(&w.p[!by], IKE_EV_CHILD_UP), 2); /* the new one */
+    char why[200];
+    ck_assert_msg(h_check_tunnel(&w, why, sizeof(why)) >= 1, "%s", why);
+    ck_assert_msg(h_check_continuity(&w, why, sizeof(why)) == 2, "%s", why);
+    /* The peer's next retransmission gets the answer naming N, which our
+     * DELETE made it forget: it installs nothing (B34). */
+    h_advance(&w, 5000);
+    ck_assert_msg(h_check_tunnel(&w, why, sizeof(why)) >= 1, "%s", why);
+    ck_assert_msg(h_check_continuity(&w, why, sizeof(why)) == 2, "%s", why);
+}
+END_TEST
 
 /* Seed 81109 --rekey: we answered the peer's IKE rekey with a 7 s child
  * whose rekey was due; the peer's DELETE of the old IKE SA was lost, and
@@ -133,6 +181,7 @@ static Suite *make_suite(void)
     TCase *tc = tcase_create("lifetime");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
+    tcase_add_loop_test(tc, rekey_of_sa_whose_answer_was_lost_makes_a_new_one, 0, 4);
     tcase_add_loop_test(tc, ike_rekey_responder_hold_ends_before_child_end_of_life, 0, 2);
     tcase_add_loop_test(tc, collision_loser_holds_requests_on_peer_survivor, 0, 2);
     suite_add_tcase(s, tc);
