@@ -164,8 +164,17 @@ static int run_file(const char *path, const struct sim_opts *o, struct totals *t
         perror(path);
         return -1;
     }
-    char line[512];
+    char line[1024];
+    unsigned n = 0;
     while (fgets(line, sizeof(line), f)) {
+        n++;
+        /* A line longer than the buffer would be read as two: say so
+         * rather than run (or skip) the wrong seeds. */
+        if (!strchr(line, '\n') && !feof(f)) {
+            fprintf(stderr, "%s:%u: line longer than %zu bytes\n", path, n, sizeof(line) - 2);
+            fclose(f);
+            return -1;
+        }
         char *hash = strchr(line, '#');
         if (hash)
             *hash = 0;
@@ -178,11 +187,18 @@ static int run_file(const char *path, const struct sim_opts *o, struct totals *t
         struct sim_opts lo = *o;
         for (int i = 1; i < argc; i++)
             if (!parse_opt(argc, argv, &i, &lo)) {
-                fprintf(stderr, "%s: bad option %s\n", path, argv[i]);
+                fprintf(stderr, "%s:%u: bad option %s\n", path, n, argv[i]);
                 fclose(f);
                 return -1;
             }
-        run_seed(strtoull(argv[0], NULL, 0), &lo, t);
+        char *end;
+        unsigned long long seed = strtoull(argv[0], &end, 0);
+        if (*end) {
+            fprintf(stderr, "%s:%u: not a seed: %s\n", path, n, argv[0]);
+            fclose(f);
+            return -1;
+        }
+        run_seed(seed, &lo, t);
     }
     fclose(f);
     return 0;
