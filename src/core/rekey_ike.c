@@ -153,12 +153,14 @@ static void inherit_collision(struct ike_sa *old, struct ike_sa *n)
  * our Child rekey after the kernel's hard expiry of a 7 s child (seed
  * 81109 --rekey). Its last moment is IKE_CHILD_LAST_CALL_MS before its
  * end of life, so the rekey's round trip ends before the kernel's
- * whole-second hard expiry. */
+ * whole-second hard expiry. Set before the children move from old to n:
+ * the move starts n's next queued task (seed 201024 --rekey: a Child rekey
+ * went on n at once and was dropped by the peer, which lacked n). */
 static void hold_for_peer(struct ike_engine *e, struct ike_sa *n, struct ike_sa *old,
                           uint64_t now_ms)
 {
     uint64_t until = now_ms + IKE_REKEY_HOLD_MS;
-    for (const struct ike_child *ch = n->children; ch; ch = ch->next) {
+    for (const struct ike_child *ch = old->children; ch; ch = ch->next) {
         uint64_t eol = ike_rekey_end_of_life(ch);
         if (ch->state != CHILD_INSTALLED || ch->redundant || !eol)
             continue;
@@ -188,6 +190,8 @@ static void resolve_ike_collision(struct ike_engine *e, struct ike_sa *old, uint
             (unsigned long long)old->spi_i, (unsigned long long)old->spi_r,
             ours_lowest ? "our" : "the peer's", (unsigned long long)redundant->spi_i,
             (unsigned long long)redundant->spi_r);
+    if (ours_lowest) /* the survivor is the peer's, made by our answer */
+        hold_for_peer(e, theirs, old, now_ms);
     move_children(e, old, survivor);
     inherit_collision(old, survivor);
     /* Who deletes old is the collision's to decide: not a DELETE queued
@@ -201,8 +205,8 @@ static void resolve_ike_collision(struct ike_engine *e, struct ike_sa *old, uint
         /* The survivor is the peer's: our answer made it, and the peer
          * may not have that answer yet (B16 within a collision, seed
          * 96780 --rekey: our Child rekey on it overtook the answer). The
-         * winner's DELETE of old, or anything heard on it, releases. */
-        hold_for_peer(e, theirs, old, now_ms);
+         * winner's DELETE of old, or anything heard on it, releases
+         * (hold_for_peer above). */
         delete_ike_sa(e, ours, now_ms);                               /* we made it, we delete it */
         old->delete_at_ms = now_ms + ike_rekey_passive_ike_wait(old); /* the winner deletes old */
     } else {
@@ -341,8 +345,8 @@ static void ike_rekeyed(struct ike_engine *e, struct ike_sa *old, struct ike_sa 
     } else {
         n->rekey_old = NULL;
         n->passive_old = ike_sa_our_spi(old);
-        move_children(e, old, n);
         hold_for_peer(e, n, old, now_ms);
+        move_children(e, old, n);
         old->delete_at_ms = now_ms + ike_rekey_passive_ike_wait(old);
         ike_timers_update(e, old);
         inherit_collision(old, n);

@@ -3,8 +3,9 @@
  * while the peer is reachable (the simulation's lifetime invariant), also
  * when a lost datagram or a reordered one delays the replacement: our
  * answer that made the SA lost (RFC 7296 2.1, 2.25), the peer's DELETE of
- * the old IKE SA lost after its IKE rekey, and a 2.8.2 collision whose
- * surviving SA the peer has not keyed yet. Each case is a seed of the
+ * the old IKE SA lost after its IKE rekey, a 2.8.2 collision whose
+ * surviving SA the peer has not keyed yet, and a Child rekey queued when
+ * the IKE rekey we answered moves it to the new IKE SA. Each case is a seed of the
  * full rekey profile (tests/sim/regress/README.md B65-B67).
  */
 #include <string.h>
@@ -175,6 +176,43 @@ START_TEST(collision_loser_holds_requests_on_peer_survivor)
 }
 END_TEST
 
+/* Seed 201024 --rekey: our Child rekey waited behind our DELETE of the
+ * child it follows when the peer's IKE rekey came, which we answered
+ * (B41). Moving the children to the new IKE SA started that rekey on it
+ * at once, before the B16 hold was set: the peer, which keys the new SA
+ * only from our answer, dropped it, and the retransmission came after a
+ * 5 s child's hard expiry. The hold is set before the move. _i = the
+ * side that answers the IKE rekey. */
+START_TEST(child_rekey_queued_at_ike_rekey_waits_for_peer)
+{
+    int me = _i, by = !me;
+    up(0);
+    h_advance(&w, 1000);
+    struct count_ctx c = {.who = me, .dropped = 1}; /* count only, drop nothing */
+    w.filter = lose_answer_count_requests;
+    w.filter_ctx = &c;
+    /* CREATE_CHILD_SA {N(REKEY_SA), ...} -->  <-- {SA, Nr, ...} */
+    ck_assert_int_eq(ike_engine_rekey(w.p[me].e, "t", false, w.now_ms), 0);
+    h_drain(&w);
+    ck_assert_int_eq(h_deliver_one_hop(&w), 1);
+    ck_assert_int_eq(h_deliver_one_hop(&w), 1); /* our DELETE of the old child is out */
+    ck_assert_int_eq(ike_engine_rekey(w.p[me].e, "t", false, w.now_ms), 0); /* waits behind it */
+    ck_assert_int_eq(ike_engine_rekey(w.p[by].e, "t", true, w.now_ms), 0);
+    h_drain(&w);
+    c.child_requests = 0;
+    /* our DELETE and the peer's IKE rekey cross; we answer the rekey */
+    ck_assert_int_eq(h_deliver_one_hop(&w), 2);
+    ck_assert_int_eq(h_ike_count(&w.p[me], "REKEYED"), 1);
+    ck_assert_msg(c.child_requests == 0,
+                  "%d Child rekey requests on the new IKE SA before the peer has it",
+                  c.child_requests);
+    h_run(&w, 10000);
+    ck_assert_int_ge(h_count_events(&w.p[me], IKE_EV_CHILD_REKEYED), 2);
+    char why[200];
+    ck_assert_msg(h_check_continuity(&w, why, sizeof(why)) == 2, "%s", why);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("exchange_lifetime");
@@ -184,6 +222,7 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, rekey_of_sa_whose_answer_was_lost_makes_a_new_one, 0, 4);
     tcase_add_loop_test(tc, ike_rekey_responder_hold_ends_before_child_end_of_life, 0, 2);
     tcase_add_loop_test(tc, collision_loser_holds_requests_on_peer_survivor, 0, 2);
+    tcase_add_loop_test(tc, child_rekey_queued_at_ike_rekey_waits_for_peer, 0, 2);
     suite_add_tcase(s, tc);
     return s;
 }
