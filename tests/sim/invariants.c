@@ -385,10 +385,28 @@ static uint32_t twin_of(const struct sim_world *w, int s, uint32_t out)
  * margin, which G3 excuses under the same lossy window: keeping it would
  * delay the break, never avoid it. Seed 56132 --rekey: the inbound SA's
  * hard byte limit came 1 s before the outbound SA's, with three rekey
- * requests lost and the sender's retransmissions about to run out. */
+ * requests lost and the sender's retransmissions about to run out.
+ *
+ * The outbound half need not have passed its soft limit when it carries
+ * the direction only because the SA before it hard-expired at the sender
+ * (its rekey lost in the same window): seed 211371 --rekey, L's DPD and
+ * its three retransmissions lost, the rekeys of both Child SAs queued
+ * behind it (window size 1, 2.3); L's first SA ended at its outbound byte
+ * limit, traffic moved to the second SA's outbound half, and 10 s later
+ * that SA's inbound half reached its byte limit. 1.4.1 closes the pair
+ * then, and the outbound half, fresh by byte count, cannot be kept by a
+ * conformant engine; its DELETE and the rekey still waited behind the
+ * unanswered request. */
+static bool carrier_replaced_after_expiry(const struct sim_world *w, int s)
+{
+    uint64_t at = w->ok_moved_ms[s] > 2000 ? w->ok_moved_ms[s] - 2000 : 0;
+    return w->ok_prev[s] && sim_was_hard_expired(&w->p[s], w->ok_prev[s], at);
+}
+
 static bool twin_ended(const struct sim_world *w, int s, uint64_t since)
 {
-    return w->ok_soft[s] && w->ok_twin[s] && sim_was_hard_expired(&w->p[s], w->ok_twin[s], since);
+    return (w->ok_soft[s] || carrier_replaced_after_expiry(w, s)) && w->ok_twin[s] &&
+           sim_was_hard_expired(&w->p[s], w->ok_twin[s], since);
 }
 
 /* G3: the direction s -> r broke now; was it the end of its SA's life
@@ -424,8 +442,11 @@ static void check_continuity(struct sim_world *w, int s)
     if (!why) {
         w->armed[s] = true;
         w->broken_since[s] = 0;
-        if (spi != w->ok_spi[s])
+        if (spi != w->ok_spi[s]) {
             w->ok_twin[s] = twin_of(w, s, spi);
+            w->ok_prev[s] = w->ok_spi[s];
+            w->ok_moved_ms[s] = w->now_ms;
+        }
         w->ok_spi[s] = spi;
         w->ok_end_s[s] = end_s;
         w->ok_soft[s] = soft;

@@ -217,6 +217,10 @@ struct sim_world {
      * inbound SA of the same Child SA (its twin, RFC 7296 1.4.1): G3 */
     bool ok_soft[SIM_PEERS];
     uint32_t ok_twin[SIM_PEERS];
+    /* ... the outbound SA that carried the direction before it, and when
+     * the sender moved off it (G3 for the twin, seed 211371) */
+    uint32_t ok_prev[SIM_PEERS];
+    uint64_t ok_moved_ms[SIM_PEERS];
     /* IKE SAs one peer declared dead while the other, without DPD, may
      * keep them (G4 in invariants.c) */
     uint64_t orphan_i[SIM_ORPHANS], orphan_r[SIM_ORPHANS];
