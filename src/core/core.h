@@ -306,6 +306,9 @@ struct ike_sa {
      * leaves no child is no close (exchange_info.c, seeds 68131, 39210). */
     uint64_t child_expired_ms;
     uint64_t last_heard_ms;
+    /* Our latest request's first send, and the round trip of the latest
+     * one answered without a retransmission (0: none yet). */
+    uint64_t req_sent_ms, rtt_ms;
     uint64_t created_ms, established_ms; /* INITIAL_CONTACT tells stale from new */
     uint64_t diag_esp_in;  /* inbound ESP packets at our request's latest retransmit */
     uint64_t diag_sent_ms; /* when that request first went out (diag_rec.c) */
@@ -548,12 +551,12 @@ int ike_ts_to_selector(const struct ike_ts *ts, struct ike_addr *addr, uint8_t *
  * unless the peer's DELETE ends that work sooner: sooner than the peer's
  * B20 pause (IKE_REKEY_YIELD_MS), so an unhurried Child rekey still lets
  * the IKE rekey go first. */
-#define IKE_REKEY_AFTER_CHILD_MS  1000
-#define IKE_REKEY_HOLD_MS         2000 /* a new IKE SA we answered: wait this long at most for the peer */
-#define IKE_REKEY_HOLD_MIN_MS     500  /* ...at least, when a child's rekey cannot wait that long */
+#define IKE_REKEY_AFTER_CHILD_MS 1000
+#define IKE_REKEY_HOLD_MS        2000 /* a new IKE SA we answered: wait this long at most for the peer */
+#define IKE_REKEY_HOLD_MIN_MS    500 /* ...at least, when a child's rekey cannot wait that long */
 /* A Child rekey must start this long before the child's end of life
  * (ike_rekey_end_of_life) to finish before the kernel's hard expiry. */
-#define IKE_CHILD_LAST_CALL_MS    1000
+#define IKE_CHILD_LAST_CALL_MS 1000
 int ike_rekey_retry_with_group(struct ike_engine *e, struct ike_sa *sa, uint16_t g,
                                uint64_t now_ms);
 uint16_t ike_rekey_invalid_ke_group(const struct ike_payload_list *in);
