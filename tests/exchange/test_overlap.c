@@ -22,7 +22,8 @@ static bool short_rt;     /* retransmit budgets of 3.5 s: 0.5 + 1 + 2 s */
 static int dpd_side = -1; /* this peer runs DPD every 1.5 s */
 static int slow_rt = -1;  /* this side retransmits after 2, 3.6, 6.5, 11.7, 21 s, ... */
 
-static void world(uint64_t seed)
+/* Two peers with the test defaults; a test may change cfg before start. */
+static void prepare(uint64_t seed)
 {
     h_init(&w, seed);
     h_conn_defaults(&cfg[0], true);
@@ -42,11 +43,23 @@ static void world(uint64_t seed)
             cfg[s].retransmit_tries = 5;
         }
     }
+}
+
+/* Peer ini sets the IKE SA and its Child SA up; continuity is checked from
+ * then on. */
+static void start(int ini)
+{
     h_add_conns(&w, &cfg[0], &cfg[1]);
-    ck_assert_int_eq(ike_engine_initiate(w.p[seed & 1].e, "t", w.now_ms), 0);
+    ck_assert_int_eq(ike_engine_initiate(w.p[ini].e, "t", w.now_ms), 0);
     h_run(&w, 2000);
     ck_assert_int_eq(h_child_count(&w.p[0]), 1);
     w.check_continuity = true;
+}
+
+static void world(uint64_t seed)
+{
+    prepare(seed);
+    start(seed & 1);
 }
 
 static void teardown(void)
@@ -226,9 +239,7 @@ START_TEST(ike_rekey_retransmitted_before_lifetime_ends)
      * its Child SAs. It goes halfway to the end instead, and the rekey
      * completes in time. */
     int a = _i & 1;
-    h_init(&w, 11 + (uint64_t)_i);
-    h_conn_defaults(&cfg[0], true);
-    h_conn_defaults(&cfg[1], false);
+    prepare(11 + (uint64_t)_i);
     for (int s = 0; s < 2; s++) {
         cfg[s].rekey = s == a;
         cfg[s].ike_lifetime_ms = s == a ? 20000 : 3600 * 1000;
@@ -237,11 +248,7 @@ START_TEST(ike_rekey_retransmitted_before_lifetime_ends)
         cfg[s].rekey_fuzz_pct = 0;
         cfg[s].retransmit_base_ms = 2000;
     }
-    h_add_conns(&w, &cfg[0], &cfg[1]);
-    ck_assert_int_eq(ike_engine_initiate(w.p[a].e, "t", w.now_ms), 0);
-    h_run(&w, 2000);
-    ck_assert_int_eq(h_child_count(&w.p[0]), 1);
-    w.check_continuity = true;
+    start(a);
     /* a: CREATE_CHILD_SA {SA, Ni, KEi} for the IKE SA --X */
     struct h_rule r = {
         .from = a, .exchange = CREATE_CHILD_SA, .response = 0, .count = 1, .action = H_DROP};
@@ -359,18 +366,10 @@ START_TEST(ike_rekey_near_expiry_retries_after_a_round_trip)
      * round trip after the refusal, before b's Child rekey comes again
      * (b retries after 2 s, or halfway to its end of life). */
     int a = _i & 1, b = !a;
-    h_init(&w, 21 + (uint64_t)_i);
-    h_conn_defaults(&cfg[0], true);
-    h_conn_defaults(&cfg[1], false);
-    for (int s = 0; s < 2; s++)
-        cfg[s].rekey = false; /* only the rekeys the test starts */
+    prepare(21 + (uint64_t)_i);
     cfg[a].ike_lifetime_ms = 20000;
-    h_add_conns(&w, &cfg[0], &cfg[1]);
     uint64_t t0 = w.now_ms;
-    ck_assert_int_eq(ike_engine_initiate(w.p[a].e, "t", w.now_ms), 0);
-    h_run(&w, 2000);
-    ck_assert_int_eq(h_child_count(&w.p[0]), 1);
-    w.check_continuity = true;
+    start(a);
     h_advance(&w, t0 + 20000 - 1400 - w.now_ms); /* 1.4 s left (setup took a few ms) */
     struct sent_ctx c = {.who = a};
     w.filter = note_requests;
