@@ -471,10 +471,18 @@ static void expired_child_delete(struct ike_engine *e, struct ike_child *ch, uin
         ch->delete_at_ms = now_ms + 1000; /* queue full: try again */
 }
 
+/* A full task queue (one request out, IKE_PENDING_TASKS waiting) refuses
+ * the IKE rekey: try again, as expired_child_rekey does, or the IKE SA
+ * runs to its lifetime with no rekey ever sent and takes every Child SA
+ * with it (RFC 7296 1.4.1; seed 271567 --rekey: five Child rekeys and
+ * their DELETEs filled the queue as a 39 s IKE SA's rekey fell due). */
 static void expired_ike_rekey(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
 {
     sa->rekey_at_ms = 0;
-    ike_rekey_ike_queue(e, sa, now_ms);
+    if (ike_rekey_ike_queue(e, sa, now_ms) != IKE_ERR_BUSY)
+        return;
+    bool near_end = sa->expire_at_ms && now_ms + 3000 >= sa->expire_at_ms;
+    sa->rekey_at_ms = now_ms + (near_end ? 200 : 1000);
 }
 
 static bool due(uint64_t at, uint64_t now_ms)

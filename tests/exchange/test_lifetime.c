@@ -5,8 +5,9 @@
  * answer that made the SA lost (RFC 7296 2.1, 2.25), the peer's DELETE of
  * the old IKE SA lost after its IKE rekey, a 2.8.2 collision whose
  * surviving SA the peer has not keyed yet, and a Child rekey queued when
- * the IKE rekey we answered moves it to the new IKE SA. Each case is a seed of the
- * full rekey profile (tests/sim/regress/README.md B65-B67).
+ * the IKE rekey we answered moves it to the new IKE SA, and an IKE rekey
+ * that falls due while the task queue is full. Each case is a seed of the
+ * full rekey profile (tests/sim/regress/README.md B65-B68, B71).
  */
 #include <string.h>
 
@@ -213,6 +214,41 @@ START_TEST(child_rekey_queued_at_ike_rekey_waits_for_peer)
 }
 END_TEST
 
+/* Seed 271567 --rekey: the IKE SA's rekey fell due while its task queue
+ * was full (one request out, IKE_PENDING_TASKS waiting: there Child
+ * rekeys and their DELETEs, here Child SA creates), the queue refused it
+ * and nothing tried again: the IKE SA ran to its lifetime and took every
+ * Child SA with it (RFC 7296 1.4.1). The rekey must go once there is
+ * room, well before the lifetime ends. _i = who rekeys the IKE SA. */
+START_TEST(ike_rekey_due_on_full_queue_is_not_lost)
+{
+    int me = _i;
+    cfg[me].rekey = true;
+    cfg[me].ike_lifetime_ms = 40000;
+    cfg[me].rekey_margin_ms = 5000;
+    cfg[me].rekey_fuzz_pct = 0;
+    up(0);
+    uint64_t due = ike_engine_next_deadline(w.p[me].e);
+    ck_assert_uint_lt(due, w.now_ms + 40000);
+    h_advance(&w, due - 500 - w.now_ms);
+    /* fill the queue, then let the rekey fall due before any answer */
+    int queued = 0;
+    while (ike_engine_initiate(w.p[me].e, "t", w.now_ms) == 0 && queued < 10)
+        queued++;
+    ck_assert_int_eq(queued, 5); /* one out, four waiting */
+    h_drain(&w);
+    w.now_ms = due;
+    ike_engine_handle_deadline(w.p[me].e, w.now_ms);
+    h_run(&w, 4000);
+    ck_assert_int_eq(h_child_count(&w.p[me]), 6);
+    ck_assert_msg(h_count_events(&w.p[me], IKE_EV_IKE_REKEYED) == 1,
+                  "the IKE rekey due on a full queue was never sent");
+    ck_assert_int_eq(h_count_events(&w.p[me], IKE_EV_IKE_DOWN), 0);
+    char why[200];
+    ck_assert_msg(h_check_continuity(&w, why, sizeof(why)) == 2, "%s", why);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("exchange_lifetime");
@@ -223,6 +259,7 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, ike_rekey_responder_hold_ends_before_child_end_of_life, 0, 2);
     tcase_add_loop_test(tc, collision_loser_holds_requests_on_peer_survivor, 0, 2);
     tcase_add_loop_test(tc, child_rekey_queued_at_ike_rekey_waits_for_peer, 0, 2);
+    tcase_add_loop_test(tc, ike_rekey_due_on_full_queue_is_not_lost, 0, 2);
     suite_add_tcase(s, tc);
     return s;
 }
