@@ -306,9 +306,6 @@ struct ike_sa {
      * leaves no child is no close (exchange_info.c, seeds 68131, 39210). */
     uint64_t child_expired_ms;
     uint64_t last_heard_ms;
-    /* Our latest request's first send, and the round trip of the latest
-     * one answered without a retransmission (0: none yet). */
-    uint64_t req_sent_ms, rtt_ms;
     uint64_t created_ms, established_ms; /* INITIAL_CONTACT tells stale from new */
     uint64_t diag_esp_in;  /* inbound ESP packets at our request's latest retransmit */
     uint64_t diag_sent_ms; /* when that request first went out (diag_rec.c) */

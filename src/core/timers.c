@@ -179,16 +179,12 @@ void ike_timers_request_sent(struct ike_engine *e, struct ike_sa *sa, uint64_t n
     uint64_t at = now_ms + ike_retransmit_timeout_ms(c->retransmit_base_ms,
                                                      c->retransmit_factor_pct, sa->retransmits);
     sa->retransmit_at_ms = retransmit_before_end(sa, at, now_ms);
-    if (!sa->retransmits)
-        sa->req_sent_ms = now_ms;
     ike_timers_update(e, sa);
 }
 
 void ike_timers_response_received(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
 {
     ike_diag_answered(e, sa, now_ms); /* an "IKE blocked" warning recovered */
-    if (!sa->retransmits && sa->req_sent_ms && now_ms >= sa->req_sent_ms)
-        sa->rtt_ms = now_ms - sa->req_sent_ms; /* a clean sample: no retransmission */
     sa->retransmit_at_ms = 0;
     sa->retransmits = 0;
     ike_timers_heard(e, sa, now_ms);
@@ -311,16 +307,6 @@ void ike_timers_rekey_failed(struct ike_engine *e, struct ike_sa *sa, struct ike
                 wait = left - 1200;
             sa->wait_peer_child = true;
             *at = now_ms + wait;
-        } else if (!ch && sa->refused_peer_child && sa->rtt_ms) {
-            /* Under 1.5 s left, and each side refused the other: both
-             * exchanges are over, and the peer's Child rekey retries after
-             * 2 s or halfway to its end of life. Ours goes one round trip
-             * from now (2.25: not immediately), so it reaches the peer
-             * before that retry. 300-1000 ms met it three times in a row
-             * until the IKE SA expired (seed 206634 --rekey: IKE margin
-             * 1.6 s, one-way delays up to 208 ms, both SAs in their last
-             * 1.6 s). */
-            *at = now_ms + (sa->rtt_ms > 100 ? sa->rtt_ms : 100);
         } else {
             *at = now_ms + (ch ? 2000 + jitter % 1000 : 300 + jitter % 700);
         }
