@@ -677,11 +677,8 @@ bool ike_child_recreate(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms
     for (struct ike_child *c = sa->children; c; c = c->next)
         if ((c->state == CHILD_INSTALLED && !c->redundant) || c->state == CHILD_CREATING)
             return false; /* another child still carries the tunnel, or one is coming */
-    if (sa->out_task.type == TASK_CHILD_CREATE)
+    if (ike_task_has(sa, TASK_CHILD_CREATE))
         return false;
-    for (uint8_t k = 0; k < sa->n_pending; k++)
-        if (sa->pending[k].type == TASK_CHILD_CREATE)
-            return false;
     struct ike_task c = {.type = TASK_CHILD_CREATE};
     if (ike_task_queue(e, sa, &c, now_ms) < 0) {
         sa->recreate_at_ms = now_ms + 1000; /* queue full: ask again */

@@ -473,6 +473,7 @@ void ike_task_next(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms);
 void ike_task_clear(struct ike_engine *e, struct ike_task *t);
 void ike_task_drop(struct ike_engine *e, struct ike_sa *sa, uint8_t type, uint32_t del_spi);
 bool ike_task_deletes(const struct ike_task *t, uint32_t spi); /* a CHILD_DELETE naming spi */
+bool ike_task_has(const struct ike_sa *sa, uint8_t type);      /* outstanding or queued */
 /* A CHILD_DELETE's k-th SPI, k = 0 .. n_more: del_spi, then more_del[]. */
 static inline uint32_t ike_task_del_spi(const struct ike_task *t, int k)
 {
@@ -558,7 +559,7 @@ int ike_rekey_retry_with_group(struct ike_engine *e, struct ike_sa *sa, uint16_t
                                uint64_t now_ms);
 uint16_t ike_rekey_invalid_ke_group(const struct ike_payload_list *in);
 uint64_t ike_rekey_end_of_life(const struct ike_child *ch);
-uint64_t ike_rekey_requeue_at(const struct ike_child *ch, uint64_t now_ms);
+uint64_t ike_rekey_requeue_at(uint64_t expire_at_ms, uint64_t now_ms);
 uint64_t ike_rekey_passive_deadline(const struct ike_child *ch, uint64_t now_ms);
 uint64_t ike_rekey_passive_ike_wait(const struct ike_sa *sa);
 int ike_rekey_refuse(struct ike_engine *e, struct ike_sa *sa, const struct ike_hdr *h,

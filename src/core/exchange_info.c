@@ -147,10 +147,7 @@ static void recreate_if_crossed(struct ike_engine *e, struct ike_sa *sa, uint64_
     if (!sa->child_expired_ms ||
         now_ms > sa->child_expired_ms + ike_timers_retransmit_budget(&sa->conn->cfg))
         return;
-    bool deleting = sa->out_task.type == TASK_CHILD_DELETE;
-    for (uint8_t k = 0; !deleting && k < sa->n_pending; k++)
-        deleting = sa->pending[k].type == TASK_CHILD_DELETE;
-    if (deleting && ike_child_recreate(e, sa, now_ms))
+    if (ike_task_has(sa, TASK_CHILD_DELETE) && ike_child_recreate(e, sa, now_ms))
         ike_log(e, IKE_LOG_WARN,
                 "%s: the peer deleted our last Child SA while our DELETE of an expired one "
                 "was under way, creating a new one",

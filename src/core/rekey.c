@@ -86,15 +86,16 @@ uint64_t ike_rekey_end_of_life(const struct ike_child *ch)
     return ch->expire_at_ms > 1500 ? ch->expire_at_ms - 1500 : 0;
 }
 
-/* When a Child rekey the full task queue could not take asks again:
+/* When a rekey the full task queue could not take asks again (a Child
+ * rekey, or an IKE rekey: seed 271567, B71):
  * a second later, or every 200 ms once that second would end within 2 s
  * of the hard expiry (the kernel's may come 1 s early): with many tiny
  * children on one IKE SA the queue frees up within a few round trips,
  * and a retry a second later came after the kernel's hard expiry (seed
  * 18165). */
-uint64_t ike_rekey_requeue_at(const struct ike_child *ch, uint64_t now_ms)
+uint64_t ike_rekey_requeue_at(uint64_t expire_at_ms, uint64_t now_ms)
 {
-    if (ch->expire_at_ms && now_ms + 3000 >= ch->expire_at_ms)
+    if (expire_at_ms && now_ms + 3000 >= expire_at_ms)
         return now_ms + 200;
     return now_ms + 1000;
 }

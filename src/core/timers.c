@@ -400,7 +400,8 @@ static void expired_child_rekey(struct ike_engine *e, struct ike_child *ch, uint
 {
     ch->rekey_at_ms = 0;
     if (ike_rekey_child_queue(e, ch, now_ms) == IKE_ERR_BUSY)
-        ch->rekey_at_ms = ike_rekey_requeue_at(ch, now_ms); /* queue full: must not be lost */
+        ch->rekey_at_ms =
+            ike_rekey_requeue_at(ch->expire_at_ms, now_ms); /* queue full: must not be lost */
 }
 
 /* The peer replaced this child but never deleted it. */
@@ -467,8 +468,7 @@ static void expired_ike_rekey(struct ike_engine *e, struct ike_sa *sa, uint64_t 
     sa->rekey_at_ms = 0;
     if (ike_rekey_ike_queue(e, sa, now_ms) != IKE_ERR_BUSY)
         return;
-    bool near_end = sa->expire_at_ms && now_ms + 3000 >= sa->expire_at_ms;
-    sa->rekey_at_ms = now_ms + (near_end ? 200 : 1000);
+    sa->rekey_at_ms = ike_rekey_requeue_at(sa->expire_at_ms, now_ms);
 }
 
 static bool due(uint64_t at, uint64_t now_ms)

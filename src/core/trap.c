@@ -31,11 +31,8 @@ static bool tunnel_on_its_way(const struct ike_conn *c)
             continue;
         if (sa->state != IKE_SA_ESTABLISHED)
             return true; /* IKE_SA_INIT / IKE_AUTH under way */
-        if (sa->children || sa->out_task.type == TASK_CHILD_CREATE)
+        if (sa->children || ike_task_has(sa, TASK_CHILD_CREATE))
             return true;
-        for (uint8_t k = 0; k < sa->n_pending; k++)
-            if (sa->pending[k].type == TASK_CHILD_CREATE)
-                return true;
     }
     return false;
 }

@@ -131,6 +131,16 @@ static bool yield_pick(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
     return false;
 }
 
+bool ike_task_has(const struct ike_sa *sa, uint8_t type)
+{
+    if (sa->out_task.type == type)
+        return true;
+    for (uint8_t k = 0; k < sa->n_pending; k++)
+        if (sa->pending[k].type == type)
+            return true;
+    return false;
+}
+
 /* Start the next queued task if nothing is outstanding. */
 void ike_task_next(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
 {
@@ -226,7 +236,7 @@ static bool make_room_for_delete(struct ike_engine *e, struct ike_sa *sa, const 
             continue;
         struct ike_child *ch = ike_map_get(&e->child_by_spi, sa->pending[i].del_spi);
         if (ch && ch->ike == sa && ch->state == CHILD_INSTALLED)
-            ch->rekey_at_ms = ike_rekey_requeue_at(ch, now_ms);
+            ch->rekey_at_ms = ike_rekey_requeue_at(ch->expire_at_ms, now_ms);
         ike_task_drop(e, sa, TASK_CHILD_REKEY, sa->pending[i].del_spi);
         ike_timers_update(e, sa);
         return true;
