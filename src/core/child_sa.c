@@ -468,6 +468,19 @@ void ike_child_confirm(struct ike_engine *e, struct ike_child *ch)
     }
 }
 
+/* Whether another child with ch's selectors, one the peer has confirmed
+ * and not yet replaced, carries their outbound traffic now. */
+bool ike_child_policy_carried(struct ike_engine *e, const struct ike_child *ch)
+{
+    const struct ike_policy_ref *ref = ike_map_get(&e->pol_refs, policy_key(ch));
+    if (!ref)
+        return false;
+    for (const struct ike_child *u = ref->users; u; u = u->pol_next)
+        if (u != ch && u->spi_out == ref->pinned_spi)
+            return pin_rank(u) == 3 && !u->out_gone;
+    return false;
+}
+
 void ike_child_pin_outbound(struct ike_engine *e, struct ike_child *ch)
 {
     if (!ch->pol || ch->pol->pinned_spi == ch->spi_out)

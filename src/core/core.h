@@ -219,6 +219,7 @@ struct ike_setup {
     uint8_t ke_pub[IKE_KE_MAX]; /* our public value, kept for a COOKIE retry */
     size_t ke_pub_len;
     struct ike_child *first_child; /* negotiated in IKE_AUTH */
+    bool auth_resent;              /* our IKE_AUTH request went out more than once */
 };
 
 struct ike_sa {
@@ -422,6 +423,7 @@ void ike_child_pin_outbound(struct ike_engine *e, struct ike_child *ch);
 void ike_child_unpin(struct ike_engine *e, struct ike_child *ch);
 const struct ike_child *ike_child_unconfirmed_successor(const struct ike_child *ch);
 void ike_child_confirm(struct ike_engine *e, struct ike_child *ch);
+bool ike_child_policy_carried(struct ike_engine *e, const struct ike_child *ch);
 /* auto=route (child_sa.c): install or remove a conn's trap policy. */
 int ike_policy_trap(struct ike_engine *e, struct ike_conn *c, bool on);
 /* ACQUIRE from a trap: start the conn's tunnel unless one is on its way

@@ -176,18 +176,27 @@ static void established(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms
  * beside another IKE SA's child (both sides auto=start) it waits, like a
  * CREATE_CHILD_SA responder's, until the peer proves it got our response
  * (ike_child_confirm). Pinned at once, it black-holed our traffic when
- * that response was lost and the peer gave the setup up (seed 19013). */
+ * that response was lost and the peer gave the setup up (seed 19013).
+ * As initiator the response proves the peer made the child, but not
+ * when: to a retransmitted request the peer resends its cached answer
+ * unchanged (2.1), made when the first copy arrived, so the child may
+ * already have ended there (its lifetime is the peer's policy, 2.8).
+ * Beside a child the peer confirmed that carries our traffic now, such a
+ * child takes none: it waits for that one to leave, or for an exchange
+ * on it (its rekey's new SA takes traffic as any does). Pinned at once,
+ * it black-holed our traffic for an SA the peer had ended 6 s before
+ * (seed 302945, B74). */
 static int first_child_up(struct ike_engine *e, struct ike_sa *sa, struct ike_child *ch,
                           uint64_t now_ms)
 {
     int rc = ike_child_derive(e, sa, ch, NULL, 0, sa->setup->nonce_i, sa->setup->nonce_i_len,
                               sa->setup->nonce_r, sa->setup->nonce_r_len);
-    if (rc == 0) {
-        sa->setup->first_child = NULL;
-        ike_child_attach(e, sa, ch);
-        rc = ike_child_install(e, ch, now_ms, ch->we_initiated);
-    }
-    return rc;
+    if (rc < 0)
+        return rc;
+    bool pin = ch->we_initiated && !(sa->setup->auth_resent && ike_child_policy_carried(e, ch));
+    sa->setup->first_child = NULL;
+    ike_child_attach(e, sa, ch);
+    return ike_child_install(e, ch, now_ms, pin);
 }
 
 int ike_auth_process_request(struct ike_engine *e, struct ike_sa *sa, const struct ike_hdr *h,

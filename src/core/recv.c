@@ -91,6 +91,8 @@ static int recv_response(struct ike_engine *e, struct ike_sa *sa, const struct i
     if (rc < 0)
         return drop(e, from, "response failed to open", rc);
     follow_peer_port(e, sa, from, to);
+    if (sa->out_task.type == TASK_IKE_AUTH && sa->setup && sa->retransmits)
+        sa->setup->auth_resent = true; /* the answer may be a cached one (2.1) */
     ike_timers_response_received(e, sa, now_ms);
     switch (sa->out_task.type) {
     case TASK_IKE_AUTH:

@@ -6,8 +6,10 @@
  * the old IKE SA lost after its IKE rekey, a 2.8.2 collision whose
  * surviving SA the peer has not keyed yet, and a Child rekey queued when
  * the IKE rekey we answered moves it to the new IKE SA, and an IKE rekey
- * that falls due while the task queue is full. Each case is a seed of the
- * full rekey profile (tests/sim/regress/README.md B65-B68, B71).
+ * that falls due while the task queue is full; and a Child SA whose
+ * peer's copy ended while our IKE_AUTH waited for its answer. Each case is
+ * a seed of the full rekey profile (tests/sim/regress/README.md B65-B68,
+ * B71, B74).
  */
 #include <string.h>
 
@@ -249,6 +251,51 @@ START_TEST(ike_rekey_due_on_full_queue_is_not_lost)
 }
 END_TEST
 
+/* Seed 302945 --rekey (B74): both sides initiate (auto=start). The peer
+ * answers our IKE_AUTH for X at once, but that answer and its resends are
+ * lost; meanwhile the peer's own IKE SA Y comes up, its child carries our
+ * traffic, and X's child reaches its (the peer's) 6 s lifetime: the peer
+ * removes it, its DELETE queued behind its own rekey of it, which we
+ * cannot read yet. Our third retransmission gets the cached answer (RFC
+ * 7296 2.1: resent unchanged) and we install X's child. It must not take
+ * our traffic from Y's working, confirmed child: the answer says the peer
+ * made it, not that it still holds it. _i = who sets X up late. */
+START_TEST(late_auth_answer_does_not_take_over_working_child)
+{
+    int me = _i, peer = !_i;
+    cfg[peer].rekey = true;
+    cfg[peer].child_lifetime_ms = 6000;
+    cfg[peer].rekey_margin_ms = 2000;
+    cfg[peer].rekey_fuzz_pct = 0;
+    cfg[me].retransmit_base_ms = 2000; /* resends at 2, 6, 14 s */
+    cfg[me].retransmit_factor_pct = 200;
+    cfg[me].retransmit_tries = 5;
+    h_add_conns(&w, &cfg[0], &cfg[1]);
+    struct h_rule r = {
+        .from = peer, .exchange = IKE_AUTH, .response = 1, .count = 3, .action = H_DROP};
+    h_set_rule(&w, &r);
+    uint64_t t0 = w.now_ms;
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(ike_engine_initiate(w.p[i].e, "t", w.now_ms), 0);
+    h_advance(&w, 3000); /* Y and its child are up, X waits */
+    ck_assert_int_eq(h_ike_count(&w.p[me], "ESTABLISHED"), 1);
+    ck_assert_int_eq(h_child_count(&w.p[me]), 1);
+    w.check_continuity = true;
+    h_advance(&w, t0 + 13900 - w.now_ms); /* X's child ended at the peer at 6 s */
+    ck_assert_int_eq(r.matched, 3);
+    ck_assert_msg(!w.violation[0], "before the late answer: %s", w.violation);
+    h_advance(&w, 200); /* our retransmission at 14 s gets the cached answer */
+    ck_assert_int_eq(r.matched, 4);
+    ck_assert_int_eq(h_ike_count(&w.p[me], "ESTABLISHED"), 2);
+    ck_assert_msg(!w.violation[0], "the late answer's child took our traffic: %s", w.violation);
+    h_advance(&w, 10000); /* the peer's rekey and DELETE of the ended child */
+    ck_assert_msg(!w.violation[0], "%s", w.violation);
+    char why[200];
+    ck_assert_msg(h_check_continuity(&w, why, sizeof(why)) == 2, "%s", why);
+    ck_assert_int_eq(w.p[me].kernel_errors + w.p[peer].kernel_errors, 0);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("exchange_lifetime");
@@ -260,6 +307,7 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, collision_loser_holds_requests_on_peer_survivor, 0, 2);
     tcase_add_loop_test(tc, child_rekey_queued_at_ike_rekey_waits_for_peer, 0, 2);
     tcase_add_loop_test(tc, ike_rekey_due_on_full_queue_is_not_lost, 0, 2);
+    tcase_add_loop_test(tc, late_auth_answer_does_not_take_over_working_child, 0, 2);
     suite_add_tcase(s, tc);
     return s;
 }
