@@ -175,6 +175,14 @@ int ike_engine_foreach_conn(struct ike_engine *e, const char *conn,
                             void *ctx);
 /* IKE SAs of one connection (any state), without a walk. */
 size_t ike_engine_conn_sa_count(struct ike_engine *e, const char *conn);
+/* IKE SAs of one connection that are up, going, or being set up by US: a
+ * responder's half-open SA (the peer's IKE_SA_INIT answered, no IKE_AUTH
+ * yet) is not counted. Only the peer can complete it (RFC 7296 2.1) and it
+ * lingers for the half-open timeout after the peer gave up, so a caller
+ * that keeps a tunnel up (auto=start) asks this, not the count above,
+ * whether to initiate: initiating beside a live peer setup costs at worst
+ * a duplicate IKE SA, which both ends handle. Walks the conn's SAs. */
+size_t ike_engine_conn_own_sa_count(struct ike_engine *e, const char *conn);
 
 /* Keys a Child SA uses, for tests that compare both sides (not logged). */
 int ike_engine_child_keys(const struct ike_engine *e, uint32_t spi_in, struct ike_key *encr_in,

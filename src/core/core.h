@@ -398,6 +398,15 @@ struct ike_sa *ike_index_peer_next(const struct ike_sa *sa);
 
 /* ---- ike_sa.c ---- */
 struct ike_sa *ike_sa_new(struct ike_engine *e, struct ike_conn *conn, bool initiator);
+/* The peer's setup, not ours: a responder SA with IKE_SA_INIT answered and
+ * no IKE_AUTH yet. Only the peer's initiator can complete it (RFC 7296
+ * 2.1: the initiator alone retransmits), and nothing tells us when that
+ * initiator gives up: the SA then lingers until the half-open timeout
+ * (2.6, 30 s). So it never means "our tunnel is on its way". */
+static inline bool ike_sa_peers_half_open(const struct ike_sa *sa)
+{
+    return !sa->initiator && sa->state == IKE_SA_INIT_DONE;
+}
 void ike_sa_destroy(struct ike_engine *e, struct ike_sa *sa, int err);
 void ike_sa_set_state(struct ike_engine *e, struct ike_sa *sa, enum ike_sa_state to,
                       const char *reason);

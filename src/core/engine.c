@@ -513,6 +513,15 @@ size_t ike_engine_conn_sa_count(struct ike_engine *e, const char *conn)
     return c ? c->n_sas : 0;
 }
 
+size_t ike_engine_conn_own_sa_count(struct ike_engine *e, const char *conn)
+{
+    const struct ike_conn *c = ike_conn_find(e, conn);
+    size_t n = 0;
+    for (const struct ike_sa *sa = c ? c->sas : NULL; sa; sa = sa->conn_next)
+        n += !ike_sa_peers_half_open(sa);
+    return n;
+}
+
 int ike_engine_child_keys(const struct ike_engine *e, uint32_t spi_in, struct ike_key *encr_in,
                           struct ike_key *integ_in, struct ike_key *encr_out,
                           struct ike_key *integ_out)

@@ -20,15 +20,18 @@ static struct ike_conn *routed_conn(struct ike_engine *e, uint32_t reqid)
     return NULL;
 }
 
-/* Is a tunnel of this conn being made or up? Half-open IKE SAs, an IKE SA
- * with a live child, or one with a Child SA exchange queued or running. */
+/* Is a tunnel of this conn being made or up? Our own setups, an IKE SA
+ * with a live child, or one with a Child SA exchange queued or running.
+ * Not the peer's half-open SA: an ACQUIRE ignored for it waited for the
+ * kernel's next one (its acquire timeout, 30 s) when the peer had given
+ * up after losing our IKE_SA_INIT response. */
 static bool tunnel_on_its_way(const struct ike_conn *c)
 {
     if (c->trap->users)
         return true; /* a child holds the policy: the ACQUIRE raced it */
     for (const struct ike_sa *sa = c->sas; sa; sa = sa->conn_next) {
-        if (sa->state == IKE_SA_DELETING || sa->state == IKE_SA_DEAD)
-            continue;
+        if (sa->state == IKE_SA_DELETING || sa->state == IKE_SA_DEAD || ike_sa_peers_half_open(sa))
+            continue; /* the peer's half-open SA may be abandoned (core.h) */
         if (sa->state != IKE_SA_ESTABLISHED)
             return true; /* IKE_SA_INIT / IKE_AUTH under way */
         if (sa->children || ike_task_has(sa, TASK_CHILD_CREATE))

@@ -217,6 +217,47 @@ START_TEST(reload_keeps_the_tunnel)
 }
 END_TEST
 
+START_TEST(acquire_beside_the_peers_abandoned_setup)
+{
+    /* B73 (sim seeds 326699, 359224: there the auto=start supervisor
+     * waited the same way). The peer initiates, our IKE_SA_INIT responses
+     * are lost and it gives up: our half-open SA of its attempt lingers
+     * for the half-open timeout (30 s, RFC 7296 2.6), and only the peer
+     * could complete it (2.1). Traffic hitting the trap meanwhile must
+     * start our own setup; ignored, it waited for the kernel's next
+     * ACQUIRE (its acquire timeout, 30 s). */
+    cfg[1].retransmit_base_ms = 500;
+    cfg[1].retransmit_factor_pct = 100;
+    cfg[1].retransmit_tries = 2;
+    cfg[1].dpd_action = IKE_DPD_CLEAR;
+    h_add_conns(&w, &cfg[0], &cfg[1]);
+    h_drain(&w);
+    struct h_rule lost = {
+        .from = 0, .exchange = IKE_SA_INIT, .response = 1, .count = 100, .action = H_DROP};
+    h_set_rule(&w, &lost);
+    ck_assert_int_eq(ike_engine_initiate(w.p[1].e, "t", w.now_ms), 0);
+    h_run(&w, 5000);
+    h_set_rule(&w, NULL);
+    ck_assert_int_ge(lost.matched, 3);
+    ck_assert_int_eq(h_ike_count(&w.p[1], NULL), 0); /* the peer gave up */
+    ck_assert_int_eq(h_ike_count(&w.p[0], "INIT_DONE"), 1);
+    ck_assert_uint_eq(ike_engine_conn_sa_count(w.p[0].e, "t"), 1);
+    ck_assert_uint_eq(ike_engine_conn_own_sa_count(w.p[0].e, "t"), 0);
+    int sent = w.p[0].sent;
+    ck_assert_int_eq(acquire(), 0);
+    ck_assert_msg(w.p[0].sent > sent, "ACQUIRE ignored beside the peer's half-open SA");
+    h_run(&w, 2000);
+    ck_assert_int_eq(h_ike_count(&w.p[0], "ESTABLISHED"), 1);
+    ck_assert_int_eq(h_child_count(&w.p[0]), 1);
+    ck_assert_int_eq(h_child_count(&w.p[1]), 1);
+    ck_assert_uint_eq(ike_engine_conn_own_sa_count(w.p[0].e, "t"), 1);
+    char why[200];
+    ck_assert_msg(h_check_tunnel(&w, why, sizeof(why)) == 2, "%s", why);
+    ck_assert_int_eq(left_out()->action, IKE_POLICY_IPSEC);
+    ck_assert_int_eq(w.p[0].kernel_errors, 0);
+}
+END_TEST
+
 START_TEST(acquire_without_a_routed_conn)
 {
     cfg[0].auto_mode = IKE_AUTO_ADD;
@@ -251,6 +292,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, narrowed_child_beside_the_trap);
     tcase_add_loop_test(tc, removing_the_conn_removes_everything, 0, 4);
     tcase_add_test(tc, reload_keeps_the_tunnel);
+    tcase_add_test(tc, acquire_beside_the_peers_abandoned_setup);
     tcase_add_test(tc, acquire_without_a_routed_conn);
     tcase_add_test(tc, route_needs_both_endpoints);
     suite_add_tcase(s, tc);

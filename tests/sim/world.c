@@ -381,11 +381,14 @@ static void apply_kop(struct sim_world *w, struct sim_peer *p, struct ike_kernel
     }
 }
 
+/* auto=start keeps the tunnel up: with no IKE SA of ours (the peer's
+ * half-open ones do not count, ike_engine_conn_own_sa_count), initiate
+ * again after a short random pause. */
 static void arm_supervisor(struct sim_world *w, int i)
 {
     struct sim_peer *p = &w->p[i];
     if (!w->o->supervisor || !w->sc->side[i].auto_start || p->stopped || w->shutting_down ||
-        p->reinit_at_ms || ike_engine_ike_sa_count(p->e))
+        p->reinit_at_ms || ike_engine_conn_own_sa_count(p->e, "sim"))
         return;
     p->reinit_at_ms = w->now_ms + sim_range(&w->net_rng, 500, 3000);
     sim_tracef(w, "%s: supervisor: no IKE SA, re-initiate in %llu ms", p->name,
@@ -695,7 +698,7 @@ bool sim_step(struct sim_world *w, uint64_t until_ms)
         break;
     case K_REINIT:
         w->p[bi].reinit_at_ms = 0;
-        if (!ike_engine_ike_sa_count(w->p[bi].e) && !w->shutting_down) {
+        if (!ike_engine_conn_own_sa_count(w->p[bi].e, "sim") && !w->shutting_down) {
             sim_tracef(w, "%s: supervisor: initiate", w->p[bi].name);
             ike_engine_initiate(w->p[bi].e, "sim", w->now_ms);
         }
