@@ -301,6 +301,9 @@ struct ike_sa {
     /* Timers (timers.c owns the rules). 0 = not armed. */
     uint64_t retransmit_at_ms, dpd_at_ms, half_open_at_ms, expire_at_ms;
     uint64_t rekey_at_ms, delete_at_ms;
+    /* REKEYED, waiting for the peer's DELETE (delete_at_ms armed): ask on
+     * it whether the peer still holds it (rekey_ike.c, B72). */
+    uint64_t probe_at_ms;
     uint64_t recreate_at_ms; /* a Child SA to make again once the queue has room */
     /* When a Child SA of ours last reached its hard lifetime here (its
      * DELETE then goes to the peer): a peer's DELETE that crosses it and
@@ -601,6 +604,12 @@ void ike_rekey_peer_has_new(struct ike_engine *e, struct ike_sa *n, uint64_t now
  * passive wait starts again (it may still lack the answer that made the
  * new SA). */
 void ike_rekey_peer_retransmits(struct ike_engine *e, struct ike_sa *old, uint64_t now_ms);
+/* B72: an SA we hold REKEYED for the peer's DELETE: (re)arm the liveness
+ * check on it one estimated peer retransmit budget after the last word;
+ * run it; and when it goes unanswered, drop the SA (true if handled). */
+void ike_rekey_probe_later(struct ike_engine *e, struct ike_sa *old, uint64_t now_ms);
+void ike_rekey_probe_old(struct ike_engine *e, struct ike_sa *old, uint64_t now_ms);
+bool ike_rekey_probe_unanswered(struct ike_engine *e, struct ike_sa *sa);
 /* Forget references to a child or IKE SA about to be freed. */
 void ike_rekey_forget_child(struct ike_child *ch);
 int ike_nonce_cmp(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len);

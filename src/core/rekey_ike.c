@@ -115,6 +115,15 @@ uint64_t ike_rekey_passive_ike_wait(const struct ike_sa *sa)
     return wait > PASSIVE_DELETE_TIMEOUT_MS ? wait : PASSIVE_DELETE_TIMEOUT_MS;
 }
 
+/* `old` is REKEYED and its DELETE is the peer's to send (2.18, 2.8.2):
+ * wait for it, asking on `old` meanwhile whether the peer still holds it
+ * (ike_rekey_probe_later). */
+static void await_peer_delete(struct ike_engine *e, struct ike_sa *old, uint64_t now_ms)
+{
+    old->delete_at_ms = now_ms + ike_rekey_passive_ike_wait(old);
+    ike_rekey_probe_later(e, old, now_ms);
+}
+
 static void delete_ike_sa(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
 {
     struct ike_task t = {.type = TASK_IKE_DELETE};
@@ -207,8 +216,8 @@ static void resolve_ike_collision(struct ike_engine *e, struct ike_sa *old, uint
          * 96780 --rekey: our Child rekey on it overtook the answer). The
          * winner's DELETE of old, or anything heard on it, releases
          * (hold_for_peer above). */
-        delete_ike_sa(e, ours, now_ms);                               /* we made it, we delete it */
-        old->delete_at_ms = now_ms + ike_rekey_passive_ike_wait(old); /* the winner deletes old */
+        delete_ike_sa(e, ours, now_ms);    /* we made it, we delete it */
+        await_peer_delete(e, old, now_ms); /* the winner deletes old */
     } else {
         /* We won, the peer deletes its redundant SA. It can do so only
          * once it has our response to its rekey, which it may still be
@@ -347,7 +356,7 @@ static void ike_rekeyed(struct ike_engine *e, struct ike_sa *old, struct ike_sa 
         n->passive_old = ike_sa_our_spi(old);
         hold_for_peer(e, n, old, now_ms);
         move_children(e, old, n);
-        old->delete_at_ms = now_ms + ike_rekey_passive_ike_wait(old);
+        await_peer_delete(e, old, now_ms);
         ike_timers_update(e, old);
         inherit_collision(old, n);
     }
@@ -392,10 +401,66 @@ void ike_rekey_peer_retransmits(struct ike_engine *e, struct ike_sa *old, uint64
     if (old->state != IKE_SA_REKEYED || !old->delete_at_ms)
         return;
     uint64_t at = now_ms + ike_rekey_passive_ike_wait(old);
-    if (at > old->delete_at_ms) {
+    if (at > old->delete_at_ms)
         old->delete_at_ms = at;
-        ike_timers_update(e, old);
-    }
+    ike_rekey_probe_later(e, old, now_ms); /* it still holds old */
+    ike_timers_update(e, old);
+}
+
+/* B72 (seeds 368433, 374299 --rekey): the peer rekeyed IKE SA `old` (or
+ * won a collision over it), we answered, and every try of its DELETE of
+ * old was lost; the peer gave up on it after its retransmit budget (3.5
+ * and 7 s there; an unanswered DELETE of a replaced SA is no verdict) and
+ * dropped it, while we kept old REKEYED, nothing outstanding, for the
+ * 30 s floor of ike_rekey_passive_ike_wait. The floor must stay: a peer
+ * that lacks our answer may retransmit its rekey slowly (B55), and our
+ * own DELETE would make it drop the children with old (1.4.1, 2.25.2).
+ * But we can ask without that risk: an empty INFORMATIONAL request on old
+ * (a liveness check, 2.4) is answered by a peer that holds old in any
+ * state, waiting for our answer or still retransmitting its DELETE, and
+ * by nobody once the peer dropped it. So one estimated peer retransmit
+ * budget (ours + 2 s, as ike_rekey_peer_has_new) after the last word
+ * heard on old, we ask; an answer re-arms the question (anything heard on
+ * old does: ike_timers_heard), silence for our whole budget drops old
+ * (ike_rekey_probe_unanswered), no verdict on the peer: old carries no
+ * tunnel, and the new SA answers for itself. */
+void ike_rekey_probe_later(struct ike_engine *e, struct ike_sa *old, uint64_t now_ms)
+{
+    (void)e;
+    old->probe_at_ms = 0;
+    if (old->state != IKE_SA_REKEYED || !old->delete_at_ms)
+        return;
+    uint64_t at = now_ms + ike_timers_retransmit_budget(&old->conn->cfg) + 2000;
+    if (at < old->delete_at_ms)
+        old->probe_at_ms = at;
+}
+
+void ike_rekey_probe_old(struct ike_engine *e, struct ike_sa *old, uint64_t now_ms)
+{
+    old->probe_at_ms = 0;
+    /* A request of ours still outstanding asks the same: its answer re-arms
+     * the question, its timeout drops old. */
+    if (old->state != IKE_SA_REKEYED || !old->delete_at_ms || old->out_task.type != TASK_NONE ||
+        old->n_pending)
+        return;
+    ike_log(e, IKE_LOG_INFO,
+            "IKE SA %016llx_%016llx: replaced by the peer's rekey, its DELETE has not come: "
+            "asking whether the peer still holds it",
+            (unsigned long long)old->spi_i, (unsigned long long)old->spi_r);
+    struct ike_task t = {.type = TASK_DPD};
+    ike_task_queue(e, old, &t, now_ms);
+}
+
+bool ike_rekey_probe_unanswered(struct ike_engine *e, struct ike_sa *sa)
+{
+    if (sa->state != IKE_SA_REKEYED || sa->out_task.type != TASK_DPD)
+        return false;
+    ike_log(e, IKE_LOG_INFO,
+            "IKE SA %016llx_%016llx: replaced by the peer's rekey and no longer answered: the "
+            "peer dropped it (its DELETE was lost), dropping it too",
+            (unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r);
+    ike_sa_destroy(e, sa, 0); /* replaced: no IKE_DOWN, no verdict */
+    return true;
 }
 
 /* The peer has our new IKE SA: our queued requests may go (at once, from
@@ -427,7 +492,7 @@ static int ike_rekey_failed(struct ike_engine *e, struct ike_sa *sa, int err,
          * SA never timed out, stayed REKEYED for good, and once the new
          * SA died (the peer never got our response to its rekey) the
          * conn held an IKE SA and nothing re-initiated (seed 55270). */
-        sa->delete_at_ms = now_ms + ike_rekey_passive_ike_wait(sa);
+        await_peer_delete(e, sa, now_ms);
         ike_timers_update(e, sa);
     } else {
         ike_timers_rekey_failed(e, sa, NULL, err, now_ms);

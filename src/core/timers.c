@@ -31,6 +31,9 @@
  *   delete_at_ms      an SA replaced by the peer's rekey whose DELETE never
  *                     came: 30 s later we delete it ourselves, so nothing
  *                     stale stays behind.
+ *   probe_at_ms       such an SA, one estimated peer retransmit budget after
+ *                     the last word on it: ask whether the peer still holds
+ *                     it (an empty INFORMATIONAL); unanswered, it goes.
  *   recreate_at_ms    a Child SA expired without a replacement: make one
  *                     again once the task queue has room, or 1.5 s after
  *                     the peer refused it with TEMPORARY_FAILURE (2.25).
@@ -111,6 +114,7 @@ void ike_timers_update(struct ike_engine *e, struct ike_sa *sa)
     uint64_t d = earliest(earliest(sa->retransmit_at_ms, sa->half_open_at_ms),
                           earliest(sa->dpd_at_ms, sa->expire_at_ms));
     d = earliest(d, earliest(sa->rekey_at_ms, sa->delete_at_ms));
+    d = earliest(d, sa->probe_at_ms);
     d = earliest(d, earliest(sa->hold_until_ms, sa->recreate_at_ms));
     d = earliest(d, sa->yield_until_ms);
     for (struct ike_child *c = sa->children; c; c = c->next)
@@ -194,6 +198,7 @@ void ike_timers_heard(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
 {
     sa->last_heard_ms = now_ms;
     ike_rekey_release_hold(e, sa, now_ms);
+    ike_rekey_probe_later(e, sa, now_ms); /* a REKEYED SA the peer still holds */
     if (sa->passive_old)
         ike_rekey_peer_has_new(e, sa, now_ms); /* its DELETE of the old SA is out */
     if (sa->state == IKE_SA_ESTABLISHED && sa->conn->cfg.dpd_delay_ms)
@@ -344,6 +349,8 @@ static void expired_retransmit(struct ike_engine *e, struct ike_sa *sa, uint64_t
     if (!sa->out_req)
         return;
     if (sa->retransmits >= c->retransmit_tries) {
+        if (ike_rekey_probe_unanswered(e, sa))
+            return; /* a replaced SA the peer dropped: no verdict */
         ike_log(e, IKE_LOG_WARN,
                 "IKE SA %016llx_%016llx: no answer to request #%u after %u retransmits; "
                 "peer %s dead or IKE blocked",
@@ -503,6 +510,11 @@ static bool run_sa(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
         }
         struct ike_task t = {.type = TASK_IKE_DELETE};
         ike_task_queue(e, sa, &t, now_ms);
+        if (sa->state == IKE_SA_DEAD)
+            return false;
+    }
+    if (due(sa->probe_at_ms, now_ms)) {
+        ike_rekey_probe_old(e, sa, now_ms); /* does the peer still hold it? */
         if (sa->state == IKE_SA_DEAD)
             return false;
     }

@@ -144,13 +144,15 @@ bool ike_task_has(const struct ike_sa *sa, uint8_t type)
 /* Start the next queued task if nothing is outstanding. */
 void ike_task_next(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
 {
-    /* A replaced IKE SA still carries its own DELETE. A new one we made as
+    /* A replaced IKE SA still carries its own DELETE, and the question
+     * whether the peer still holds it (rekey_ike.c B72). A new one we made as
      * rekey responder waits until the peer has it (rekey_ike.c). */
     if (sa->hold_until_ms > now_ms)
         return;
     while (sa->out_task.type == TASK_NONE && sa->n_pending && yield_pick(e, sa, now_ms) &&
            (sa->state == IKE_SA_ESTABLISHED ||
-            (sa->state == IKE_SA_REKEYED && sa->pending[0].type == TASK_IKE_DELETE))) {
+            (sa->state == IKE_SA_REKEYED &&
+             (sa->pending[0].type == TASK_IKE_DELETE || sa->pending[0].type == TASK_DPD)))) {
         sa->out_task = sa->pending[0];
         memmove(&sa->pending[0], &sa->pending[1], --sa->n_pending * sizeof(sa->pending[0]));
         memset(&sa->pending[sa->n_pending], 0, sizeof(sa->pending[0]));

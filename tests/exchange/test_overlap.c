@@ -3,8 +3,10 @@
  * work on the same IKE SA: a 2.8.2 collision whose partner SA is rekeyed
  * before the collision is decided, a Child DELETE outstanding on the old
  * IKE SA when the peer deletes it, and the peer's DELETE of the old IKE SA
- * lost for good while the new one is in use, and an IKE rekey lost when
- * its next retransmission would come after the IKE SA's lifetime. Both
+ * lost for good while the new one is in use or, unused, after the peer
+ * dropped the old one (asked on it, it no longer answers), and an IKE
+ * rekey lost when its next retransmission would come after the IKE SA's
+ * lifetime. Both
  * peers must end agreeing on which IKE SAs and Child SAs exist, well
  * before the 30 s passive-delete timeout could tidy up, and that timeout
  * must wait while the peer still retransmits its rekey.
@@ -230,6 +232,38 @@ START_TEST(old_ike_sa_goes_soon_after_peer_uses_new)
 }
 END_TEST
 
+START_TEST(old_ike_sa_goes_when_peer_dropped_it)
+{
+    /* B72 (seeds 368433, 374299 --rekey): b rekeys IKE SA A, a answers
+     * (A REKEYED, new SA N); every try of b's DELETE of A is lost and b
+     * drops A after its retransmit budget (3.5 s; no verdict on a
+     * replaced SA). b sends nothing on N, so B48's cut never comes: a kept
+     * A REKEYED, nothing outstanding, for its 30 s floor. a now asks on A
+     * (an empty INFORMATIONAL, 2.4) one estimated peer budget after the
+     * last word (3.5 + 2 s); b, without A, cannot answer, and a drops A
+     * after its own budget, about 9 s after the rekey: no verdict on b,
+     * N and the child stay. */
+    int a = _i & 1, b = !a;
+    short_rt = true;
+    world(5 + (uint64_t)_i);
+    short_rt = false;
+    /* b: D(A) --X, and both retransmissions */
+    struct h_rule r = {
+        .from = b, .exchange = INFORMATIONAL, .response = 0, .count = 3, .action = H_DROP};
+    h_set_rule(&w, &r);
+    ck_assert_int_eq(ike_engine_rekey(w.p[b].e, "t", true, w.now_ms), 0);
+    h_advance(&w, 5000); /* b gave A up */
+    ck_assert_int_eq(r.matched, 3);
+    ck_assert_int_eq(h_ike_count(&w.p[b], NULL), 1);
+    ck_assert_int_eq(h_ike_count(&w.p[a], "REKEYED"), 1);
+    h_advance(&w, 7000); /* a asks at 5.5 s and gives up 3.5 s later */
+    ck_assert_int_eq(h_ike_count(&w.p[a], "REKEYED"), 0);
+    ck_assert_msg(h_log_has(&w.p[a], "asking whether the peer still holds it"), "a never asked");
+    ck_assert_int_eq(h_count_events(&w.p[a], IKE_EV_IKE_DOWN), 0); /* no verdict */
+    assert_agree((uint64_t)_i, 1);
+}
+END_TEST
+
 START_TEST(ike_rekey_retransmitted_before_lifetime_ends)
 {
     /* Seed 57224 --rekey: a's IKE rekey starts 1.5 s before its IKE SA's
@@ -349,6 +383,7 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, collision_partner_rekeyed_by_us, 0, 2);
     tcase_add_loop_test(tc, delete_of_expired_child_outlives_old_ike_sa, 0, 4);
     tcase_add_loop_test(tc, old_ike_sa_goes_soon_after_peer_uses_new, 0, 2);
+    tcase_add_loop_test(tc, old_ike_sa_goes_when_peer_dropped_it, 0, 2);
     tcase_add_loop_test(tc, ike_rekey_retransmitted_before_lifetime_ends, 0, 2);
     tcase_add_loop_test(tc, child_rekey_on_new_ike_sa_during_collision, 0, 2);
     tcase_add_loop_test(tc, old_ike_sa_waits_while_peer_retransmits_its_rekey, 0, 4);
