@@ -604,6 +604,10 @@ void ike_rekey_peer_has_new(struct ike_engine *e, struct ike_sa *n, uint64_t now
  * passive wait starts again (it may still lack the answer that made the
  * new SA). */
 void ike_rekey_peer_retransmits(struct ike_engine *e, struct ike_sa *old, uint64_t now_ms);
+/* The peer deleted a child of reqid: the peer's redundant SA of a 2.8.1
+ * collision we won stands if nothing else carries the tunnel (B76). */
+void ike_rekey_redundant_stands(struct ike_engine *e, struct ike_sa *sa, uint32_t reqid,
+                                uint64_t now_ms);
 /* B72: an SA we hold REKEYED for the peer's DELETE: (re)arm the liveness
  * check on it one estimated peer retransmit budget after the last word;
  * run it; and when it goes unanswered, drop the SA (true if handled). */

@@ -127,7 +127,9 @@ static int delete_children(struct ike_engine *e, struct ike_sa *sa,
         ike_log(e, IKE_LOG_INFO, "Child SA %08x/%08x deleted by peer", ch->spi_in, ch->spi_out);
         ike_diag_peer_deleted(e, ch, e->now_ms); /* before our rekey: the peer's lifetime */
         *from = ch->ike;
+        uint32_t reqid = ch->reqid;
         ike_child_remove(e, ch, 0);
+        ike_rekey_redundant_stands(e, *from, reqid, e->now_ms); /* B76 */
     }
     return 0;
 }

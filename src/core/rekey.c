@@ -615,3 +615,49 @@ int ike_rekey_child_process_request(struct ike_engine *e, struct ike_sa *sa,
     child_replaced_by_peer(e, old, ch, now_ms);
     return 0;
 }
+
+/* B76 (regress seed 28377 --rekey, on B72's course): both peers rekeyed
+ * Child SA X at once and we won the 2.8.1 collision: the peer's new SA R
+ * is redundant, its creator deletes it (we wait the passive deadline).
+ * But our answer that made R was lost, and before the peer's
+ * retransmission got it resent the peer had lost X to our DELETE and our
+ * surviving SA S to its hard expiry (its lifetimes were shorter): it saw
+ * no collision, nothing being left for R to be redundant with, took R for
+ * its plain rekey of X, and deleted S. R was the tunnel's only Child SA at
+ * both ends, yet we refused the peer's rekey of it (CHILD_SA_NOT_FOUND,
+ * for a redundant SA) and deleted it at its passive deadline: no Child SA
+ * left at either end and nobody to make one (391 s down). Redundancy is
+ * relative to the survivor (2.8.1: two SAs for one pair of selectors):
+ * once the peer deletes the survivor and nothing else of ours carries
+ * those selectors, R is the tunnel's SA again: kept, rekeyed, carrying
+ * our traffic. Called after the peer's DELETE removed a child of `reqid`. */
+void ike_rekey_redundant_stands(struct ike_engine *e, struct ike_sa *sa, uint32_t reqid,
+                                uint64_t now_ms)
+{
+    struct ike_child *red = NULL;
+    for (struct ike_child *c = sa->children; c; c = c->next) {
+        if (c->reqid != reqid)
+            continue;
+        if (c->redundant && !c->we_initiated && c->state == CHILD_INSTALLED)
+            red = c;
+        else if (c->state == CHILD_INSTALLED || c->state == CHILD_REKEYING ||
+                 c->state == CHILD_CREATING)
+            return; /* another SA carries the tunnel, or one is coming */
+    }
+    if (!red)
+        return;
+    ike_log(e, IKE_LOG_INFO,
+            "%s: the peer deleted the survivor of a rekey collision: its Child SA %08x/%08x is "
+            "no longer redundant",
+            sa->conn->cfg.name, red->spi_in, red->spi_out);
+    const struct ike_conn_cfg *c = &sa->conn->cfg;
+    red->redundant = false;
+    red->delete_at_ms = 0;
+    if (c->rekey && red->expire_at_ms) {
+        uint64_t at =
+            red->expire_at_ms > c->rekey_margin_ms ? red->expire_at_ms - c->rekey_margin_ms : 0;
+        red->rekey_at_ms = at > now_ms ? at : now_ms;
+    }
+    ike_child_pin_outbound(e, red);
+    ike_timers_update(e, sa);
+}

@@ -36,16 +36,15 @@ static void world(uint64_t seed)
 static void assert_one_tunnel(uint64_t seed, uint64_t order)
 {
     char why[200];
-    ck_assert_msg(!w.violation[0], "seed %llu order %llu: continuity: %s",
-                  (unsigned long long)seed, (unsigned long long)order, w.violation);
+    ck_assert_msg(!w.violation[0], "seed %llu order %llu: continuity: %s", (unsigned long long)seed,
+                  (unsigned long long)order, w.violation);
     for (int i = 0; i < 2; i++) {
-        ck_assert_msg(h_ike_count(&w.p[i], NULL) == 1 && h_child_count(&w.p[i]) == 1 &&
-                          ike_kmem_sa_count(w.p[i].kmem) == 2 &&
-                          ike_kmem_policy_count(w.p[i].kmem) == 3,
-                      "seed %llu order %llu: %s holds %d IKE SA, %d children, %zu kernel SAs",
-                      (unsigned long long)seed, (unsigned long long)order, w.p[i].name,
-                      h_ike_count(&w.p[i], NULL), h_child_count(&w.p[i]),
-                      ike_kmem_sa_count(w.p[i].kmem));
+        ck_assert_msg(
+            h_ike_count(&w.p[i], NULL) == 1 && h_child_count(&w.p[i]) == 1 &&
+                ike_kmem_sa_count(w.p[i].kmem) == 2 && ike_kmem_policy_count(w.p[i].kmem) == 3,
+            "seed %llu order %llu: %s holds %d IKE SA, %d children, %zu kernel SAs",
+            (unsigned long long)seed, (unsigned long long)order, w.p[i].name,
+            h_ike_count(&w.p[i], NULL), h_child_count(&w.p[i]), ike_kmem_sa_count(w.p[i].kmem));
         ck_assert_int_eq(w.p[i].kernel_errors, 0);
     }
     ck_assert_msg(h_check_tunnel(&w, why, sizeof(why)) == 2, "seed %llu order %llu: %s",
@@ -112,8 +111,8 @@ START_TEST(collision_with_lost_request)
     int lost = _i & 1, ike = _i >> 1;
     for (uint64_t seed = 1; seed <= SEEDS; seed++) {
         world(seed);
-        struct h_rule r = {.from = lost, .exchange = CREATE_CHILD_SA, .response = 0, .count = 1,
-                           .action = H_DROP};
+        struct h_rule r = {
+            .from = lost, .exchange = CREATE_CHILD_SA, .response = 0, .count = 1, .action = H_DROP};
         h_set_rule(&w, &r);
         ike_engine_rekey(w.p[0].e, "t", ike, w.now_ms);
         ike_engine_rekey(w.p[1].e, "t", ike, w.now_ms);
@@ -122,6 +121,67 @@ START_TEST(collision_with_lost_request)
         assert_one_tunnel(seed, 0);
         h_free(&w);
     }
+    world(1);
+}
+END_TEST
+
+START_TEST(redundant_sa_stands_when_peer_deletes_survivor)
+{
+    /* B76 (regress seed 28377 --rekey on B72's course), 2.8.1: both
+     * peers rekey Child SA X at once; a's answer to b's request (b's new
+     * SA R) is lost. a decides at once: in the runs counted R has the
+     * lowest nonce, so a's new SA S survives, a deletes X, and waits for
+     * b to delete R. b lost X to that DELETE, then S to its hard expiry
+     * (b's lifetimes are shorter) before its retransmission got the
+     * answer: b saw no collision (nothing left to be redundant with), took
+     * R for its plain rekey, and deleted S. a still held R as redundant:
+     * it refused b's rekey of R (CHILD_SA_NOT_FOUND) and deleted R at its
+     * passive deadline, the last Child SA at both ends; nobody made one
+     * again. With S gone by b's own DELETE, R is the tunnel's SA. */
+    int a = _i, b = !a, hit = 0;
+    for (uint64_t seed = 1; seed <= 2 * SEEDS; seed++) {
+        world(seed * 10 + (uint64_t)_i);
+        /* a: CREATE_CHILD_SA response to b's rekey of X --X */
+        struct h_rule r = {
+            .from = a, .exchange = CREATE_CHILD_SA, .response = 1, .count = 1, .action = H_DROP};
+        h_set_rule(&w, &r);
+        both_rekey(0);
+        h_advance(&w, 100); /* a decided, b lost X to a's DELETE */
+        if (!h_log_has(&w.p[a], "the peer's new Child SA")) {
+            h_free(&w);
+            continue; /* a lost the collision: b deletes its own redundant SA */
+        }
+        hit++;
+        /* b: S reaches its hard lifetime (the kernel's event). b has no
+         * SA to send on until the answer comes: no continuity from here,
+         * the end state is checked below. */
+        w.check_continuity = false;
+        const struct ike_event *ev = h_last_event(&w.p[b], IKE_EV_CHILD_UP);
+        struct ike_kernel_event kev = {.type = IKE_KEV_EXPIRE_HARD};
+        kev.sa.spi = ev->child_spi_in;
+        kev.sa.proto = IKE_IPPROTO_ESP;
+        ck_assert_int_eq(ike_engine_kernel_event(w.p[b].e, &kev, w.now_ms), 0);
+        h_run(&w, 10000); /* b's retransmission gets R, then b deletes S */
+        h_set_rule(&w, NULL);
+        w.check_continuity = true;
+        /* b: CREATE_CHILD_SA {N(REKEY_SA, R), ...} --> (and of any other
+         * child b made meanwhile) */
+        ck_assert_int_eq(ike_engine_rekey(w.p[b].e, "t", false, w.now_ms), 0);
+        h_run(&w, 60000); /* past a's passive deadline of R */
+        ck_assert_msg(!h_log_has(&w.p[a], "with CHILD_SA_NOT_FOUND"),
+                      "seed %llu: a refused b's rekey of R, which b holds as its own",
+                      (unsigned long long)seed);
+        ck_assert_msg(!w.violation[0], "seed %llu: continuity: %s", (unsigned long long)seed,
+                      w.violation);
+        int n = h_child_count(&w.p[a]);
+        ck_assert_msg(n > 0 && n == h_child_count(&w.p[b]), "seed %llu: %d and %d Child SAs",
+                      (unsigned long long)seed, n, h_child_count(&w.p[b]));
+        char why[200];
+        ck_assert_msg(h_check_tunnel(&w, why, sizeof(why)) == 2 * n, "seed %llu: %s",
+                      (unsigned long long)seed, why);
+        h_free(&w);
+    }
+    ck_assert_int_gt(hit, 0);
     world(1);
 }
 END_TEST
@@ -239,6 +299,7 @@ static Suite *make_suite(void)
     tcase_set_timeout(tc, getenv("H_DEEP") ? 3600 : 300);
     tcase_add_loop_test(tc, simultaneous_rekeys, 0, 4);
     tcase_add_loop_test(tc, collision_with_lost_request, 0, 4);
+    tcase_add_loop_test(tc, redundant_sa_stands_when_peer_deletes_survivor, 0, 2);
     tcase_add_loop_test(tc, rekey_vs_delete, 0, 2);
     tcase_add_loop_test(tc, ike_rekey_vs_ike_delete, 0, 2);
     tcase_add_loop_test(tc, initial_contact_during_ike_collision, 0, 4);
