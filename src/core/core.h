@@ -282,11 +282,10 @@ struct ike_sa {
     uint64_t yield_until_ms;
     /* The mirror case: while our IKE rekey was outstanding we refused the
      * peer's Child rekey or create (TEMPORARY_FAILURE, 2.25.2). If the
-     * peer refuses that IKE rekey in turn, it is busy retrying its Child
-     * work, which may be near its end of life: our retry waits for that
-     * Child exchange and the DELETE that ends it (wait_peer_child, at most
-     * IKE_REKEY_AFTER_CHILD_MS; timers.c, seeds 22077, 23501). Both
-     * cleared by each new IKE rekey request. */
+     * peer refuses that IKE rekey in turn, the refusal was mutual and our
+     * IKE rekey retries first, unless the peer's Child exchange comes
+     * first: then it waits for the DELETE that ends it (wait_peer_child;
+     * timers.c). Both cleared by each new IKE rekey request. */
     bool refused_peer_child, wait_peer_child;
     /* Child SPIs (our outbound) the peer deleted while our request
      * gone_msg_id, a CREATE_CHILD_SA, was outstanding, before we knew
@@ -310,6 +309,13 @@ struct ike_sa {
      * leaves no child is no close (exchange_info.c, seeds 68131, 39210). */
     uint64_t child_expired_ms;
     uint64_t last_heard_ms;
+    /* Our latest request's first send, and the round trip of the latest
+     * one answered without a retransmission (0: none yet). */
+    uint64_t req_sent_ms, rtt_ms;
+    /* When we last refused the peer's IKE rekey as busy with a Child
+     * exchange of ours (2.25.1): if the peer refuses that Child exchange
+     * in turn, the refusal was mutual (timers.c). */
+    uint64_t refused_ike_ms;
     uint64_t created_ms, established_ms; /* INITIAL_CONTACT tells stale from new */
     uint64_t diag_esp_in;  /* inbound ESP packets at our request's latest retransmit */
     uint64_t diag_sent_ms; /* when that request first went out (diag_rec.c) */
@@ -469,6 +475,7 @@ void ike_timers_child_installed(struct ike_engine *e, struct ike_child *ch, uint
 uint64_t ike_timers_child_lifetime(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms);
 /* How long a peer with our settings keeps retransmitting one request. */
 uint64_t ike_timers_retransmit_budget(const struct ike_conn_cfg *c);
+void ike_timers_peer_child_started(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms);
 void ike_timers_peer_child_done(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms);
 void ike_timers_rekey_failed(struct ike_engine *e, struct ike_sa *sa, struct ike_child *ch, int err,
                              uint64_t now_ms);
@@ -559,13 +566,8 @@ int ike_ts_to_selector(const struct ike_ts *ts, struct ike_addr *addr, uint8_t *
 /* ---- rekey.c, rekey_ike.c ---- */
 #define PASSIVE_DELETE_TIMEOUT_MS 30000 /* a replaced SA whose DELETE never came */
 #define IKE_REKEY_YIELD_MS        1500  /* the peer retries a refused IKE rekey within 1 s */
-/* Our IKE rekey retry after a mutual refusal with the peer's Child work,
- * unless the peer's DELETE ends that work sooner: sooner than the peer's
- * B20 pause (IKE_REKEY_YIELD_MS), so an unhurried Child rekey still lets
- * the IKE rekey go first. */
-#define IKE_REKEY_AFTER_CHILD_MS 1000
-#define IKE_REKEY_HOLD_MS        2000 /* a new IKE SA we answered: wait this long at most for the peer */
-#define IKE_REKEY_HOLD_MIN_MS    500 /* ...at least, when a child's rekey cannot wait that long */
+#define IKE_REKEY_HOLD_MS         2000 /* a new IKE SA we answered: wait this long at most for the peer */
+#define IKE_REKEY_HOLD_MIN_MS     500 /* ...at least, when a child's rekey cannot wait that long */
 /* A Child rekey must start this long before the child's end of life
  * (ike_rekey_end_of_life) to finish before the kernel's hard expiry. */
 #define IKE_CHILD_LAST_CALL_MS 1000

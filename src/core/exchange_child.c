@@ -351,7 +351,10 @@ int ike_child_process_request(struct ike_engine *e, struct ike_sa *sa, const str
         return ike_msg_notify_response(e, sa, CREATE_CHILD_SA, h->msg_id, IKE_N_TEMPORARY_FAILURE,
                                        NULL, 0);
     struct ike_notify_payload rekey;
-    if (ike_msg_find_notify(in, IKE_N_REKEY_SA, &rekey))
+    bool child_rekey = ike_msg_find_notify(in, IKE_N_REKEY_SA, &rekey);
+    if ((child_rekey || ike_payload_find(in, IKE_PL_TSI, 0)) && sa->out_task.type != TASK_IKE_REKEY)
+        ike_timers_peer_child_started(e, sa, now_ms); /* a mutual refusal's IKE retry waits */
+    if (child_rekey)
         return ike_rekey_child_process_request(e, sa, h, in, &rekey, now_ms);
     if (!ike_payload_find(in, IKE_PL_TSI, 0)) /* no selectors: the IKE SA itself */
         return ike_rekey_ike_process_request(e, sa, h, in, now_ms);

@@ -613,6 +613,8 @@ int ike_rekey_ike_process_request(struct ike_engine *e, struct ike_sa *sa, const
         /* Both sides rekeying Child SAs in turn can refuse the IKE rekey
          * until the IKE SA expires (seed 1553): make room for its retry. */
         if (sa->state == IKE_SA_ESTABLISHED) {
+            if (sa->out_task.type == TASK_CHILD_REKEY || sa->out_task.type == TASK_CHILD_CREATE)
+                sa->refused_ike_ms = now_ms; /* a mutual refusal if ours is refused too */
             sa->yield_until_ms = now_ms + IKE_REKEY_YIELD_MS;
             ike_timers_update(e, sa);
         }

@@ -183,12 +183,16 @@ void ike_timers_request_sent(struct ike_engine *e, struct ike_sa *sa, uint64_t n
     uint64_t at = now_ms + ike_retransmit_timeout_ms(c->retransmit_base_ms,
                                                      c->retransmit_factor_pct, sa->retransmits);
     sa->retransmit_at_ms = retransmit_before_end(sa, at, now_ms);
+    if (!sa->retransmits)
+        sa->req_sent_ms = now_ms;
     ike_timers_update(e, sa);
 }
 
 void ike_timers_response_received(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
 {
     ike_diag_answered(e, sa, now_ms); /* an "IKE blocked" warning recovered */
+    if (!sa->retransmits && sa->req_sent_ms && now_ms >= sa->req_sent_ms)
+        sa->rtt_ms = now_ms - sa->req_sent_ms; /* a clean sample: no retransmission */
     sa->retransmit_at_ms = 0;
     sa->retransmits = 0;
     ike_timers_heard(e, sa, now_ms);
@@ -258,8 +262,69 @@ uint64_t ike_timers_retransmit_budget(const struct ike_conn_cfg *c)
     return total;
 }
 
+/* ---- a mutual refusal (RFC 7296 2.25.1 with 2.25.2) ----
+ * Our IKE rekey and the peer's Child rekey or create cross: each side
+ * refuses the other with TEMPORARY_FAILURE and must retry after a wait
+ * (2.25: not immediately). Two independent waits crossed again and again
+ * until an SA's end (B27, B60, B61, B75: seeds 206634, 225256, 305539,
+ * both SAs in their last 2 s). Both sides see the refusal as mutual (the
+ * IKE side refused Child work during this attempt: refused_peer_child;
+ * the Child side refused an IKE rekey since its request went out:
+ * refused_ike_ms) and follow one schedule, in round trips (rtt) from
+ * the refusal each received (the two moments differ by under a round
+ * trip, 2*D - min delay, with D the largest one-way delay):
+ *   - a Child exchange that cannot wait 3 rtt + 300 ms (its end of life
+ *     is nearer) goes at 1 rtt: by then the IKE side has its refusal,
+ *     and the request reaches it before 2 rtt;
+ *   - the IKE rekey goes at 2 rtt + 100 ms unless such a Child request
+ *     came first: then right after that child's DELETE (the Child
+ *     exchange is over), or 1 rtt + 200 ms after answering it;
+ *   - any other Child exchange waits for the IKE rekey, which moves it to
+ *     the new IKE SA and retries it at once (rekey_ike.c move_children),
+ *     and goes on its own only at 3 rtt + 300 ms, if the IKE rekey has
+ *     not come (lost, or a peer with other rules).
+ * So the IKE rekey, one exchange that every Child SA needs (1.4.1), goes
+ * first unless a child is urgent, and the two never cross again while the
+ * round trip holds. Child-first always starved an IKE SA whose peer had
+ * many 5 s children (seed 15815), IKE-first with the Child side on its own
+ * timer crossed that timer (B70, reverted: 305620, 305642), and IKE-first
+ * for every child crossed a child at its end of life (22077). */
+static uint64_t rtt_or_default(const struct ike_sa *sa)
+{
+    uint64_t rtt = sa->rtt_ms ? sa->rtt_ms : 200; /* no clean sample yet (a new IKE SA) */
+    return rtt > 100 ? rtt : 100;
+}
+
+static uint64_t mutual_ike_retry(struct ike_sa *sa, uint64_t now_ms)
+{
+    sa->wait_peer_child = true; /* ike_timers_peer_child_started */
+    return now_ms + 2 * rtt_or_default(sa) + 100;
+}
+
+static uint64_t mutual_child_retry(const struct ike_sa *sa, uint64_t at, uint64_t eol,
+                                   uint64_t now_ms)
+{
+    uint64_t rtt = rtt_or_default(sa), wait = now_ms + 3 * rtt + 300;
+    if (eol && wait >= eol)
+        return now_ms + rtt; /* urgent: before the IKE rekey */
+    return at < wait ? wait : at;
+}
+
+/* The peer started a Child exchange while our IKE rekey waits out a
+ * mutual refusal: it was urgent; ours waits for the DELETE that ends it. */
+void ike_timers_peer_child_started(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
+{
+    if (!sa->wait_peer_child || !sa->rekey_at_ms)
+        return;
+    uint64_t at = now_ms + rtt_or_default(sa) + 200;
+    if (sa->rekey_at_ms < at && (!sa->expire_at_ms || at < sa->expire_at_ms)) {
+        sa->rekey_at_ms = at;
+        ike_timers_update(e, sa);
+    }
+}
+
 /* The peer deleted a Child SA on this IKE SA: the Child exchange our IKE
- * rekey retry waits for is over (wait_peer_child above), retry now. */
+ * rekey retry waits for is over, retry now. */
 void ike_timers_peer_child_done(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
 {
     if (!sa->wait_peer_child)
@@ -292,29 +357,13 @@ void ike_timers_rekey_failed(struct ike_engine *e, struct ike_sa *sa, struct ike
     ike_random(e, &jitter, sizeof(jitter));
     if (ch)
         ch->rekey_deferred = err == IKE_ERR_TEMPORARY;
-    uint64_t left = expire > now_ms ? expire - now_ms : 0;
     if (err == IKE_ERR_TEMPORARY) {
         *fails = 0;
         (*busy)++;
-        if (!ch && sa->refused_peer_child && (!expire || left >= 1500)) {
-            /* We refused the peer's Child work and it refused our IKE rekey:
-             * both retrying within 200-1000 ms crossed again and again until
-             * a tiny Child SA's hard expiry (seeds 22077, 23501; only the
-             * peer knows how near that is). The Child exchange goes first:
-             * we retry when its DELETE has come (ike_timers_peer_child_done)
-             * or after 1-1.3 s. An unhurried one pauses longer (B20) and lets
-             * us go first. An IKE SA near its own expiry, which takes every
-             * Child SA with it, keeps 1.2 s for its rekey (seeds 1553, 1796),
-             * and under 1.5 s left retries after 300-1000 ms: a fixed short wait
-             * met the Child side's 200 ms retries in lockstep (20407, 20906). */
-            uint64_t wait = IKE_REKEY_AFTER_CHILD_MS + jitter % 300;
-            if (expire && wait + 1200 > left)
-                wait = left - 1200;
-            sa->wait_peer_child = true;
-            *at = now_ms + wait;
-        } else {
+        if (!ch && sa->refused_peer_child)
+            *at = mutual_ike_retry(sa, now_ms);
+        else
             *at = now_ms + (ch ? 2000 + jitter % 1000 : 300 + jitter % 700);
-        }
     } else {
         (*fails)++;
         *at = now_ms + (2000ULL << n) + jitter % 1000;
@@ -323,6 +372,9 @@ void ike_timers_rekey_failed(struct ike_engine *e, struct ike_sa *sa, struct ike
      * retry after a round trip's pause (2.25: not immediately). */
     if (expire && *at >= expire)
         *at = expire > now_ms + 400 ? now_ms + (expire - now_ms) / 2 : now_ms + 200;
+    if (ch && err == IKE_ERR_TEMPORARY && sa->refused_ike_ms &&
+        sa->refused_ike_ms >= sa->req_sent_ms)
+        *at = mutual_child_retry(sa, *at, expire, now_ms); /* we refused its IKE rekey */
     ike_timers_update(e, sa);
 }
 

@@ -374,6 +374,44 @@ START_TEST(old_ike_sa_waits_while_peer_retransmits_its_rekey)
 }
 END_TEST
 
+START_TEST(ike_and_child_rekey_near_their_ends_refuse_each_other_once)
+{
+    /* Seeds 206634, 225256, 305539 --rekey (B75): b's IKE rekey 1.5 s
+     * before its IKE SA's lifetime and a's rekey of a child 1.5 s before
+     * that child's end of life cross, and each refuses the other with
+     * TEMPORARY_FAILURE (2.25.1, 2.25.2). With a retry of its own on each
+     * side (b's IKE rekey after 300-1000 ms, a's child halfway to its end
+     * of life) the retries crossed again until b's IKE SA expired with
+     * every Child SA. Both now follow one schedule (timers.c): a's child,
+     * which can wait 3 round trips, waits for b's IKE rekey (2 round
+     * trips after the refusal) and goes right after it on the new IKE SA.
+     * One refusal each, then both done. _i: bit 0 = who rekeys the IKE
+     * SA, bit 1 = who set it up, the rest picks the seed (the jitter of
+     * the retries). */
+    int b = _i & 1, a = !b;
+    prepare(40 + (uint64_t)_i);
+    w.latency_ms = 100;
+    cfg[b].ike_lifetime_ms = 7500;   /* 1.5 s left at the rekey below */
+    cfg[a].child_lifetime_ms = 9000; /* end of life 1.5 s after it */
+    cfg[a].rekey_margin_ms = 1000;
+    start((_i >> 1) & 1);
+    h_advance(&w, 6000);
+    ck_assert_int_eq(ike_engine_rekey(w.p[b].e, "t", true, w.now_ms), 0);
+    ck_assert_int_eq(ike_engine_rekey(w.p[a].e, "t", false, w.now_ms), 0);
+    h_advance(&w, 3000);
+    ck_assert_msg(!h_log_has(&w.p[b], "lifetime over"), "the IKE SA reached its lifetime");
+    ck_assert_int_eq(h_count_events(&w.p[b], IKE_EV_IKE_REKEYED), 1);
+    ck_assert_int_eq(h_count_events(&w.p[a], IKE_EV_CHILD_REKEYED), 1);
+    ck_assert_msg(h_count_events(&w.p[b], IKE_EV_REKEY_FAILED) == 1 &&
+                      h_count_events(&w.p[a], IKE_EV_REKEY_FAILED) == 1,
+                  "refused %d times (IKE rekey) and %d times (Child rekey): after the first "
+                  "mutual refusal the two exchanges must not meet again",
+                  h_count_events(&w.p[b], IKE_EV_REKEY_FAILED),
+                  h_count_events(&w.p[a], IKE_EV_REKEY_FAILED));
+    assert_agree((uint64_t)_i, 1);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("exchange_overlap");
@@ -387,6 +425,7 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, ike_rekey_retransmitted_before_lifetime_ends, 0, 2);
     tcase_add_loop_test(tc, child_rekey_on_new_ike_sa_during_collision, 0, 2);
     tcase_add_loop_test(tc, old_ike_sa_waits_while_peer_retransmits_its_rekey, 0, 4);
+    tcase_add_loop_test(tc, ike_and_child_rekey_near_their_ends_refuse_each_other_once, 0, 16);
     suite_add_tcase(s, tc);
     return s;
 }
