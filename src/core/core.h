@@ -284,9 +284,10 @@ struct ike_sa {
      * peer's Child rekey or create (TEMPORARY_FAILURE, 2.25.2). If the
      * peer refuses that IKE rekey in turn, the refusal was mutual and our
      * IKE rekey retries first, unless the peer's Child exchange comes
-     * first: then it waits for the DELETE that ends it (wait_peer_child;
-     * timers.c). Both cleared by each new IKE rekey request. */
-    bool refused_peer_child, wait_peer_child;
+     * first (mutual_wait): then it waits for the DELETE that ends it
+     * (wait_peer_child; timers.c). All cleared by each new IKE rekey
+     * request. */
+    bool refused_peer_child, mutual_wait, wait_peer_child;
     /* Child SPIs (our outbound) the peer deleted while our request
      * gone_msg_id, a CREATE_CHILD_SA, was outstanding, before we knew
      * them: its response may name one (B34, B56: a ring, exchange_child.c). */
@@ -566,8 +567,14 @@ int ike_ts_to_selector(const struct ike_ts *ts, struct ike_addr *addr, uint8_t *
 /* ---- rekey.c, rekey_ike.c ---- */
 #define PASSIVE_DELETE_TIMEOUT_MS 30000 /* a replaced SA whose DELETE never came */
 #define IKE_REKEY_YIELD_MS        1500  /* the peer retries a refused IKE rekey within 1 s */
-#define IKE_REKEY_HOLD_MS         2000 /* a new IKE SA we answered: wait this long at most for the peer */
-#define IKE_REKEY_HOLD_MIN_MS     500 /* ...at least, when a child's rekey cannot wait that long */
+/* After a mutual refusal of our IKE rekey and the peer's Child work
+ * (timers.c): our IKE retry waits this long when the IKE SA has time to
+ * spare (an urgent Child exchange of the peer goes first, B27), and this
+ * gap separates the round-trip slots of the two sides. */
+#define IKE_REKEY_AFTER_CHILD_MS 1000
+#define IKE_MUTUAL_GAP_MS        300
+#define IKE_REKEY_HOLD_MS        2000 /* a new IKE SA we answered: wait this long at most for the peer */
+#define IKE_REKEY_HOLD_MIN_MS    500 /* ...at least, when a child's rekey cannot wait that long */
 /* A Child rekey must start this long before the child's end of life
  * (ike_rekey_end_of_life) to finish before the kernel's hard expiry. */
 #define IKE_CHILD_LAST_CALL_MS 1000

@@ -303,7 +303,8 @@ int ike_rekey_ike_build_request(struct ike_engine *e, struct ike_sa *sa, struct 
             t->dh = sa->algs.dh; /* the IKE SA's own group first */
     }
     struct ike_sa *n = t->new_sa;
-    sa->refused_peer_child = sa->wait_peer_child = false; /* this attempt's refusals only */
+    /* this attempt's refusals only */
+    sa->refused_peer_child = sa->mutual_wait = sa->wait_peer_child = false;
     n->setup->nonce_i_len = IKE_NONCE_LEN;
     ike_random(e, n->setup->nonce_i, IKE_NONCE_LEN);
     if (n->setup->ke)

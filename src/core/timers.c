@@ -270,41 +270,52 @@ uint64_t ike_timers_retransmit_budget(const struct ike_conn_cfg *c)
  * both SAs in their last 2 s). Both sides see the refusal as mutual (the
  * IKE side refused Child work during this attempt: refused_peer_child;
  * the Child side refused an IKE rekey since its request went out:
- * refused_ike_ms) and follow one schedule, in round trips (rtt) from
- * the refusal each received (the two moments differ by under a round
- * trip, 2*D - min delay, with D the largest one-way delay):
- *   - a Child exchange that cannot wait 3 rtt + 300 ms (its end of life
- *     is nearer) goes at 1 rtt: by then the IKE side has its refusal,
- *     and the request reaches it before 2 rtt;
- *   - the IKE rekey goes at 2 rtt + 100 ms unless such a Child request
- *     came first: then right after that child's DELETE (the Child
- *     exchange is over), or 1 rtt + 200 ms after answering it;
+ * refused_ike_ms) and follow one schedule, in round trips (rtt, the
+ * latest clean sample) from the refusal each received (the two moments
+ * differ by less than a round trip while the delays hold):
+ *   - a Child exchange whose end of life comes before the latest IKE
+ *     retry below could have reached it (1.3 s + 2 rtt + 300 ms) is
+ *     urgent and goes at 1 rtt: by then the IKE side has its refusal;
+ *   - the IKE rekey goes at 2 rtt + 300 ms, or 1-1.3 s when its IKE SA
+ *     has that and 1.2 s more to spare (B27: time for an urgent child),
+ *     unless such a Child request came first: then right after that
+ *     child's DELETE, or 1 rtt + 200 ms after answering it;
  *   - any other Child exchange waits for the IKE rekey, which moves it to
  *     the new IKE SA and retries it at once (rekey_ike.c move_children),
- *     and goes on its own only at 3 rtt + 300 ms, if the IKE rekey has
- *     not come (lost, or a peer with other rules).
+ *     and goes on its own only at 1.3 s + 2 rtt + 300 ms, if the IKE
+ *     rekey has not come (lost, or a peer with other rules).
  * So the IKE rekey, one exchange that every Child SA needs (1.4.1), goes
- * first unless a child is urgent, and the two never cross again while the
- * round trip holds. Child-first always starved an IKE SA whose peer had
- * many 5 s children (seed 15815), IKE-first with the Child side on its own
- * timer crossed that timer (B70, reverted: 305620, 305642), and IKE-first
- * for every child crossed a child at its end of life (22077). */
+ * first unless a child is urgent, and the slots of the two sides stay
+ * 300 ms plus a round trip apart. Tried and dropped: Child first always
+ * (starved the IKE SA of seed 15815, many 5 s children); IKE first with
+ * the Child side on its own timer (B70: crossed that timer, 305620,
+ * 305642); IKE first for every child (crossed a child at its end of life
+ * each round: 22077's test); a 100 ms gap (200276: the two sides' round
+ * trip samples differed by 130 ms); any DELETE releasing the IKE retry
+ * (201024: a DELETE of an older child let it go before the urgent child). */
 static uint64_t rtt_or_default(const struct ike_sa *sa)
 {
     uint64_t rtt = sa->rtt_ms ? sa->rtt_ms : 200; /* no clean sample yet (a new IKE SA) */
     return rtt > 100 ? rtt : 100;
 }
 
-static uint64_t mutual_ike_retry(struct ike_sa *sa, uint64_t now_ms)
+static uint64_t mutual_ike_retry(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
 {
-    sa->wait_peer_child = true; /* ike_timers_peer_child_started */
-    return now_ms + 2 * rtt_or_default(sa) + 100;
+    uint64_t jitter = 0, left = sa->expire_at_ms > now_ms ? sa->expire_at_ms - now_ms : 0;
+    ike_random(e, &jitter, sizeof(jitter));
+    uint64_t slot = 2 * rtt_or_default(sa) + IKE_MUTUAL_GAP_MS;
+    uint64_t wait = IKE_REKEY_AFTER_CHILD_MS + jitter % 300; /* B27: time to spare */
+    if (sa->expire_at_ms && wait + 1200 > left)
+        wait = left > 1200 ? left - 1200 : 0; /* keep 1.2 s for our own rekey */
+    sa->mutual_wait = true;                   /* ike_timers_peer_child_started */
+    return now_ms + (wait > slot ? wait : slot);
 }
 
 static uint64_t mutual_child_retry(const struct ike_sa *sa, uint64_t at, uint64_t eol,
                                    uint64_t now_ms)
 {
-    uint64_t rtt = rtt_or_default(sa), wait = now_ms + 3 * rtt + 300;
+    uint64_t rtt = rtt_or_default(sa);
+    uint64_t wait = now_ms + IKE_REKEY_AFTER_CHILD_MS + 300 + 2 * rtt + IKE_MUTUAL_GAP_MS;
     if (eol && wait >= eol)
         return now_ms + rtt; /* urgent: before the IKE rekey */
     return at < wait ? wait : at;
@@ -314,8 +325,9 @@ static uint64_t mutual_child_retry(const struct ike_sa *sa, uint64_t at, uint64_
  * mutual refusal: it was urgent; ours waits for the DELETE that ends it. */
 void ike_timers_peer_child_started(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
 {
-    if (!sa->wait_peer_child || !sa->rekey_at_ms)
+    if (!sa->mutual_wait || !sa->rekey_at_ms)
         return;
+    sa->wait_peer_child = true; /* its DELETE: ike_timers_peer_child_done */
     uint64_t at = now_ms + rtt_or_default(sa) + 200;
     if (sa->rekey_at_ms < at && (!sa->expire_at_ms || at < sa->expire_at_ms)) {
         sa->rekey_at_ms = at;
@@ -361,7 +373,7 @@ void ike_timers_rekey_failed(struct ike_engine *e, struct ike_sa *sa, struct ike
         *fails = 0;
         (*busy)++;
         if (!ch && sa->refused_peer_child)
-            *at = mutual_ike_retry(sa, now_ms);
+            *at = mutual_ike_retry(e, sa, now_ms);
         else
             *at = now_ms + (ch ? 2000 + jitter % 1000 : 300 + jitter % 700);
     } else {

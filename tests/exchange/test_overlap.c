@@ -377,22 +377,24 @@ END_TEST
 START_TEST(ike_and_child_rekey_near_their_ends_refuse_each_other_once)
 {
     /* Seeds 206634, 225256, 305539 --rekey (B75): b's IKE rekey 1.5 s
-     * before its IKE SA's lifetime and a's rekey of a child 1.5 s before
-     * that child's end of life cross, and each refuses the other with
+     * before its IKE SA's lifetime and a's rekey of a child near that
+     * child's end of life cross, and each refuses the other with
      * TEMPORARY_FAILURE (2.25.1, 2.25.2). With a retry of its own on each
      * side (b's IKE rekey after 300-1000 ms, a's child halfway to its end
      * of life) the retries crossed again until b's IKE SA expired with
-     * every Child SA. Both now follow one schedule (timers.c): a's child,
-     * which can wait 3 round trips, waits for b's IKE rekey (2 round
-     * trips after the refusal) and goes right after it on the new IKE SA.
-     * One refusal each, then both done. _i: bit 0 = who rekeys the IKE
-     * SA, bit 1 = who set it up, the rest picks the seed (the jitter of
-     * the retries). */
+     * every Child SA. Both now follow one schedule (timers.c): a child
+     * whose end of life is 1.5 s away is urgent, goes one round trip
+     * after the refusal, and b's IKE rekey follows its DELETE; one 3 s
+     * away waits for b's IKE rekey (2 round trips and 300 ms after the
+     * refusal) and goes right after it on the new IKE SA. One refusal
+     * each, then both done. _i: bit 0 = who rekeys the IKE SA, bit 1 =
+     * who set it up, bit 2 = the child can wait, the rest picks the seed
+     * (the jitter of the retries). */
     int b = _i & 1, a = !b;
     prepare(40 + (uint64_t)_i);
     w.latency_ms = 100;
-    cfg[b].ike_lifetime_ms = 7500;   /* 1.5 s left at the rekey below */
-    cfg[a].child_lifetime_ms = 9000; /* end of life 1.5 s after it */
+    cfg[b].ike_lifetime_ms = 7500;                      /* 1.5 s left at the rekey below */
+    cfg[a].child_lifetime_ms = (_i & 4) ? 10500 : 9000; /* end of life 3 or 1.5 s after it */
     cfg[a].rekey_margin_ms = 1000;
     start((_i >> 1) & 1);
     h_advance(&w, 6000);
