@@ -385,6 +385,27 @@ void ike_rekey_peer_has_new(struct ike_engine *e, struct ike_sa *n, uint64_t now
     }
 }
 
+/* B77 (seed 507653 --rekey): the peer retransmits its rekey of `old`, so
+ * it lacks our answer and with it the new IKE SA: it dropped whatever we
+ * sent there meanwhile, unreadable (no keys yet at its end). Our request
+ * outstanding on the new SA goes again right after the resent answer,
+ * which keys it there, rather than at our back-off: in the seed a Child
+ * rekey started 2 s before the child's hard lifetime, both copies sent so
+ * far were dropped, and the next retransmission was due after the hard
+ * expiry. 2.4 leaves the retransmission schedule to us; should the peer
+ * have read an earlier copy after all, it answers this one from its cache
+ * (2.1). */
+static void resend_on_new(struct ike_engine *e, struct ike_sa *old)
+{
+    struct ike_sa *n = old->successor ? ike_sa_find(e, old->successor) : NULL;
+    if (!n || n == old || n->passive_old != ike_sa_our_spi(old) || n->state != IKE_SA_ESTABLISHED ||
+        !n->out_req)
+        return;
+    ike_log(e, IKE_LOG_INFO, "IKE SA %016llx_%016llx: request #%u again, the peer lacked this SA",
+            (unsigned long long)n->spi_i, (unsigned long long)n->spi_r, n->msg_id_out);
+    ike_out_datagram(e, &n->local, &n->remote, n->out_req, n->out_req_len);
+}
+
 /* The peer retransmitted a request on `old`, an IKE SA we hold REKEYED
  * and wait to see deleted: it has not got our answer yet (2.1), and if
  * that answer made the new SA (its rekey), it still holds the children
@@ -401,6 +422,7 @@ void ike_rekey_peer_retransmits(struct ike_engine *e, struct ike_sa *old, uint64
 {
     if (old->state != IKE_SA_REKEYED || !old->delete_at_ms)
         return;
+    resend_on_new(e, old);
     uint64_t at = now_ms + ike_rekey_passive_ike_wait(old);
     if (at > old->delete_at_ms)
         old->delete_at_ms = at;

@@ -7,9 +7,10 @@
  * surviving SA the peer has not keyed yet, and a Child rekey queued when
  * the IKE rekey we answered moves it to the new IKE SA, and an IKE rekey
  * that falls due while the task queue is full; and a Child SA whose
- * peer's copy ended while our IKE_AUTH waited for its answer. Each case is
+ * peer's copy ended while our IKE_AUTH waited for its answer, and a
+ * Child rekey sent on a new IKE SA the peer did not hold yet. Each case is
  * a seed of the full rekey profile (tests/sim/regress/README.md B65-B68,
- * B71, B74).
+ * B71, B74, B77).
  */
 #include <string.h>
 
@@ -251,6 +252,39 @@ START_TEST(ike_rekey_due_on_full_queue_is_not_lost)
 }
 END_TEST
 
+/* Seed 507653 --rekey (B77): the peer rekeys the IKE SA 1 s before our
+ * child's rekey and our answer is lost. Our Child rekey goes on the new
+ * IKE SA, which the peer does not hold yet: it drops the request and its
+ * first retransmission. When the peer's retransmission gets our answer
+ * resent, our request goes again at once: the next retransmission by our
+ * back-off would come after the child's hard lifetime. */
+START_TEST(request_on_new_ike_sa_resent_with_answer)
+{
+    int by = _i, peer = !by;
+    cfg[by].rekey = true;
+    cfg[by].child_lifetime_ms = 13000;
+    cfg[by].rekey_margin_ms = 2000;
+    cfg[by].rekey_fuzz_pct = 0;
+    cfg[by].retransmit_base_ms = 1000;
+    cfg[by].retransmit_factor_pct = 150;
+    cfg[peer].retransmit_base_ms = 2000;
+    up(by);
+    h_advance(&w, 10000);
+    struct h_rule r = {
+        .from = by, .exchange = CREATE_CHILD_SA, .response = 1, .count = 1, .action = H_DROP};
+    h_set_rule(&w, &r);
+    ck_assert_int_eq(ike_engine_rekey(w.p[peer].e, "t", true, w.now_ms), 0);
+    h_advance(&w, 2700);            /* the rekey at 11 s, the hard lifetime at 13 s */
+    ck_assert_int_eq(r.matched, 2); /* the answer lost, resent */
+    ck_assert_msg(h_log_has(&w.p[peer], "not valid in this state"), "no request came early");
+    ck_assert_int_eq(h_count_events(&w.p[by], IKE_EV_CHILD_REKEYED), 1);
+    ck_assert_msg(!h_log_has(&w.p[by], "without a replacement"), "the child expired unreplaced");
+    h_advance(&w, 1000);
+    ck_assert_int_eq(h_child_count(&w.p[0]), 1);
+    ck_assert_int_eq(h_child_count(&w.p[1]), 1);
+}
+END_TEST
+
 /* Seed 302945 --rekey (B74): both sides initiate (auto=start). The peer
  * answers our IKE_AUTH for X at once, but that answer and its resends are
  * lost; meanwhile the peer's own IKE SA Y comes up, its child carries our
@@ -308,6 +342,7 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, child_rekey_queued_at_ike_rekey_waits_for_peer, 0, 2);
     tcase_add_loop_test(tc, ike_rekey_due_on_full_queue_is_not_lost, 0, 2);
     tcase_add_loop_test(tc, late_auth_answer_does_not_take_over_working_child, 0, 2);
+    tcase_add_loop_test(tc, request_on_new_ike_sa_resent_with_answer, 0, 2);
     suite_add_tcase(s, tc);
     return s;
 }
