@@ -44,6 +44,16 @@ static void up(int ini)
     ck_assert_int_eq(h_child_count(&w.p[1]), 1);
 }
 
+/* Side s rekeys on its own timers, without fuzz: Child SAs of child_ms,
+ * rekeyed margin_ms before their end. */
+static void rekeys_children(int s, uint64_t child_ms, uint64_t margin_ms)
+{
+    cfg[s].rekey = true;
+    cfg[s].child_lifetime_ms = child_ms;
+    cfg[s].rekey_margin_ms = margin_ms;
+    cfg[s].rekey_fuzz_pct = 0;
+}
+
 static bool in_kernel(int i, uint32_t spi)
 {
     struct ike_sa_id id = {.dst = cfg[i].local.addr, .spi = spi, .proto = IKE_IPPROTO_ESP};
@@ -261,10 +271,7 @@ END_TEST
 START_TEST(request_on_new_ike_sa_resent_with_answer)
 {
     int by = _i, peer = !by;
-    cfg[by].rekey = true;
-    cfg[by].child_lifetime_ms = 13000;
-    cfg[by].rekey_margin_ms = 2000;
-    cfg[by].rekey_fuzz_pct = 0;
+    rekeys_children(by, 13000, 2000);
     cfg[by].retransmit_base_ms = 1000;
     cfg[by].retransmit_factor_pct = 150;
     cfg[peer].retransmit_base_ms = 2000;
@@ -297,10 +304,7 @@ END_TEST
 START_TEST(late_auth_answer_does_not_take_over_working_child)
 {
     int me = _i, peer = !_i;
-    cfg[peer].rekey = true;
-    cfg[peer].child_lifetime_ms = 6000;
-    cfg[peer].rekey_margin_ms = 2000;
-    cfg[peer].rekey_fuzz_pct = 0;
+    rekeys_children(peer, 6000, 2000);
     cfg[me].retransmit_base_ms = 2000; /* resends at 2, 6, 14 s */
     cfg[me].retransmit_factor_pct = 200;
     cfg[me].retransmit_tries = 5;

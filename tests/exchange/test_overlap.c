@@ -202,6 +202,27 @@ START_TEST(delete_of_expired_child_outlives_old_ike_sa)
 }
 END_TEST
 
+/* B48, B72: with short retransmit budgets (3.5 s), peer b = !a rekeys IKE
+ * SA A and a answers (A REKEYED, new SA N); every try of b's DELETE of A
+ * is lost, and after 5 s b has given A up while a still holds it. */
+static void peer_drops_old_after_lost_deletes(int a, uint64_t seed)
+{
+    int b = !a;
+    short_rt = true;
+    world(seed);
+    short_rt = false;
+    /* b: D(A) --X, and both retransmissions */
+    struct h_rule r = {
+        .from = b, .exchange = INFORMATIONAL, .response = 0, .count = 3, .action = H_DROP};
+    h_set_rule(&w, &r);
+    ck_assert_int_eq(ike_engine_rekey(w.p[b].e, "t", true, w.now_ms), 0);
+    h_advance(&w, 5000); /* b gave A up */
+    ck_assert_int_eq(r.matched, 3);
+    ck_assert_int_eq(h_ike_count(&w.p[b], NULL), 1);
+    ck_assert_int_eq(h_ike_count(&w.p[a], "REKEYED"), 1);
+    h_set_rule(&w, NULL);
+}
+
 START_TEST(old_ike_sa_goes_soon_after_peer_uses_new)
 {
     /* B48 (seed 15656 --rekey): b rekeys IKE SA A, a answers (A REKEYED,
@@ -213,17 +234,7 @@ START_TEST(old_ike_sa_goes_soon_after_peer_uses_new)
      * after that, instead of keeping it REKEYED for the 30 s meant for a
      * peer it knows nothing of. */
     int a = _i & 1, b = !a;
-    short_rt = true;
-    world(3 + (uint64_t)_i);
-    short_rt = false;
-    /* b: D(A) --X, and both retransmissions */
-    struct h_rule r = {
-        .from = b, .exchange = INFORMATIONAL, .response = 0, .count = 3, .action = H_DROP};
-    h_set_rule(&w, &r);
-    ck_assert_int_eq(ike_engine_rekey(w.p[b].e, "t", true, w.now_ms), 0);
-    h_advance(&w, 5000); /* b gave A up */
-    ck_assert_int_eq(h_ike_count(&w.p[b], NULL), 1);
-    ck_assert_int_eq(h_ike_count(&w.p[a], "REKEYED"), 1);
+    peer_drops_old_after_lost_deletes(a, 3 + (uint64_t)_i);
     /* b: CREATE_CHILD_SA {N(REKEY_SA), ...} on N --> */
     ck_assert_int_eq(ike_engine_rekey(w.p[b].e, "t", false, w.now_ms), 0);
     h_advance(&w, 12000); /* 3.5 + 2 s of waiting, then a's DELETE of A times out */
@@ -243,19 +254,8 @@ START_TEST(old_ike_sa_goes_when_peer_dropped_it)
      * last word (3.5 + 2 s); b, without A, cannot answer, and a drops A
      * after its own budget, about 9 s after the rekey: no verdict on b,
      * N and the child stay. */
-    int a = _i & 1, b = !a;
-    short_rt = true;
-    world(5 + (uint64_t)_i);
-    short_rt = false;
-    /* b: D(A) --X, and both retransmissions */
-    struct h_rule r = {
-        .from = b, .exchange = INFORMATIONAL, .response = 0, .count = 3, .action = H_DROP};
-    h_set_rule(&w, &r);
-    ck_assert_int_eq(ike_engine_rekey(w.p[b].e, "t", true, w.now_ms), 0);
-    h_advance(&w, 5000); /* b gave A up */
-    ck_assert_int_eq(r.matched, 3);
-    ck_assert_int_eq(h_ike_count(&w.p[b], NULL), 1);
-    ck_assert_int_eq(h_ike_count(&w.p[a], "REKEYED"), 1);
+    int a = _i & 1;
+    peer_drops_old_after_lost_deletes(a, 5 + (uint64_t)_i);
     h_advance(&w, 7000); /* a asks at 5.5 s and gives up 3.5 s later */
     ck_assert_int_eq(h_ike_count(&w.p[a], "REKEYED"), 0);
     ck_assert_msg(h_log_has(&w.p[a], "asking whether the peer still holds it"), "a never asked");
