@@ -478,9 +478,14 @@ int ike_rekey_child_process_response(struct ike_engine *e, struct ike_sa *sa,
      * peer, its request still outstanding, cannot make one itself
      * (window size 1, 2.3). Our DELETE ends old at the peer either way:
      * arriving first, it makes the resent answer install nothing (B34,
-     * ike_child_note_gone). */
+     * ike_child_note_gone). B78 (seed 468333 --rekey): the same when
+     * nothing told us the answer was lost (the peer's retransmissions
+     * were lost too): a child we made by answering, which the peer has
+     * never confirmed, and NOT_FOUND at the last call: waiting on can only
+     * end at its hard expiry. */
     uint64_t eol = old ? ike_rekey_end_of_life(old) : 0;
-    if (err == IKE_N_CHILD_SA_NOT_FOUND && old && t->peer_lacks && !old->confirmed &&
+    if (err == IKE_N_CHILD_SA_NOT_FOUND && old && (t->peer_lacks || !old->we_initiated) &&
+        !old->confirmed &&
         (!eol || eol <= now_ms + IKE_CHILD_LAST_CALL_MS)) /* !eol: only byte limits */
         return child_lost_by_peer(e, sa, old, 0, now_ms);
     /* Any other CHILD_SA_NOT_FOUND is retried like any refusal: the peer

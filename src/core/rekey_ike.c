@@ -394,8 +394,11 @@ void ike_rekey_peer_has_new(struct ike_engine *e, struct ike_sa *n, uint64_t now
  * far were dropped, and the next retransmission was due after the hard
  * expiry. 2.4 leaves the retransmission schedule to us; should the peer
  * have read an earlier copy after all, it answers this one from its cache
- * (2.1). */
-static void resend_on_new(struct ike_engine *e, struct ike_sa *old)
+ * (2.1). B79 (seed 451451 --rekey, delays 24-163 ms): that copy overtook
+ * the answer and was dropped too, and the next retransmission, by the
+ * back-off, again came after the child's hard lifetime: so the next copy
+ * goes one and a half round trips later, once the answer has landed. */
+static void resend_on_new(struct ike_engine *e, struct ike_sa *old, uint64_t now_ms)
 {
     struct ike_sa *n = old->successor ? ike_sa_find(e, old->successor) : NULL;
     if (!n || n == old || n->passive_old != ike_sa_our_spi(old) || n->state != IKE_SA_ESTABLISHED ||
@@ -404,6 +407,9 @@ static void resend_on_new(struct ike_engine *e, struct ike_sa *old)
     ike_log(e, IKE_LOG_INFO, "IKE SA %016llx_%016llx: request #%u again, the peer lacked this SA",
             (unsigned long long)n->spi_i, (unsigned long long)n->spi_r, n->msg_id_out);
     ike_out_datagram(e, &n->local, &n->remote, n->out_req, n->out_req_len);
+    uint64_t rtt = old->rtt_ms > 100 ? old->rtt_ms : old->rtt_ms ? 100 : 200;
+    n->retransmit_at_ms = now_ms + rtt + rtt / 2;
+    ike_timers_update(e, n);
 }
 
 /* The peer retransmitted a request on `old`, an IKE SA we hold REKEYED
@@ -422,7 +428,7 @@ void ike_rekey_peer_retransmits(struct ike_engine *e, struct ike_sa *old, uint64
 {
     if (old->state != IKE_SA_REKEYED || !old->delete_at_ms)
         return;
-    resend_on_new(e, old);
+    resend_on_new(e, old, now_ms);
     uint64_t at = now_ms + ike_rekey_passive_ike_wait(old);
     if (at > old->delete_at_ms)
         old->delete_at_ms = at;

@@ -262,30 +262,80 @@ START_TEST(ike_rekey_due_on_full_queue_is_not_lost)
 }
 END_TEST
 
+/* Seed 468333 --rekey (B78): as B67, but nothing tells us our answer was
+ * lost: the peer's retransmissions are lost too (here: not due yet). The
+ * child N our answer made is rekeyed at its soft lifetime and the peer,
+ * which never got N, answers CHILD_SA_NOT_FOUND; retried, that ran until
+ * N's hard expiry. At the last call N goes and a new child is made from
+ * scratch (2.25). _i = who answers (and later rekeys N). */
+START_TEST(never_confirmed_child_not_found_at_last_call_makes_a_new_one)
+{
+    int by = _i, peer = !by;
+    rekeys_children(by, 8000, 2000);
+    cfg[peer].retransmit_base_ms = 20000; /* its retransmission comes too late */
+    up(0);
+    struct h_rule r = {
+        .from = by, .exchange = CREATE_CHILD_SA, .response = 1, .count = 1, .action = H_DROP};
+    h_set_rule(&w, &r);
+    ck_assert_int_eq(ike_engine_rekey(w.p[peer].e, "t", false, w.now_ms), 0);
+    h_advance(&w, 9000); /* N: rekeyed at 6 s, last call at 7 s, hard at 8 s */
+    ck_assert_int_eq(r.matched, 1);
+    ck_assert_msg(h_log_has(&w.p[peer], "CHILD_SA_NOT_FOUND"), "the peer never refused");
+    ck_assert_msg(h_log_has(&w.p[by], "never got Child SA"), "N was not replaced at its last call");
+    ck_assert_msg(!h_log_has(&w.p[by], "kernel hard expiry"), "N reached its hard lifetime");
+    h_set_rule(&w, NULL);
+    h_advance(&w, 1000);
+    char why[200];
+    ck_assert_msg(h_check_tunnel(&w, why, sizeof(why)) >= 1, "%s", why);
+}
+END_TEST
+
+/* Both rules act: the first that does not deliver decides. */
+static int two_rules(struct h_world *wd, int from, const uint8_t *data, size_t len, void *ctx)
+{
+    struct h_rule *r = ctx;
+    int a = h_rule_filter(wd, from, data, len, &r[0]);
+    int b = h_rule_filter(wd, from, data, len, &r[1]);
+    return a != H_DELIVER ? a : b;
+}
+
 /* Seed 507653 --rekey (B77): the peer rekeys the IKE SA 1 s before our
  * child's rekey and our answer is lost. Our Child rekey goes on the new
  * IKE SA, which the peer does not hold yet: it drops the request and its
  * first retransmission. When the peer's retransmission gets our answer
  * resent, our request goes again at once: the next retransmission by our
- * back-off would come after the child's hard lifetime. */
+ * back-off would come after the child's hard lifetime. Seeds 451451 and
+ * 418871 (B79): that copy overtook the answer (delays of 24-163 ms) and
+ * was dropped too; the next one goes 1.5 round trips later, not at the
+ * back-off. _i: bit 0 = who rekeys the child, bit 1 = that copy is lost. */
 START_TEST(request_on_new_ike_sa_resent_with_answer)
 {
-    int by = _i, peer = !by;
+    int by = _i & 1, peer = !by;
     rekeys_children(by, 13000, 2000);
     cfg[by].retransmit_base_ms = 1000;
     cfg[by].retransmit_factor_pct = 150;
     cfg[peer].retransmit_base_ms = 2000;
     up(by);
     h_advance(&w, 10000);
-    struct h_rule r = {
-        .from = by, .exchange = CREATE_CHILD_SA, .response = 1, .count = 1, .action = H_DROP};
-    h_set_rule(&w, &r);
+    struct h_rule r[2] = {
+        {.from = by, .exchange = CREATE_CHILD_SA, .response = 1, .count = 1, .action = H_DROP},
+        {.from = by,
+         .exchange = CREATE_CHILD_SA,
+         .response = 0,
+         .skip = 2,
+         .count = _i >> 1,
+         .action = H_DROP},
+    };
+    w.filter = two_rules;
+    w.filter_ctx = r;
     ck_assert_int_eq(ike_engine_rekey(w.p[peer].e, "t", true, w.now_ms), 0);
-    h_advance(&w, 2700);            /* the rekey at 11 s, the hard lifetime at 13 s */
-    ck_assert_int_eq(r.matched, 2); /* the answer lost, resent */
+    h_advance(&w, 2700);               /* the rekey at 11 s, the hard lifetime at 13 s */
+    ck_assert_int_eq(r[0].matched, 2); /* the answer lost, resent */
+    ck_assert_int_eq(r[1].matched, 3 + (_i >> 1)); /* two dropped by the peer, then answered */
     ck_assert_msg(h_log_has(&w.p[peer], "not valid in this state"), "no request came early");
     ck_assert_int_eq(h_count_events(&w.p[by], IKE_EV_CHILD_REKEYED), 1);
     ck_assert_msg(!h_log_has(&w.p[by], "without a replacement"), "the child expired unreplaced");
+    h_set_rule(&w, NULL);
     h_advance(&w, 1000);
     ck_assert_int_eq(h_child_count(&w.p[0]), 1);
     ck_assert_int_eq(h_child_count(&w.p[1]), 1);
@@ -346,7 +396,8 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, child_rekey_queued_at_ike_rekey_waits_for_peer, 0, 2);
     tcase_add_loop_test(tc, ike_rekey_due_on_full_queue_is_not_lost, 0, 2);
     tcase_add_loop_test(tc, late_auth_answer_does_not_take_over_working_child, 0, 2);
-    tcase_add_loop_test(tc, request_on_new_ike_sa_resent_with_answer, 0, 2);
+    tcase_add_loop_test(tc, request_on_new_ike_sa_resent_with_answer, 0, 4);
+    tcase_add_loop_test(tc, never_confirmed_child_not_found_at_last_call_makes_a_new_one, 0, 2);
     suite_add_tcase(s, tc);
     return s;
 }
