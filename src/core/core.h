@@ -476,6 +476,11 @@ void ike_timers_child_installed(struct ike_engine *e, struct ike_child *ch, uint
 uint64_t ike_timers_child_lifetime(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms);
 /* How long a peer with our settings keeps retransmitting one request. */
 uint64_t ike_timers_retransmit_budget(const struct ike_conn_cfg *c);
+/* The same for a peer whose settings we do not know: ours + 2 s. */
+uint64_t ike_timers_peer_budget(const struct ike_conn_cfg *c);
+/* Our latest clean round-trip sample on sa (200 ms without one), at least
+ * 100 ms. */
+uint64_t ike_timers_rtt(const struct ike_sa *sa);
 void ike_timers_peer_child_started(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms);
 void ike_timers_peer_child_done(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms);
 void ike_timers_rekey_failed(struct ike_engine *e, struct ike_sa *sa, struct ike_child *ch, int err,
@@ -620,7 +625,7 @@ void ike_rekey_redundant_stands(struct ike_engine *e, struct ike_sa *sa, uint32_
 /* B72: an SA we hold REKEYED for the peer's DELETE: (re)arm the liveness
  * check on it one estimated peer retransmit budget after the last word;
  * run it; and when it goes unanswered, drop the SA (true if handled). */
-void ike_rekey_probe_later(struct ike_engine *e, struct ike_sa *old, uint64_t now_ms);
+void ike_rekey_probe_later(struct ike_sa *old, uint64_t now_ms);
 void ike_rekey_probe_old(struct ike_engine *e, struct ike_sa *old, uint64_t now_ms);
 bool ike_rekey_probe_unanswered(struct ike_engine *e, struct ike_sa *sa);
 /* Forget references to a child or IKE SA about to be freed. */

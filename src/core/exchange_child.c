@@ -352,11 +352,12 @@ int ike_child_process_request(struct ike_engine *e, struct ike_sa *sa, const str
                                        NULL, 0);
     struct ike_notify_payload rekey;
     bool child_rekey = ike_msg_find_notify(in, IKE_N_REKEY_SA, &rekey);
-    if ((child_rekey || ike_payload_find(in, IKE_PL_TSI, 0)) && sa->out_task.type != TASK_IKE_REKEY)
+    bool has_ts = ike_payload_find(in, IKE_PL_TSI, 0) != NULL;
+    if ((child_rekey || has_ts) && sa->out_task.type != TASK_IKE_REKEY)
         ike_timers_peer_child_started(e, sa, now_ms); /* a mutual refusal's IKE retry waits */
     if (child_rekey)
         return ike_rekey_child_process_request(e, sa, h, in, &rekey, now_ms);
-    if (!ike_payload_find(in, IKE_PL_TSI, 0)) /* no selectors: the IKE SA itself */
+    if (!has_ts) /* no selectors: the IKE SA itself */
         return ike_rekey_ike_process_request(e, sa, h, in, now_ms);
     if (sa->out_task.type == TASK_IKE_REKEY) {
         sa->refused_peer_child = true; /* our retry lets it go first (timers.c) */

@@ -65,7 +65,7 @@ void ike_low_nonce(uint8_t *out, uint8_t *out_len, const uint8_t *a, size_t a_le
  * child's hard expiry, which the kernel counts in whole seconds. */
 uint64_t ike_rekey_passive_deadline(const struct ike_child *ch, uint64_t now_ms)
 {
-    uint64_t wait = ike_timers_retransmit_budget(&ch->ike->conn->cfg) + 2000;
+    uint64_t wait = ike_timers_peer_budget(&ch->ike->conn->cfg);
     uint64_t at = now_ms + (wait > PASSIVE_DELETE_TIMEOUT_MS ? wait : PASSIVE_DELETE_TIMEOUT_MS);
     uint64_t eol = ike_rekey_end_of_life(ch);
     if (eol && eol < now_ms + 1000) {

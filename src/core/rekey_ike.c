@@ -111,17 +111,17 @@ static void move_children(struct ike_engine *e, struct ike_sa *old, struct ike_s
  * peer may retransmit it. */
 uint64_t ike_rekey_passive_ike_wait(const struct ike_sa *sa)
 {
-    uint64_t wait = ike_timers_retransmit_budget(&sa->conn->cfg) + 2000;
+    uint64_t wait = ike_timers_peer_budget(&sa->conn->cfg);
     return wait > PASSIVE_DELETE_TIMEOUT_MS ? wait : PASSIVE_DELETE_TIMEOUT_MS;
 }
 
 /* `old` is REKEYED and its DELETE is the peer's to send (2.18, 2.8.2):
  * wait for it, asking on `old` meanwhile whether the peer still holds it
  * (ike_rekey_probe_later). */
-static void await_peer_delete(struct ike_engine *e, struct ike_sa *old, uint64_t now_ms)
+static void await_peer_delete(struct ike_sa *old, uint64_t now_ms)
 {
     old->delete_at_ms = now_ms + ike_rekey_passive_ike_wait(old);
-    ike_rekey_probe_later(e, old, now_ms);
+    ike_rekey_probe_later(old, now_ms);
 }
 
 static void delete_ike_sa(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
@@ -216,8 +216,8 @@ static void resolve_ike_collision(struct ike_engine *e, struct ike_sa *old, uint
          * 96780 --rekey: our Child rekey on it overtook the answer). The
          * winner's DELETE of old, or anything heard on it, releases
          * (hold_for_peer above). */
-        delete_ike_sa(e, ours, now_ms);    /* we made it, we delete it */
-        await_peer_delete(e, old, now_ms); /* the winner deletes old */
+        delete_ike_sa(e, ours, now_ms); /* we made it, we delete it */
+        await_peer_delete(old, now_ms); /* the winner deletes old */
     } else {
         /* We won, the peer deletes its redundant SA. It can do so only
          * once it has our response to its rekey, which it may still be
@@ -357,7 +357,7 @@ static void ike_rekeyed(struct ike_engine *e, struct ike_sa *old, struct ike_sa 
         n->passive_old = ike_sa_our_spi(old);
         hold_for_peer(e, n, old, now_ms);
         move_children(e, old, n);
-        await_peer_delete(e, old, now_ms);
+        await_peer_delete(old, now_ms);
         ike_timers_update(e, old);
         inherit_collision(old, n);
     }
@@ -378,7 +378,7 @@ void ike_rekey_peer_has_new(struct ike_engine *e, struct ike_sa *n, uint64_t now
     struct ike_sa *old = ike_sa_find(e, n->passive_old);
     if (!old || old == n || old->state != IKE_SA_REKEYED || !old->delete_at_ms)
         return;
-    uint64_t at = now_ms + ike_timers_retransmit_budget(&old->conn->cfg) + 2000;
+    uint64_t at = now_ms + ike_timers_peer_budget(&old->conn->cfg);
     if (at < old->delete_at_ms) {
         old->delete_at_ms = at;
         ike_timers_update(e, old);
@@ -407,7 +407,7 @@ static void resend_on_new(struct ike_engine *e, struct ike_sa *old, uint64_t now
     ike_log(e, IKE_LOG_INFO, "IKE SA %016llx_%016llx: request #%u again, the peer lacked this SA",
             (unsigned long long)n->spi_i, (unsigned long long)n->spi_r, n->msg_id_out);
     ike_out_datagram(e, &n->local, &n->remote, n->out_req, n->out_req_len);
-    uint64_t rtt = old->rtt_ms > 100 ? old->rtt_ms : old->rtt_ms ? 100 : 200;
+    uint64_t rtt = ike_timers_rtt(old);
     n->retransmit_at_ms = now_ms + rtt + rtt / 2;
     ike_timers_update(e, n);
 }
@@ -432,7 +432,7 @@ void ike_rekey_peer_retransmits(struct ike_engine *e, struct ike_sa *old, uint64
     uint64_t at = now_ms + ike_rekey_passive_ike_wait(old);
     if (at > old->delete_at_ms)
         old->delete_at_ms = at;
-    ike_rekey_probe_later(e, old, now_ms); /* it still holds old */
+    ike_rekey_probe_later(old, now_ms); /* it still holds old */
     ike_timers_update(e, old);
 }
 
@@ -453,13 +453,12 @@ void ike_rekey_peer_retransmits(struct ike_engine *e, struct ike_sa *old, uint64
  * old does: ike_timers_heard), silence for our whole budget drops old
  * (ike_rekey_probe_unanswered), no verdict on the peer: old carries no
  * tunnel, and the new SA answers for itself. */
-void ike_rekey_probe_later(struct ike_engine *e, struct ike_sa *old, uint64_t now_ms)
+void ike_rekey_probe_later(struct ike_sa *old, uint64_t now_ms)
 {
-    (void)e;
     old->probe_at_ms = 0;
     if (old->state != IKE_SA_REKEYED || !old->delete_at_ms)
         return;
-    uint64_t at = now_ms + ike_timers_retransmit_budget(&old->conn->cfg) + 2000;
+    uint64_t at = now_ms + ike_timers_peer_budget(&old->conn->cfg);
     if (at < old->delete_at_ms)
         old->probe_at_ms = at;
 }
@@ -521,7 +520,7 @@ static int ike_rekey_failed(struct ike_engine *e, struct ike_sa *sa, int err,
          * SA never timed out, stayed REKEYED for good, and once the new
          * SA died (the peer never got our response to its rekey) the
          * conn held an IKE SA and nothing re-initiated (seed 55270). */
-        await_peer_delete(e, sa, now_ms);
+        await_peer_delete(sa, now_ms);
         ike_timers_update(e, sa);
     } else {
         ike_timers_rekey_failed(e, sa, NULL, err, now_ms);

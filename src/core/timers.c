@@ -202,7 +202,7 @@ void ike_timers_heard(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
 {
     sa->last_heard_ms = now_ms;
     ike_rekey_release_hold(e, sa, now_ms);
-    ike_rekey_probe_later(e, sa, now_ms); /* a REKEYED SA the peer still holds */
+    ike_rekey_probe_later(sa, now_ms); /* a REKEYED SA the peer still holds */
     if (sa->passive_old)
         ike_rekey_peer_has_new(e, sa, now_ms); /* its DELETE of the old SA is out */
     if (sa->state == IKE_SA_ESTABLISHED && sa->conn->cfg.dpd_delay_ms)
@@ -262,6 +262,11 @@ uint64_t ike_timers_retransmit_budget(const struct ike_conn_cfg *c)
     return total;
 }
 
+uint64_t ike_timers_peer_budget(const struct ike_conn_cfg *c)
+{
+    return ike_timers_retransmit_budget(c) + 2000;
+}
+
 /* ---- a mutual refusal (RFC 7296 2.25.1 with 2.25.2) ----
  * Our IKE rekey and the peer's Child rekey or create cross: each side
  * refuses the other with TEMPORARY_FAILURE and must retry after a wait
@@ -293,7 +298,7 @@ uint64_t ike_timers_retransmit_budget(const struct ike_conn_cfg *c)
  * each round: 22077's test); a 100 ms gap (200276: the two sides' round
  * trip samples differed by 130 ms); any DELETE releasing the IKE retry
  * (201024: a DELETE of an older child let it go before the urgent child). */
-static uint64_t rtt_or_default(const struct ike_sa *sa)
+uint64_t ike_timers_rtt(const struct ike_sa *sa)
 {
     uint64_t rtt = sa->rtt_ms ? sa->rtt_ms : 200; /* no clean sample yet (a new IKE SA) */
     return rtt > 100 ? rtt : 100;
@@ -303,7 +308,7 @@ static uint64_t mutual_ike_retry(struct ike_engine *e, struct ike_sa *sa, uint64
 {
     uint64_t jitter = 0, left = sa->expire_at_ms > now_ms ? sa->expire_at_ms - now_ms : 0;
     ike_random(e, &jitter, sizeof(jitter));
-    uint64_t slot = 2 * rtt_or_default(sa) + IKE_MUTUAL_GAP_MS;
+    uint64_t slot = 2 * ike_timers_rtt(sa) + IKE_MUTUAL_GAP_MS;
     uint64_t wait = IKE_REKEY_AFTER_CHILD_MS + jitter % 300; /* B27: time to spare */
     if (sa->expire_at_ms && wait + 1200 > left)
         wait = left > 1200 ? left - 1200 : 0; /* keep 1.2 s for our own rekey */
@@ -314,7 +319,7 @@ static uint64_t mutual_ike_retry(struct ike_engine *e, struct ike_sa *sa, uint64
 static uint64_t mutual_child_retry(const struct ike_sa *sa, uint64_t at, uint64_t eol,
                                    uint64_t now_ms)
 {
-    uint64_t rtt = rtt_or_default(sa);
+    uint64_t rtt = ike_timers_rtt(sa);
     uint64_t wait = now_ms + IKE_REKEY_AFTER_CHILD_MS + 300 + 2 * rtt + IKE_MUTUAL_GAP_MS;
     if (eol && wait >= eol)
         return now_ms + rtt; /* urgent: before the IKE rekey */
@@ -328,7 +333,7 @@ void ike_timers_peer_child_started(struct ike_engine *e, struct ike_sa *sa, uint
     if (!sa->mutual_wait || !sa->rekey_at_ms)
         return;
     sa->wait_peer_child = true; /* its DELETE: ike_timers_peer_child_done */
-    uint64_t at = now_ms + rtt_or_default(sa) + 200;
+    uint64_t at = now_ms + ike_timers_rtt(sa) + 200;
     if (sa->rekey_at_ms < at && (!sa->expire_at_ms || at < sa->expire_at_ms)) {
         sa->rekey_at_ms = at;
         ike_timers_update(e, sa);
@@ -508,8 +513,7 @@ static void expired_child_delete(struct ike_engine *e, struct ike_child *ch, uin
          * the last moment: the peer's copy may expire up to 1 s before
          * ours. So it is too for an old SA the peer said it no longer
          * keeps (peer_dropped, B42): its retransmission cannot need it. */
-        uint64_t retrying =
-            next->installed_ms + ike_timers_retransmit_budget(&ch->ike->conn->cfg) + 2000;
+        uint64_t retrying = next->installed_ms + ike_timers_peer_budget(&ch->ike->conn->cfg);
         if (ch->expire_at_ms && now_ms < retrying && !ch->peer_dropped) {
             ch->delete_at_ms = 0;
             return;
