@@ -256,6 +256,19 @@ static void redelete_on(struct ike_engine *e, struct ike_sa *sa, struct ike_sa *
     }
 }
 
+/* Child work left on an SA whose children are all gone: a Child SA to make
+ * again (its last child expired unreplaced, B28) or the DELETE of an expired
+ * one, queued behind our lost IKE rekey. It belongs to the survivor as much
+ * as the children would (2.18): B80, seeds 430574 and 680342 --rekey: the
+ * peer rekeyed the SA, we answered with our rekey still outstanding (the
+ * collision undecided), and its DELETE of the old SA dropped that work; we
+ * kept an IKE SA with no Child SA and no outbound policy (43 s and more). */
+static bool child_work(const struct ike_sa *sa)
+{
+    return sa->recreate_at_ms || ike_task_has(sa, TASK_CHILD_CREATE) ||
+           ike_task_has(sa, TASK_CHILD_DELETE);
+}
+
 void ike_rekey_ike_deleted(struct ike_engine *e, struct ike_sa *sa)
 {
     if (sa->out_task.type == TASK_CHILD_DELETE && sa->successor)
@@ -266,7 +279,7 @@ void ike_rekey_ike_deleted(struct ike_engine *e, struct ike_sa *sa)
     if (old && old != sa && old->state == IKE_SA_REKEYED)
         delete_ike_sa(e, old, e->now_ms); /* the collision's loser is done with it */
     struct ike_sa *to = sa->collision ? sa->collision : sa->rekey_new;
-    if (to && to->state == IKE_SA_ESTABLISHED && sa->children) {
+    if (to && to->state == IKE_SA_ESTABLISHED && (sa->children || child_work(sa))) {
         ike_log(e, IKE_LOG_INFO, "IKE SA %016llx_%016llx deleted by the peer after its rekey",
                 (unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r);
         move_children(e, sa, to);

@@ -6,7 +6,8 @@
  * lost for good while the new one is in use or, unused, after the peer
  * dropped the old one (asked on it, it no longer answers), and an IKE
  * rekey lost when its next retransmission would come after the IKE SA's
- * lifetime. Both
+ * lifetime, and a create and DELETE queued on an IKE SA whose last child
+ * expired, when the peer deletes it after rekeying it. Both
  * peers must end agreeing on which IKE SAs and Child SAs exist, well
  * before the 30 s passive-delete timeout could tidy up, and that timeout
  * must wait while the peer still retransmits its rekey.
@@ -414,6 +415,51 @@ START_TEST(ike_and_child_rekey_near_their_ends_refuse_each_other_once)
 }
 END_TEST
 
+START_TEST(child_work_moves_when_peer_deletes_collided_ike_sa)
+{
+    /* B80 (seeds 430574, 680342 --rekey): a's IKE rekey of A is lost (an
+     * outage), and A's only child reaches its hard lifetime meanwhile: a
+     * removes it, and its DELETE and a create from scratch (B28) queue
+     * behind the rekey (window size 1, RFC 7296 2.3). b, which saw none of
+     * it, rekeys A; a answers (its own rekey still outstanding, so the
+     * collision is left to decide, 2.8.2) and b deletes A. The new IKE SA
+     * inherits A's Child SAs (2.18), and A's Child work with them: it
+     * moved only when A still listed a child, so a kept N with no Child
+     * SA and nothing to make one, b kept the one a had removed, and a's
+     * direction had no outbound policy until the next outage. */
+    int a = _i & 1, b = !a;
+    world(60 + (uint64_t)_i);
+    const struct ike_event *up = h_last_event(&w.p[a], IKE_EV_CHILD_UP);
+    uint32_t old_in = up->child_spi_in;
+    /* a: CREATE_CHILD_SA {SA, Ni, KEi} (IKE) --X */
+    struct h_rule r = {
+        .from = a, .exchange = CREATE_CHILD_SA, .response = 0, .count = 1, .action = H_DROP};
+    h_set_rule(&w, &r);
+    ck_assert_int_eq(ike_engine_rekey(w.p[a].e, "t", true, w.now_ms), 0);
+    h_drain(&w);
+    h_deliver_one_hop(&w);
+    ck_assert_int_eq(r.matched, 1);
+    /* The child's hard expiry at a: removed, DELETE and create queued. */
+    w.check_continuity = false; /* a hard expiry breaks a direction by design */
+    struct ike_kernel_event kev = {.type = IKE_KEV_EXPIRE_HARD};
+    kev.sa.spi = old_in;
+    kev.sa.proto = IKE_IPPROTO_ESP;
+    ike_engine_kernel_event(w.p[a].e, &kev, w.now_ms);
+    ck_assert_int_eq(h_child_count(&w.p[a]), 0);
+    /* b: CREATE_CHILD_SA {SA, Ni, KEi} (IKE) -->, <-- answer, D(A) --> */
+    ck_assert_int_eq(ike_engine_rekey(w.p[b].e, "t", true, w.now_ms), 0);
+    h_run(&w, 3000); /* before a's retransmission (4 s) */
+    ck_assert_int_eq(h_count_events(&w.p[b], IKE_EV_IKE_REKEYED), 1);
+    ck_assert_int_eq(h_count_events(&w.p[a], IKE_EV_IKE_REKEYED), 1);
+    ck_assert_msg(h_child_count(&w.p[a]) == 1, "a holds %d Child SAs on the new IKE SA",
+                  h_child_count(&w.p[a]));
+    assert_agree((uint64_t)_i, 1);
+    char why[200];
+    ck_assert_msg(h_pinned_out_spi(&w, a) != 0, "a has no outbound policy");
+    ck_assert_msg(h_check_continuity(&w, why, sizeof(why)) == 2, "continuity: %s", why);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("exchange_overlap");
@@ -428,6 +474,7 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, child_rekey_on_new_ike_sa_during_collision, 0, 2);
     tcase_add_loop_test(tc, old_ike_sa_waits_while_peer_retransmits_its_rekey, 0, 4);
     tcase_add_loop_test(tc, ike_and_child_rekey_near_their_ends_refuse_each_other_once, 0, 16);
+    tcase_add_loop_test(tc, child_work_moves_when_peer_deletes_collided_ike_sa, 0, 2);
     suite_add_tcase(s, tc);
     return s;
 }
