@@ -158,6 +158,9 @@ struct ike_child {
     /* Our rekey was refused with TEMPORARY_FAILURE (2.25): the retry is
      * pulled forward when the IKE rekey that caused it completes. */
     bool rekey_deferred;
+    /* That retry is the urgent slot of a mutual refusal (timers.c): its
+     * request gets an early extra copy (B82). */
+    bool mutual_urgent;
     uint64_t delete_at_ms; /* REKEYED: delete it ourselves if the peer does not */
     uint32_t reqid;
     uint64_t rekey_at_ms, expire_at_ms;
@@ -202,6 +205,10 @@ struct ike_task {
      * SA: our answer that made it was lost (answer_lost), so
      * CHILD_SA_NOT_FOUND is final until the peer's next retransmission. */
     bool peer_lacks;
+    /* CHILD_REKEY: the urgent slot of a mutual refusal (timers.c): one
+     * extra copy goes 1.5 round trips after the first send (urgent, until
+     * sent; copied after, so no round-trip sample is taken from it). */
+    bool urgent, copied;
 };
 
 /* What an IKE SA needs only while it is being set up: about 1.7 KB that
@@ -288,6 +295,10 @@ struct ike_sa {
      * (wait_peer_child; timers.c). All cleared by each new IKE rekey
      * request. */
     bool refused_peer_child, mutual_wait, wait_peer_child;
+    /* Our outbound SPI of the child whose rekey we so refused (0: none, or
+     * a create): only the DELETE that follows its rekey releases the wait
+     * (B82b, timers.c ike_timers_peer_child_done). */
+    uint32_t refused_child_out;
     /* Child SPIs (our outbound) the peer deleted while our request
      * gone_msg_id, a CREATE_CHILD_SA, was outstanding, before we knew
      * them: its response may name one (B34, B56: a ring, exchange_child.c). */

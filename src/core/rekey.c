@@ -118,6 +118,7 @@ int ike_rekey_child_queue(struct ike_engine *e, struct ike_child *ch, uint64_t n
     if (ch->state != CHILD_INSTALLED || ch->ike->state != IKE_SA_ESTABLISHED)
         return IKE_ERR_STATE;
     struct ike_task t = {.type = TASK_CHILD_REKEY, .del_spi = ch->spi_in};
+    t.urgent = ch->mutual_urgent; /* an early copy (timers.c, B82) */
     return ike_task_queue(e, ch->ike, &t, now_ms);
 }
 
@@ -564,8 +565,10 @@ int ike_rekey_child_process_request(struct ike_engine *e, struct ike_sa *sa,
     if (n->proto != IKE_PROTO_ESP || n->spi_size != 4 || n->spi.len != 4)
         return ike_rekey_refuse(e, sa, h, IKE_N_INVALID_SYNTAX, NULL, "bad REKEY_SA notify");
     if (sa->out_task.type == TASK_IKE_REKEY || sa->state != IKE_SA_ESTABLISHED) {
-        if (sa->out_task.type == TASK_IKE_REKEY)
+        if (sa->out_task.type == TASK_IKE_REKEY) {
             sa->refused_peer_child = true; /* our retry lets it go first (timers.c) */
+            sa->refused_child_out = ike_be32(n->spi.p);
+        }
         return ike_rekey_refuse(e, sa, h, IKE_N_TEMPORARY_FAILURE, NULL, "IKE SA being rekeyed");
     }
     /* REKEY_SA names the SPI the peer receives on: our outbound SPI. */

@@ -318,6 +318,7 @@ int ike_rekey_ike_build_request(struct ike_engine *e, struct ike_sa *sa, struct 
     struct ike_sa *n = t->new_sa;
     /* this attempt's refusals only */
     sa->refused_peer_child = sa->mutual_wait = sa->wait_peer_child = false;
+    sa->refused_child_out = 0;
     n->setup->nonce_i_len = IKE_NONCE_LEN;
     ike_random(e, n->setup->nonce_i, IKE_NONCE_LEN);
     if (n->setup->ke)

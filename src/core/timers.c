@@ -177,12 +177,33 @@ static uint64_t retransmit_before_end(const struct ike_sa *sa, uint64_t at, uint
     return now_ms + (end - now_ms) / 2;
 }
 
+/* B82 (seed 484403 --rekey): the urgent slot of a mutual refusal (a Child
+ * rekey at 1 rtt, the peer's IKE rekey at 2 rtt + 300 ms or 1-1.3 s after
+ * its refusal, below) holds only if the request arrives. Its one copy was
+ * lost, and our back-off (1 s) brought the retransmission 1 ms after the
+ * peer's IKE retry: refused again (2.25.2), the child reached the
+ * kernel's hard expiry with its third try's answer in flight. So the
+ * urgent request gets one extra copy 1.5 round trips after it, within the
+ * slot; the back-off schedule is kept. RFC 7296 2.4 leaves the
+ * retransmission schedule to us, and a copy the peer did read is answered
+ * from its cache (2.1). */
+static uint64_t urgent_copy_at(struct ike_sa *sa, uint64_t at, uint64_t now_ms)
+{
+    if (sa->retransmits || sa->out_task.type != TASK_CHILD_REKEY || !sa->out_task.urgent)
+        return at;
+    uint64_t rtt = ike_timers_rtt(sa), copy = now_ms + rtt + rtt / 2;
+    if (copy < at)
+        return copy;
+    sa->out_task.urgent = false; /* the back-off comes first anyway */
+    return at;
+}
+
 void ike_timers_request_sent(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
 {
     const struct ike_conn_cfg *c = &sa->conn->cfg;
     uint64_t at = now_ms + ike_retransmit_timeout_ms(c->retransmit_base_ms,
                                                      c->retransmit_factor_pct, sa->retransmits);
-    sa->retransmit_at_ms = retransmit_before_end(sa, at, now_ms);
+    sa->retransmit_at_ms = urgent_copy_at(sa, retransmit_before_end(sa, at, now_ms), now_ms);
     if (!sa->retransmits)
         sa->req_sent_ms = now_ms;
     ike_timers_update(e, sa);
@@ -191,7 +212,7 @@ void ike_timers_request_sent(struct ike_engine *e, struct ike_sa *sa, uint64_t n
 void ike_timers_response_received(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
 {
     ike_diag_answered(e, sa, now_ms); /* an "IKE blocked" warning recovered */
-    if (!sa->retransmits && sa->req_sent_ms && now_ms >= sa->req_sent_ms)
+    if (!sa->retransmits && !sa->out_task.copied && sa->req_sent_ms && now_ms >= sa->req_sent_ms)
         sa->rtt_ms = now_ms - sa->req_sent_ms; /* a clean sample: no retransmission */
     sa->retransmit_at_ms = 0;
     sa->retransmits = 0;
@@ -316,13 +337,15 @@ static uint64_t mutual_ike_retry(struct ike_engine *e, struct ike_sa *sa, uint64
     return now_ms + (wait > slot ? wait : slot);
 }
 
-static uint64_t mutual_child_retry(const struct ike_sa *sa, uint64_t at, uint64_t eol,
-                                   uint64_t now_ms)
+static uint64_t mutual_child_retry(const struct ike_sa *sa, struct ike_child *ch, uint64_t at,
+                                   uint64_t eol, uint64_t now_ms)
 {
     uint64_t rtt = ike_timers_rtt(sa);
     uint64_t wait = now_ms + IKE_REKEY_AFTER_CHILD_MS + 300 + 2 * rtt + IKE_MUTUAL_GAP_MS;
-    if (eol && wait >= eol)
-        return now_ms + rtt; /* urgent: before the IKE rekey */
+    if (eol && wait >= eol) {
+        ch->mutual_urgent = true; /* ike_timers_request_sent: an early copy */
+        return now_ms + rtt;      /* urgent: before the IKE rekey */
+    }
     return at < wait ? wait : at;
 }
 
@@ -341,11 +364,23 @@ void ike_timers_peer_child_started(struct ike_engine *e, struct ike_sa *sa, uint
 }
 
 /* The peer deleted a Child SA on this IKE SA: the Child exchange our IKE
- * rekey retry waits for is over, retry now. */
+ * rekey retry waits for is over, retry now. Unless it was another child's
+ * and the one whose rekey we refused is still unreplaced: the peer has
+ * more than one urgent child and retries the refused one next (B82b, seed
+ * 666629 --rekey: two 5 s children; the second one's rekey, due while the
+ * first was refused, went first, its DELETE let our retry go, and it met
+ * the first one's retry; refused again, that child reached the kernel's
+ * hard expiry before its third try was answered). Our timer, set when the
+ * peer's exchange started (ike_timers_peer_child_started), still bounds
+ * the wait. */
 void ike_timers_peer_child_done(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
 {
     if (!sa->wait_peer_child)
         return;
+    const struct ike_child *refused =
+        sa->refused_child_out ? ike_child_by_out_spi(sa, sa->refused_child_out) : NULL;
+    if (refused && (refused->state == CHILD_INSTALLED || refused->state == CHILD_REKEYING))
+        return; /* its own DELETE releases us */
     sa->wait_peer_child = false;
     if (sa->rekey_at_ms > now_ms) {
         sa->rekey_at_ms = now_ms;
@@ -372,8 +407,10 @@ void ike_timers_rekey_failed(struct ike_engine *e, struct ike_sa *sa, struct ike
     uint32_t n = *fails < 5 ? *fails : 5;
     uint64_t jitter = 0;
     ike_random(e, &jitter, sizeof(jitter));
-    if (ch)
+    if (ch) {
         ch->rekey_deferred = err == IKE_ERR_TEMPORARY;
+        ch->mutual_urgent = false;
+    }
     if (err == IKE_ERR_TEMPORARY) {
         *fails = 0;
         (*busy)++;
@@ -391,7 +428,7 @@ void ike_timers_rekey_failed(struct ike_engine *e, struct ike_sa *sa, struct ike
         *at = expire > now_ms + 400 ? now_ms + (expire - now_ms) / 2 : now_ms + 200;
     if (ch && err == IKE_ERR_TEMPORARY && sa->refused_ike_ms &&
         sa->refused_ike_ms >= sa->req_sent_ms)
-        *at = mutual_child_retry(sa, *at, expire, now_ms); /* we refused its IKE rekey */
+        *at = mutual_child_retry(sa, ch, *at, expire, now_ms); /* we refused its IKE rekey */
     ike_timers_update(e, sa);
 }
 
@@ -417,6 +454,20 @@ static void expired_retransmit(struct ike_engine *e, struct ike_sa *sa, uint64_t
     sa->retransmit_at_ms = 0;
     if (!sa->out_req)
         return;
+    if (sa->out_task.urgent && !sa->retransmits) {
+        /* B82: the urgent slot's extra copy (urgent_copy_at); the first
+         * retransmission stays where the back-off put it. */
+        sa->out_task.urgent = false;
+        sa->out_task.copied = true;
+        ike_log(e, IKE_LOG_INFO, "IKE SA %016llx_%016llx: request #%u again (urgent Child rekey)",
+                (unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r, sa->msg_id_out);
+        ike_out_datagram(e, &sa->local, &sa->remote, sa->out_req, sa->out_req_len);
+        sa->retransmit_at_ms =
+            sa->req_sent_ms +
+            ike_retransmit_timeout_ms(c->retransmit_base_ms, c->retransmit_factor_pct, 0);
+        ike_timers_update(e, sa);
+        return;
+    }
     if (sa->retransmits >= c->retransmit_tries) {
         if (ike_rekey_probe_unanswered(e, sa))
             return; /* a replaced SA the peer dropped: no verdict */
