@@ -6,11 +6,13 @@
  * lost for good while the new one is in use or, unused, after the peer
  * dropped the old one (asked on it, it no longer answers), and an IKE
  * rekey lost when its next retransmission would come after the IKE SA's
- * lifetime, and a create and DELETE queued on an IKE SA whose last child
- * expired, when the peer deletes it after rekeying it. Both
- * peers must end agreeing on which IKE SAs and Child SAs exist, well
- * before the 30 s passive-delete timeout could tidy up, and that timeout
- * must wait while the peer still retransmits its rekey.
+ * lifetime, a create and DELETE queued on an IKE SA whose last child
+ * expired, when the peer deletes it after rekeying it, and an IKE rekey
+ * and Child rekeys near their ends refusing each other (2.25.1, 2.25.2)
+ * with a lost retry or two urgent children. Both peers must end agreeing
+ * on which IKE SAs and Child SAs exist, well before the 30 s
+ * passive-delete timeout could tidy up, and that timeout must wait while
+ * the peer still retransmits its rekey.
  */
 #include <string.h>
 
@@ -466,6 +468,92 @@ START_TEST(child_work_moves_when_peer_deletes_collided_ike_sa)
 }
 END_TEST
 
+START_TEST(urgent_child_rekey_lost_once_still_goes_first)
+{
+    /* Seed 484403 --rekey (B82): as above, b's IKE rekey and a's rekey of
+     * a child near its end of life refuse each other, but a's urgent
+     * retry (one round trip after the refusal) is lost. a's back-off (1 s
+     * here) brought the retransmission into b's IKE retry slot (1-1.3 s
+     * after its refusal, b's IKE SA having time to spare): refused again
+     * (2.25.2) while a refused b's retry (2.25.1), and in the seed the
+     * child reached the kernel's hard expiry before a third try was
+     * answered. The urgent request now gets one extra copy 1.5 round trips
+     * after it, inside its slot: one refusal each, then both done. _i: bit
+     * 0 = who rekeys the IKE SA, bit 1 = who set it up, the rest picks the
+     * seed (the jitter of b's retry). */
+    int b = _i & 1, a = !b;
+    prepare(80 + (uint64_t)_i);
+    w.latency_ms = 100;
+    cfg[a].child_lifetime_ms = 9000; /* end of life 1.5 s after the rekey below */
+    cfg[a].rekey_margin_ms = 1000;
+    cfg[a].retransmit_base_ms = 1000;
+    cfg[a].retransmit_factor_pct = 200;
+    start((_i >> 1) & 1);
+    h_advance(&w, 6000);
+    /* a's first Child rekey request passes (refused), its retry is lost */
+    struct h_rule r = {.from = a,
+                       .exchange = CREATE_CHILD_SA,
+                       .response = 0,
+                       .skip = 1,
+                       .count = 1,
+                       .action = H_DROP};
+    h_set_rule(&w, &r);
+    ck_assert_int_eq(ike_engine_rekey(w.p[b].e, "t", true, w.now_ms), 0);
+    ck_assert_int_eq(ike_engine_rekey(w.p[a].e, "t", false, w.now_ms), 0);
+    h_advance(&w, 3000);
+    ck_assert_int_eq(r.matched >= 2, 1);
+    ck_assert_msg(!h_log_has(&w.p[a], "kernel hard expiry"), "the child reached its hard lifetime");
+    ck_assert_int_eq(h_count_events(&w.p[b], IKE_EV_IKE_REKEYED), 1);
+    ck_assert_int_eq(h_count_events(&w.p[a], IKE_EV_CHILD_REKEYED), 1);
+    ck_assert_msg(h_count_events(&w.p[b], IKE_EV_REKEY_FAILED) == 1 &&
+                      h_count_events(&w.p[a], IKE_EV_REKEY_FAILED) == 1,
+                  "refused %d times (IKE rekey) and %d times (Child rekey): the lost urgent "
+                  "request's copy must come before the IKE retry",
+                  h_count_events(&w.p[b], IKE_EV_REKEY_FAILED),
+                  h_count_events(&w.p[a], IKE_EV_REKEY_FAILED));
+    assert_agree((uint64_t)_i, 1);
+}
+END_TEST
+
+START_TEST(ike_retry_waits_for_the_refused_childs_delete)
+{
+    /* Seed 666629 --rekey (B82b): a holds two children near their ends
+     * of life; b's IKE rekey refuses a's rekey of the first (2.25.2) and
+     * a refuses b's (2.25.1). a's second child's rekey, queued meanwhile,
+     * goes at once; b answers it, and its DELETE let b's IKE retry go,
+     * which met the first child's retry (sent right after that DELETE):
+     * refused again, and in the seed that child reached the kernel's hard
+     * expiry. b's retry now waits for the DELETE that follows the rekey
+     * of the child it refused. _i: bit 0 = who rekeys the IKE SA, bit 1 =
+     * who set it up, the rest picks the seed. */
+    int b = _i & 1, a = !b;
+    prepare(120 + (uint64_t)_i);
+    w.latency_ms = 100;
+    cfg[a].child_lifetime_ms = 9000; /* the first child's end of life 1.5 s after the rekey */
+    cfg[a].rekey_margin_ms = 1000;
+    start((_i >> 1) & 1);
+    h_advance(&w, 300);
+    ck_assert_int_eq(ike_engine_initiate(w.p[a].e, "t", w.now_ms), 0); /* a sibling */
+    h_run(&w, 2000);
+    ck_assert_int_eq(h_child_count(&w.p[a]), 2);
+    ck_assert_int_eq(h_ike_count(&w.p[a], "ESTABLISHED"), 1);
+    h_advance(&w, 5500);
+    ck_assert_int_eq(ike_engine_rekey(w.p[b].e, "t", true, w.now_ms), 0);
+    ck_assert_int_eq(ike_engine_rekey(w.p[a].e, "t", false, w.now_ms), 0); /* both children */
+    h_advance(&w, 3000);
+    ck_assert_msg(!h_log_has(&w.p[a], "kernel hard expiry"), "a child reached its hard lifetime");
+    ck_assert_int_eq(h_count_events(&w.p[b], IKE_EV_IKE_REKEYED), 1);
+    ck_assert_int_eq(h_count_events(&w.p[a], IKE_EV_CHILD_REKEYED), 2);
+    ck_assert_msg(h_count_events(&w.p[b], IKE_EV_REKEY_FAILED) == 1 &&
+                      h_count_events(&w.p[a], IKE_EV_REKEY_FAILED) == 1,
+                  "refused %d times (IKE rekey) and %d times (Child rekeys): the IKE retry "
+                  "must wait for the refused child",
+                  h_count_events(&w.p[b], IKE_EV_REKEY_FAILED),
+                  h_count_events(&w.p[a], IKE_EV_REKEY_FAILED));
+    assert_agree((uint64_t)_i, 2);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("exchange_overlap");
@@ -481,6 +569,8 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, old_ike_sa_waits_while_peer_retransmits_its_rekey, 0, 4);
     tcase_add_loop_test(tc, ike_and_child_rekey_near_their_ends_refuse_each_other_once, 0, 16);
     tcase_add_loop_test(tc, child_work_moves_when_peer_deletes_collided_ike_sa, 0, 4);
+    tcase_add_loop_test(tc, urgent_child_rekey_lost_once_still_goes_first, 0, 16);
+    tcase_add_loop_test(tc, ike_retry_waits_for_the_refused_childs_delete, 0, 16);
     suite_add_tcase(s, tc);
     return s;
 }
