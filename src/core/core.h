@@ -625,6 +625,9 @@ void ike_rekey_release_hold(struct ike_engine *e, struct ike_sa *sa, uint64_t no
 /* The peer proved it holds n, made by our answer to its IKE rekey: the
  * old SA waits for its DELETE only as long as it may be retransmitted. */
 void ike_rekey_peer_has_new(struct ike_engine *e, struct ike_sa *n, uint64_t now_ms);
+/* The peer sent a new request on n, its new IKE SA of a 2.8.2 collision
+ * still undecided here: our rekey of the old SA goes again at once (B81). */
+void ike_rekey_peer_on_new(struct ike_engine *e, struct ike_sa *n);
 /* The peer retransmitted a request on old, which we hold REKEYED: its
  * passive wait starts again (it may still lack the answer that made the
  * new SA). */

@@ -140,6 +140,8 @@ static int recv_request(struct ike_engine *e, struct ike_sa *sa, const struct ik
         return drop(e, from, "request failed to open", rc);
     follow_peer_port(e, sa, from, to);
     ike_timers_heard(e, sa, now_ms);
+    if (sa->rekey_old)
+        ike_rekey_peer_on_new(e, sa); /* a 2.8.2 collision undecided here (B81) */
     /* Window size 1: a new request means the peer has our last response,
      * so a new SA we answered with is installed at its end. Move outbound
      * traffic off SAs it replaced (the DELETE of the old SA may be lost). */

@@ -580,7 +580,8 @@ int ike_rekey_child_process_request(struct ike_engine *e, struct ike_sa *sa,
          * go, so they are still on the old SA. The peer, which has both
          * results, already rekeys them here. The child exists and the
          * condition is temporary, a rekeying operation: 2.25 says
-         * TEMPORARY_FAILURE, which the peer retries. CHILD_SA_NOT_FOUND
+         * TEMPORARY_FAILURE, which the peer retries (our rekey went again
+         * when this request came: recv.c, B81). CHILD_SA_NOT_FOUND
          * (2.25: "does not exist") made the peer delete the child and the
          * tunnel went down (seed 87004; a DELETE here finds them on the
          * old SA, seed 122). */

@@ -426,6 +426,34 @@ static void resend_on_new(struct ike_engine *e, struct ike_sa *old, uint64_t now
     ike_timers_update(e, n);
 }
 
+/* B81 (seed 482680 --rekey): both peers rekeyed IKE SA `old` at once
+ * (2.8.2) and our answer made n, the peer's new SA, while our own rekey
+ * is still outstanding on `old`: we decide only at its response (2.8.2
+ * needs all four nonces), and until then we refuse the peer's Child work
+ * on n with TEMPORARY_FAILURE (B53). But the peer keys n only from our
+ * answer, and by then it has decided: it sends on n only once n survived
+ * (or it never saw our request, and then it refuses that as an SA it is
+ * closing, 2.8.2). A new request of the peer's on n therefore proves our
+ * exchange on `old` is stuck (its request or its answer lost), not in
+ * progress. In the seed the answer and our retransmissions were lost
+ * twice each (10% loss), the peer retried its Child rekey three times in
+ * 5 s, each refused, and our next retransmission was due 1 s after its
+ * child's hard expiry (byte-driven). 2.4 leaves the schedule to us: our
+ * request goes again now, one copy per new request of the peer's (its
+ * window paces them, so no rate limit is needed); the peer answers it
+ * from its cache (2.1), the collision is decided, and the peer's next
+ * retry finds the children on n. The back-off schedule is unchanged. */
+void ike_rekey_peer_on_new(struct ike_engine *e, struct ike_sa *n)
+{
+    struct ike_sa *old = n->rekey_old;
+    if (!old || old->collision != n || old->out_task.type != TASK_IKE_REKEY || !old->out_req)
+        return;
+    ike_log(e, IKE_LOG_INFO,
+            "IKE SA %016llx_%016llx: request #%u again, the peer already uses its new IKE SA",
+            (unsigned long long)old->spi_i, (unsigned long long)old->spi_r, old->msg_id_out);
+    ike_out_datagram(e, &old->local, &old->remote, old->out_req, old->out_req_len);
+}
+
 /* The peer retransmitted a request on `old`, an IKE SA we hold REKEYED
  * and wait to see deleted: it has not got our answer yet (2.1), and if
  * that answer made the new SA (its rekey), it still holds the children

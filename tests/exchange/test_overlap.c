@@ -7,12 +7,13 @@
  * dropped the old one (asked on it, it no longer answers), and an IKE
  * rekey lost when its next retransmission would come after the IKE SA's
  * lifetime, a create and DELETE queued on an IKE SA whose last child
- * expired, when the peer deletes it after rekeying it, and an IKE rekey
+ * expired, when the peer deletes it after rekeying it, an IKE rekey
  * and Child rekeys near their ends refusing each other (2.25.1, 2.25.2)
- * with a lost retry or two urgent children. Both peers must end agreeing
- * on which IKE SAs and Child SAs exist, well before the 30 s
- * passive-delete timeout could tidy up, and that timeout must wait while
- * the peer still retransmits its rekey.
+ * with a lost retry or two urgent children, and a collision still
+ * undecided at one end when the peer, which has decided, already uses its
+ * new IKE SA. Both peers must end agreeing on which IKE SAs and Child SAs
+ * exist, well before the 30 s passive-delete timeout could tidy up, and
+ * that timeout must wait while the peer still retransmits its rekey.
  */
 #include <string.h>
 
@@ -343,6 +344,61 @@ START_TEST(child_rekey_on_new_ike_sa_during_collision)
 }
 END_TEST
 
+START_TEST(collision_undecided_resends_when_peer_uses_new_sa)
+{
+    /* B81 (seed 482680 --rekey), 2.8.2 with 2.25: both peers rekey IKE SA
+     * A at once; a's answers to b's request (b's new SA T) are lost twice:
+     * the first and the one resent for b's first retransmission (4 s).
+     * b answered a's request (a's SA F) and keeps the children on A until
+     * its response comes; a decided at once (F survives when T has the
+     * lowest nonce) and rekeys the child on F. b refuses that with
+     * TEMPORARY_FAILURE (B53), and b's next retransmission was due only
+     * at 11.2 s (4 s x1.8): a's retries were refused until then, and in
+     * the seed the child's hard expiry came first. a's request on F
+     * proves a has decided and b's exchange on A is stuck: b sends its
+     * request again at once, a answers it from its cache (2.1), b
+     * decides, and a's retry of the Child rekey goes through well before
+     * b's scheduled retransmission. Seeds vary the nonces: the test counts
+     * the runs where F survived. */
+    int a = _i, b = !a, hit = 0;
+    for (uint64_t seed = 1; seed <= 24; seed++) {
+        world(seed);
+        /* a: CREATE_CHILD_SA response to b's rekey --X, and the resend
+         * for b's first retransmission --X */
+        struct h_rule r = {
+            .from = a, .exchange = CREATE_CHILD_SA, .response = 1, .count = 2, .action = H_DROP};
+        h_set_rule(&w, &r);
+        uint64_t t0 = w.now_ms;
+        ck_assert_int_eq(ike_engine_rekey(w.p[a].e, "t", true, w.now_ms), 0);
+        ck_assert_int_eq(ike_engine_rekey(w.p[b].e, "t", true, w.now_ms), 0);
+        h_run(&w, 1000);
+        if (!h_log_has(&w.p[a], "the peer's new IKE SA")) {
+            h_free(&w); /* F redundant: a keeps the children on A */
+            continue;
+        }
+        hit++;
+        h_advance(&w, t0 + 5000 - w.now_ms); /* b's first retransmission (4 s) */
+        ck_assert_int_eq(r.matched, 2);
+        ck_assert_msg(!h_log_has(&w.p[b], "rekey collision, our new IKE SA"),
+                      "seed %llu: decided too early", (unsigned long long)seed);
+        /* a: CREATE_CHILD_SA {rekey child} on F --> b: TEMPORARY_FAILURE */
+        ck_assert_int_eq(ike_engine_rekey(w.p[a].e, "t", false, w.now_ms), 0);
+        h_advance(&w, t0 + 10000 - w.now_ms); /* b's second retransmission: 11.2 s */
+        ck_assert_msg(h_log_has(&w.p[b], "rekey collision, our new IKE SA"),
+                      "seed %llu: b still waits for its retransmission to decide",
+                      (unsigned long long)seed);
+        ck_assert_msg(h_count_events(&w.p[a], IKE_EV_CHILD_REKEYED) == 1,
+                      "seed %llu: a's Child rekey on F refused until b's retransmission",
+                      (unsigned long long)seed);
+        h_run(&w, 20000);
+        assert_agree(seed, 1);
+        h_free(&w);
+    }
+    ck_assert_msg(hit > 0, "no seed made the peer's SA F the survivor");
+    world(1); /* for teardown */
+}
+END_TEST
+
 START_TEST(old_ike_sa_waits_while_peer_retransmits_its_rekey)
 {
     /* B55 (seed 74020 --rekey): b rekeys IKE SA A; a answers (A REKEYED,
@@ -566,6 +622,7 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, old_ike_sa_goes_when_peer_dropped_it, 0, 2);
     tcase_add_loop_test(tc, ike_rekey_retransmitted_before_lifetime_ends, 0, 2);
     tcase_add_loop_test(tc, child_rekey_on_new_ike_sa_during_collision, 0, 2);
+    tcase_add_loop_test(tc, collision_undecided_resends_when_peer_uses_new_sa, 0, 2);
     tcase_add_loop_test(tc, old_ike_sa_waits_while_peer_retransmits_its_rekey, 0, 4);
     tcase_add_loop_test(tc, ike_and_child_rekey_near_their_ends_refuse_each_other_once, 0, 16);
     tcase_add_loop_test(tc, child_work_moves_when_peer_deletes_collided_ike_sa, 0, 4);
