@@ -363,7 +363,9 @@ START_TEST(child_delete_on_new_ike_sa_during_collision)
     h_set_rule(&w, &r);
     ck_assert_int_eq(ike_engine_rekey(w.p[!by].e, "t", true, w.now_ms), 0); /* lost */
     h_run(&w, 2000); /* less than one retransmission timeout (4 s) */
-    ck_assert_int_eq(r.matched, 1);
+    /* lost once; B81 sends it again (passing) when the peer's DELETE
+     * comes on its new IKE SA, which proves ours is stuck */
+    ck_assert_int_ge(r.matched, 1);
     ck_assert_int_ge(h_count_events(&w.p[by], IKE_EV_IKE_REKEYED), 1);
     for (int i = 0; i < 2; i++)
         ck_assert_msg(any_children(&w.p[i]) == 1, "%s holds %d Child SAs (the replaced one kept)",
