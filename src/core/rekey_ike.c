@@ -681,11 +681,12 @@ int ike_rekey_ike_process_request(struct ike_engine *e, struct ike_sa *sa, const
         (sa->out_task.type != TASK_NONE && sa->out_task.type != TASK_IKE_REKEY &&
          sa->out_task.type != TASK_CHILD_DELETE)) {
         /* Both sides rekeying Child SAs in turn can refuse the IKE rekey
-         * until the IKE SA expires (seed 1553): make room for its retry. */
+         * until the IKE SA expires (seed 1553): make room for its retry,
+         * which comes a round trip after the peer's wait (B84). */
         if (sa->state == IKE_SA_ESTABLISHED) {
             if (sa->out_task.type == TASK_CHILD_REKEY || sa->out_task.type == TASK_CHILD_CREATE)
                 sa->refused_ike_ms = now_ms; /* a mutual refusal if ours is refused too */
-            sa->yield_until_ms = now_ms + IKE_REKEY_YIELD_MS;
+            sa->yield_until_ms = now_ms + IKE_REKEY_YIELD_MS + ike_timers_rtt(sa);
             ike_timers_update(e, sa);
         }
         return ike_rekey_refuse(e, sa, h, IKE_N_TEMPORARY_FAILURE, NULL, "busy");
