@@ -587,7 +587,7 @@ int ike_ts_to_selector(const struct ike_ts *ts, struct ike_addr *addr, uint8_t *
  * (timers.c, B27), and the refusal and the retry each cross the network
  * once. 1.5 s alone let the retry arrive 18 ms after the pause and be
  * refused again (B84, seed 661557: delays up to 199 ms). */
-#define IKE_REKEY_YIELD_MS        1500
+#define IKE_REKEY_YIELD_MS 1500
 /* After a mutual refusal of our IKE rekey and the peer's Child work
  * (timers.c): our IKE retry waits this long when the IKE SA has time to
  * spare (an urgent Child exchange of the peer goes first, B27), and this

@@ -11,9 +11,11 @@
  * and Child rekeys near their ends refusing each other (2.25.1, 2.25.2)
  * with a lost retry or two urgent children, and a collision still
  * undecided at one end when the peer, which has decided, already uses its
- * new IKE SA. Both peers must end agreeing on which IKE SAs and Child SAs
- * exist, well before the 30 s passive-delete timeout could tidy up, and
- * that timeout must wait while the peer still retransmits its rekey.
+ * new IKE SA, and the pause after refusing the peer's IKE rekey, which
+ * must last until its retry has crossed the network. Both peers must end
+ * agreeing on which IKE SAs and Child SAs exist, well before the 30 s
+ * passive-delete timeout could tidy up, and that timeout must wait while
+ * the peer still retransmits its rekey.
  */
 #include <string.h>
 
@@ -610,6 +612,41 @@ START_TEST(ike_retry_waits_for_the_refused_childs_delete)
 }
 END_TEST
 
+START_TEST(busy_pause_outlasts_the_peers_ike_retry)
+{
+    /* Seed 661557 --rekey (B84): b's IKE rekey and a's rekey of one of
+     * its three children cross and refuse each other (2.25.1, 2.25.2). a
+     * pauses its Child work to make room for b's IKE retry, which b sends
+     * up to 1.3 s after reading the refusal (B27). With one-way delays of
+     * 190 ms the retry arrived after a 1.5 s pause had ended and a's next
+     * Child rekey had gone: refused again, and in the seed the IKE SA and
+     * a child expired. The pause now lasts a round trip longer. _i: bit 0
+     * = who rekeys the IKE SA, bit 1 = who set it up, the rest picks the
+     * seed (the jitter of b's retry). */
+    int b = _i & 1, a = !b;
+    prepare(300 + (uint64_t)_i);
+    w.latency_ms = 190;
+    start((_i >> 1) & 1);
+    for (int k = 0; k < 2; k++) { /* two siblings */
+        h_advance(&w, 300);
+        ck_assert_int_eq(ike_engine_initiate(w.p[a].e, "t", w.now_ms), 0);
+        h_run(&w, 3000);
+    }
+    ck_assert_int_eq(h_child_count(&w.p[a]), 3);
+    h_advance(&w, 2000);
+    ck_assert_int_eq(ike_engine_rekey(w.p[b].e, "t", true, w.now_ms), 0);
+    ck_assert_int_eq(ike_engine_rekey(w.p[a].e, "t", false, w.now_ms), 0); /* all three */
+    h_advance(&w, 8000);
+    ck_assert_int_eq(h_count_events(&w.p[b], IKE_EV_IKE_REKEYED), 1);
+    ck_assert_int_eq(h_count_events(&w.p[a], IKE_EV_CHILD_REKEYED), 3);
+    ck_assert_msg(h_count_events(&w.p[b], IKE_EV_REKEY_FAILED) == 1,
+                  "b's IKE rekey was refused %d times: its retry must find a's Child work "
+                  "paused",
+                  h_count_events(&w.p[b], IKE_EV_REKEY_FAILED));
+    assert_agree((uint64_t)_i, 3);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("exchange_overlap");
@@ -628,6 +665,7 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, child_work_moves_when_peer_deletes_collided_ike_sa, 0, 4);
     tcase_add_loop_test(tc, urgent_child_rekey_lost_once_still_goes_first, 0, 16);
     tcase_add_loop_test(tc, ike_retry_waits_for_the_refused_childs_delete, 0, 16);
+    tcase_add_loop_test(tc, busy_pause_outlasts_the_peers_ike_retry, 0, 16);
     suite_add_tcase(s, tc);
     return s;
 }
