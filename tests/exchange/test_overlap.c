@@ -526,6 +526,27 @@ START_TEST(child_work_moves_when_peer_deletes_collided_ike_sa)
 }
 END_TEST
 
+/* Peer !a rekeys the IKE SA and a all its children at once, near the end
+ * of a child's life (B82, B82b): after 3 s each side's request has been
+ * refused once (2.25.1, 2.25.2) and then done, no child reached its hard
+ * lifetime, and both agree. */
+static void rekey_both_refused_once(int a, int children, uint64_t seed, const char *why)
+{
+    int b = !a;
+    ck_assert_int_eq(ike_engine_rekey(w.p[b].e, "t", true, w.now_ms), 0);
+    ck_assert_int_eq(ike_engine_rekey(w.p[a].e, "t", false, w.now_ms), 0);
+    h_advance(&w, 3000);
+    ck_assert_msg(!h_log_has(&w.p[a], "kernel hard expiry"), "a child reached its hard lifetime");
+    ck_assert_int_eq(h_count_events(&w.p[b], IKE_EV_IKE_REKEYED), 1);
+    ck_assert_int_eq(h_count_events(&w.p[a], IKE_EV_CHILD_REKEYED), children);
+    ck_assert_msg(h_count_events(&w.p[b], IKE_EV_REKEY_FAILED) == 1 &&
+                      h_count_events(&w.p[a], IKE_EV_REKEY_FAILED) == 1,
+                  "refused %d times (IKE rekey) and %d times (Child rekeys): %s",
+                  h_count_events(&w.p[b], IKE_EV_REKEY_FAILED),
+                  h_count_events(&w.p[a], IKE_EV_REKEY_FAILED), why);
+    assert_agree(seed, children);
+}
+
 START_TEST(urgent_child_rekey_lost_once_still_goes_first)
 {
     /* Seed 484403 --rekey (B82): as above, b's IKE rekey and a's rekey of
@@ -556,20 +577,9 @@ START_TEST(urgent_child_rekey_lost_once_still_goes_first)
                        .count = 1,
                        .action = H_DROP};
     h_set_rule(&w, &r);
-    ck_assert_int_eq(ike_engine_rekey(w.p[b].e, "t", true, w.now_ms), 0);
-    ck_assert_int_eq(ike_engine_rekey(w.p[a].e, "t", false, w.now_ms), 0);
-    h_advance(&w, 3000);
+    rekey_both_refused_once(a, 1, (uint64_t)_i,
+                            "the lost urgent request's copy must come before the IKE retry");
     ck_assert_int_eq(r.matched >= 2, 1);
-    ck_assert_msg(!h_log_has(&w.p[a], "kernel hard expiry"), "the child reached its hard lifetime");
-    ck_assert_int_eq(h_count_events(&w.p[b], IKE_EV_IKE_REKEYED), 1);
-    ck_assert_int_eq(h_count_events(&w.p[a], IKE_EV_CHILD_REKEYED), 1);
-    ck_assert_msg(h_count_events(&w.p[b], IKE_EV_REKEY_FAILED) == 1 &&
-                      h_count_events(&w.p[a], IKE_EV_REKEY_FAILED) == 1,
-                  "refused %d times (IKE rekey) and %d times (Child rekey): the lost urgent "
-                  "request's copy must come before the IKE retry",
-                  h_count_events(&w.p[b], IKE_EV_REKEY_FAILED),
-                  h_count_events(&w.p[a], IKE_EV_REKEY_FAILED));
-    assert_agree((uint64_t)_i, 1);
 }
 END_TEST
 
@@ -596,19 +606,7 @@ START_TEST(ike_retry_waits_for_the_refused_childs_delete)
     ck_assert_int_eq(h_child_count(&w.p[a]), 2);
     ck_assert_int_eq(h_ike_count(&w.p[a], "ESTABLISHED"), 1);
     h_advance(&w, 5500);
-    ck_assert_int_eq(ike_engine_rekey(w.p[b].e, "t", true, w.now_ms), 0);
-    ck_assert_int_eq(ike_engine_rekey(w.p[a].e, "t", false, w.now_ms), 0); /* both children */
-    h_advance(&w, 3000);
-    ck_assert_msg(!h_log_has(&w.p[a], "kernel hard expiry"), "a child reached its hard lifetime");
-    ck_assert_int_eq(h_count_events(&w.p[b], IKE_EV_IKE_REKEYED), 1);
-    ck_assert_int_eq(h_count_events(&w.p[a], IKE_EV_CHILD_REKEYED), 2);
-    ck_assert_msg(h_count_events(&w.p[b], IKE_EV_REKEY_FAILED) == 1 &&
-                      h_count_events(&w.p[a], IKE_EV_REKEY_FAILED) == 1,
-                  "refused %d times (IKE rekey) and %d times (Child rekeys): the IKE retry "
-                  "must wait for the refused child",
-                  h_count_events(&w.p[b], IKE_EV_REKEY_FAILED),
-                  h_count_events(&w.p[a], IKE_EV_REKEY_FAILED));
-    assert_agree((uint64_t)_i, 2);
+    rekey_both_refused_once(a, 2, (uint64_t)_i, "the IKE retry must wait for the refused child");
 }
 END_TEST
 
