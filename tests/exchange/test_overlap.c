@@ -128,6 +128,25 @@ static void assert_agree(uint64_t seed, int children)
         ck_assert_uint_eq(ike_kmem_sa_count(w.p[i].kmem), 2u * (unsigned)h[i].installed);
 }
 
+/* A world from seed where both peers rekey IKE SA A at once (2.8.2), a's
+ * first `lost` answers to b's request (b's new SA T) dropped by rule r,
+ * and a second passed: a has decided (its response came), b waits for its
+ * own. True when a's SA F survives (T has the lowest nonce); *t0 (if
+ * asked) is when both rekeys started. */
+static bool ike_rekeys_collide(int a, uint64_t seed, struct h_rule *r, int lost, uint64_t *t0)
+{
+    world(seed);
+    *r = (struct h_rule){
+        .from = a, .exchange = CREATE_CHILD_SA, .response = 1, .count = lost, .action = H_DROP};
+    h_set_rule(&w, r);
+    if (t0)
+        *t0 = w.now_ms;
+    ck_assert_int_eq(ike_engine_rekey(w.p[a].e, "t", true, w.now_ms), 0);
+    ck_assert_int_eq(ike_engine_rekey(w.p[!a].e, "t", true, w.now_ms), 0);
+    h_run(&w, 1000);
+    return h_log_has(&w.p[a], "the peer's new IKE SA");
+}
+
 START_TEST(collision_partner_rekeyed_by_us)
 {
     /* B46 (seed 16178 --rekey), 2.8.2: both peers rekey IKE SA A at once;
@@ -145,15 +164,9 @@ START_TEST(collision_partner_rekeyed_by_us)
      * survived, and needs some. */
     int a = _i, b = !a, hit = 0;
     for (uint64_t seed = 1; seed <= 24; seed++) {
-        world(seed);
         /* a's CREATE_CHILD_SA response to b's rekey of A: lost (once) */
-        struct h_rule r = {
-            .from = a, .exchange = CREATE_CHILD_SA, .response = 1, .count = 1, .action = H_DROP};
-        h_set_rule(&w, &r);
-        ck_assert_int_eq(ike_engine_rekey(w.p[a].e, "t", true, w.now_ms), 0);
-        ck_assert_int_eq(ike_engine_rekey(w.p[b].e, "t", true, w.now_ms), 0);
-        h_run(&w, 1000); /* a: F established, collision decided; b: T outstanding */
-        bool f_survives = h_log_has(&w.p[a], "the peer's new IKE SA");
+        struct h_rule r;
+        bool f_survives = ike_rekeys_collide(a, seed, &r, 1, NULL);
         hit += f_survives;
         /* b rekeys every established IKE SA: F (A's rekey is running) */
         ike_engine_rekey(w.p[b].e, "t", true, w.now_ms);
@@ -364,17 +377,11 @@ START_TEST(collision_undecided_resends_when_peer_uses_new_sa)
      * the runs where F survived. */
     int a = _i, b = !a, hit = 0;
     for (uint64_t seed = 1; seed <= 24; seed++) {
-        world(seed);
         /* a: CREATE_CHILD_SA response to b's rekey --X, and the resend
          * for b's first retransmission --X */
-        struct h_rule r = {
-            .from = a, .exchange = CREATE_CHILD_SA, .response = 1, .count = 2, .action = H_DROP};
-        h_set_rule(&w, &r);
-        uint64_t t0 = w.now_ms;
-        ck_assert_int_eq(ike_engine_rekey(w.p[a].e, "t", true, w.now_ms), 0);
-        ck_assert_int_eq(ike_engine_rekey(w.p[b].e, "t", true, w.now_ms), 0);
-        h_run(&w, 1000);
-        if (!h_log_has(&w.p[a], "the peer's new IKE SA")) {
+        struct h_rule r;
+        uint64_t t0;
+        if (!ike_rekeys_collide(a, seed, &r, 2, &t0)) {
             h_free(&w); /* F redundant: a keeps the children on A */
             continue;
         }
