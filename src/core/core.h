@@ -485,6 +485,10 @@ void ike_timers_child_installed(struct ike_engine *e, struct ike_child *ch, uint
 /* Rekey time offset (ms after install) with rekeymargin and rekeyfuzz
  * jitter; 0 = no rekey. Sets ch->rekey_at_ms / expire_at_ms from now. */
 uint64_t ike_timers_child_lifetime(struct ike_engine *e, struct ike_child *ch, uint64_t now_ms);
+/* Send our outstanding request once more outside the back-off schedule
+ * (RFC 7296 2.4 leaves it to us; the peer answers a copy it has read from
+ * its cache, 2.1), logging why; the schedule itself is the caller's. */
+void ike_timers_send_again(struct ike_engine *e, struct ike_sa *sa, const char *why);
 /* How long a peer with our settings keeps retransmitting one request. */
 uint64_t ike_timers_retransmit_budget(const struct ike_conn_cfg *c);
 /* The same for a peer whose settings we do not know: ours + 2 s. */

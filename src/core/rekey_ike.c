@@ -418,9 +418,7 @@ static void resend_on_new(struct ike_engine *e, struct ike_sa *old, uint64_t now
     if (!n || n == old || n->passive_old != ike_sa_our_spi(old) || n->state != IKE_SA_ESTABLISHED ||
         !n->out_req)
         return;
-    ike_log(e, IKE_LOG_INFO, "IKE SA %016llx_%016llx: request #%u again, the peer lacked this SA",
-            (unsigned long long)n->spi_i, (unsigned long long)n->spi_r, n->msg_id_out);
-    ike_out_datagram(e, &n->local, &n->remote, n->out_req, n->out_req_len);
+    ike_timers_send_again(e, n, "the peer lacked this SA");
     uint64_t rtt = ike_timers_rtt(old);
     n->retransmit_at_ms = now_ms + rtt + rtt / 2;
     ike_timers_update(e, n);
@@ -448,10 +446,7 @@ void ike_rekey_peer_on_new(struct ike_engine *e, struct ike_sa *n)
     struct ike_sa *old = n->rekey_old;
     if (!old || old->collision != n || old->out_task.type != TASK_IKE_REKEY || !old->out_req)
         return;
-    ike_log(e, IKE_LOG_INFO,
-            "IKE SA %016llx_%016llx: request #%u again, the peer already uses its new IKE SA",
-            (unsigned long long)old->spi_i, (unsigned long long)old->spi_r, old->msg_id_out);
-    ike_out_datagram(e, &old->local, &old->remote, old->out_req, old->out_req_len);
+    ike_timers_send_again(e, old, "the peer already uses its new IKE SA");
 }
 
 /* The peer retransmitted a request on `old`, an IKE SA we hold REKEYED

@@ -198,6 +198,13 @@ static uint64_t urgent_copy_at(struct ike_sa *sa, uint64_t at, uint64_t now_ms)
     return at;
 }
 
+void ike_timers_send_again(struct ike_engine *e, struct ike_sa *sa, const char *why)
+{
+    ike_log(e, IKE_LOG_INFO, "IKE SA %016llx_%016llx: request #%u again, %s",
+            (unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r, sa->msg_id_out, why);
+    ike_out_datagram(e, &sa->local, &sa->remote, sa->out_req, sa->out_req_len);
+}
+
 void ike_timers_request_sent(struct ike_engine *e, struct ike_sa *sa, uint64_t now_ms)
 {
     const struct ike_conn_cfg *c = &sa->conn->cfg;
@@ -459,9 +466,7 @@ static void expired_retransmit(struct ike_engine *e, struct ike_sa *sa, uint64_t
          * retransmission stays where the back-off put it. */
         sa->out_task.urgent = false;
         sa->out_task.copied = true;
-        ike_log(e, IKE_LOG_INFO, "IKE SA %016llx_%016llx: request #%u again (urgent Child rekey)",
-                (unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r, sa->msg_id_out);
-        ike_out_datagram(e, &sa->local, &sa->remote, sa->out_req, sa->out_req_len);
+        ike_timers_send_again(e, sa, "an urgent Child rekey's early copy");
         sa->retransmit_at_ms =
             sa->req_sent_ms +
             ike_retransmit_timeout_ms(c->retransmit_base_ms, c->retransmit_factor_pct, 0);
